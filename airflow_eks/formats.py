@@ -1,0 +1,211 @@
+"""Pure format checks for configuration values.
+
+Each function returns normally for a valid value (some return a parsed form) and raises
+ValueError whose message says what is allowed; config.py turns that into a RunError that
+also names the key and the bad value. No Pulumi, no AWS calls: everything here is
+checkable offline.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from decimal import Decimal, InvalidOperation
+
+_INSTANCE_SIZE = r"(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge|metal(-[0-9]+xl)?)"
+_INSTANCE_FAMILY = r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*"
+_EC2_TYPE = re.compile(rf"^{_INSTANCE_FAMILY}\.{_INSTANCE_SIZE}$")
+_RDS_CLASS = re.compile(rf"^db\.{_INSTANCE_FAMILY}\.{_INSTANCE_SIZE}$")
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+)
+_GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_GO_UNIT_SECONDS = {
+    "ns": Decimal("1e-9"), "us": Decimal("1e-6"), "µs": Decimal("1e-6"),
+    "ms": Decimal("1e-3"), "s": Decimal(1), "m": Decimal(60), "h": Decimal(3600),
+}
+_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY_FACTOR = {
+    None: Decimal(1), "m": Decimal("0.001"),
+    "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
+    "T": Decimal(10) ** 12, "P": Decimal(10) ** 15, "E": Decimal(10) ** 18,
+    "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30,
+    "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
+}
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+_HTTPS_REPO = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%+-]+)+/?$")
+_SSH_REPO = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$")
+_GIT_REF = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)$")
+_IMAGE_REPOSITORY = re.compile(
+    r"^([a-z0-9]+([.-][a-z0-9]+)*(:\d+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+)
+_KNOWN_HOSTS_KEY_TYPE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)$")
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+
+
+def private_vpc_cidr(value: str) -> ipaddress.IPv4Network:
+    """A private IPv4 network from /16 to /20 (big enough for 6 AZs of subnets)."""
+    allowed = "a private (RFC 1918) IPv4 network from /16 to /20, e.g. 10.0.0.0/16"
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{allowed} ({exc})") from None
+    private = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+    if not isinstance(net, ipaddress.IPv4Network) or not any(net.subnet_of(p) for p in private):
+        raise ValueError(allowed)
+    if not 16 <= net.prefixlen <= 20:
+        raise ValueError(allowed)
+    return net
+
+
+def ipv4_cidr(value: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        net = None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise ValueError("an IPv4 CIDR with no host bits set, e.g. 203.0.113.0/24")
+    return net
+
+
+def ec2_instance_type(value: str) -> str:
+    if not _EC2_TYPE.match(value):
+        raise ValueError("an EC2 instance type such as m6i.large or t3.xlarge")
+    return value
+
+
+def rds_instance_class(value: str) -> str:
+    if not _RDS_CLASS.match(value):
+        raise ValueError("an RDS instance class such as db.t4g.small or db.m6g.large")
+    return value
+
+
+def semver(value: str) -> tuple[int, int, int]:
+    m = _SEMVER.match(value)
+    if not m:
+        raise ValueError("a semantic version MAJOR.MINOR.PATCH, e.g. 1.19.0")
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+
+
+def go_duration_seconds(value: str) -> Decimal:
+    """A positive Go duration such as 60s, 1m30s or 500ms; returns seconds."""
+    allowed = "a positive Go duration such as 30s, 1m30s or 5m"
+    if not _GO_DURATION.match(value):
+        raise ValueError(allowed)
+    total = sum(
+        (Decimal(n) * _GO_UNIT_SECONDS[u] for n, _, u in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", value)),
+        Decimal(0),
+    )
+    if total <= 0:
+        raise ValueError(allowed)
+    return total
+
+
+def quantity(value: str, *, kind: str) -> Decimal:
+    """A Kubernetes resource quantity for CPU (cores) or memory (bytes); returns the amount."""
+    examples = {"cpu": "250m, 0.5 or 2", "memory": "512Mi, 2Gi or 1G"}[kind]
+    allowed = f"a positive Kubernetes {kind} quantity such as {examples}"
+    m = _QUANTITY.match(value)
+    if not m:
+        raise ValueError(allowed)
+    suffix = m.group(3)
+    if kind == "cpu" and suffix not in (None, "m"):
+        raise ValueError(allowed)
+    if kind == "memory" and suffix == "m":
+        raise ValueError(allowed + " (the m suffix would mean thousandths of a byte)")
+    try:
+        amount = Decimal(m.group(1)) * _QUANTITY_FACTOR[suffix]
+    except InvalidOperation:  # pragma: no cover - the regex admits only decimals
+        raise ValueError(allowed) from None
+    if amount <= 0:
+        raise ValueError(allowed)
+    return amount
+
+
+def iam_principal_arn(value: str) -> str:
+    if not _IAM_PRINCIPAL_ARN.match(value):
+        raise ValueError("an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/platform-admins")
+    return value
+
+
+def s3_bucket_name(value: str) -> str:
+    allowed = "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens"
+    if not _BUCKET.match(value) or ".." in value:
+        raise ValueError(allowed)
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return value
+    raise ValueError(allowed + ", not formatted as an IP address")
+
+
+def aws_region(value: str) -> str:
+    if not _REGION.match(value):
+        raise ValueError("an AWS region code such as us-east-1 or eu-west-2")
+    return value
+
+
+def git_repo_kind(value: str) -> str:
+    """'https' or 'ssh'; credentials never belong in the URL."""
+    if _HTTPS_REPO.match(value):
+        return "https"
+    if _SSH_REPO.match(value) and "://" not in value:
+        return "ssh"
+    raise ValueError(
+        "an https URL without embedded credentials (https://github.com/org/dags.git) "
+        "or an SSH address git@host:org/repo.git"
+    )
+
+
+def git_ref(value: str) -> str:
+    if not _GIT_REF.match(value):
+        raise ValueError("a git branch, tag or commit name (letters, digits, . _ / -; no spaces or ..)")
+    return value
+
+
+def repo_sub_path(value: str) -> str:
+    """A relative directory inside the repository ('' for the root)."""
+    if value == "":
+        return value
+    parts = value.strip("/").split("/")
+    if value.startswith("/") or any(p in ("", ".", "..") for p in parts) or not all(
+        re.match(r"^[A-Za-z0-9._-]+$", p) for p in parts
+    ):
+        raise ValueError("a relative directory inside the repository such as dags or src/dags, or empty")
+    return "/".join(parts)
+
+
+def image_repository(value: str) -> str:
+    if ":" in value.split("/")[-1] or "@" in value:
+        raise ValueError("an image repository without tag or digest (the tag is airflowVersion)")
+    if not _IMAGE_REPOSITORY.match(value):
+        raise ValueError(
+            "an image repository such as apache/airflow or 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"
+        )
+    return value
+
+
+def known_hosts(value: str) -> str:
+    """known_hosts text: one `host keytype base64key` entry a line (comments allowed)."""
+    allowed = "known_hosts lines 'host key-type base64-key', e.g. the output of ssh-keyscan github.com"
+    entries = [ln.strip() for ln in value.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    if not entries:
+        raise ValueError(allowed)
+    for line in entries:
+        fields = line.split()
+        if fields[0].startswith("@"):  # @cert-authority / @revoked markers
+            fields = fields[1:]
+        if len(fields) < 3 or not _KNOWN_HOSTS_KEY_TYPE.match(fields[1]) or not _BASE64.match(fields[2]):
+            raise ValueError(allowed)
+    return value
+
+
+def ssh_private_key(value: str) -> None:
+    """A PEM or OpenSSH private key block. The message never echoes the key."""
+    text = value.strip()
+    if not re.match(r"^-----BEGIN ([A-Z0-9 ]+ )?PRIVATE KEY-----\n", text + "\n") or not re.search(
+        r"\n-----END ([A-Z0-9 ]+ )?PRIVATE KEY-----$", text
+    ):
+        raise ValueError("an unencrypted private key in PEM or OpenSSH format (-----BEGIN ... PRIVATE KEY-----)")

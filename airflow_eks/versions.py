@@ -1,0 +1,27 @@
+"""Version tables that several parts of the program must agree on.
+
+Kept as data so config validation, the cluster component and the tests read one source.
+"""
+
+from __future__ import annotations
+
+# Kubernetes minor -> Cluster Autoscaler image tag. The autoscaler's minor must match the
+# cluster's (https://github.com/kubernetes/autoscaler#releases); the chart below accepts an
+# image tag override, so one pinned chart serves every supported minor.
+CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
+    "1.32": "v1.32.1",
+    "1.33": "v1.33.0",
+    "1.34": "v1.34.0",
+}
+CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
+CLUSTER_AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler"
+CLUSTER_AUTOSCALER_CHART_VERSION = "9.50.1"
+
+SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(CLUSTER_AUTOSCALER_IMAGE_TAGS)
+
+# RDS for PostgreSQL majors that Airflow 3.1 supports (Airflow prerequisites: 13+; RDS
+# sells 13 to 17 today).
+SUPPORTED_POSTGRES_MAJORS: tuple[int, ...] = (13, 14, 15, 16, 17)
+
+AIRFLOW_CHART_NAME = "airflow"
+AIRFLOW_CHART_REPO = "https://airflow.apache.org"

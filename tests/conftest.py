@@ -1,0 +1,38 @@
+"""Shared fixtures: whole-program runs (once per stack per session) and the chart schema."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import harness, loader
+
+
+@pytest.fixture(scope="session")
+def programs() -> dict[str, harness.Run]:
+    """The real __main__.py run once per stack file; tests only read the recording."""
+    return {stack: harness.run_program(stack) for stack in ("dev", "prod")}
+
+
+@pytest.fixture(params=["dev", "prod"])
+def program(request, programs) -> harness.Run:
+    return programs[request.param]
+
+
+def chart_dir() -> Path:
+    return Path(os.environ.get("AIRFLOW_CHART_DIR") or loader.ROOT.parent / "shared" / "airflow-chart")
+
+
+@pytest.fixture(scope="session")
+def chart_schema() -> dict:
+    """values.schema.json of the pinned Airflow chart; CI fails (never skips) without it."""
+    path = chart_dir() / "values.schema.json"
+    if not path.is_file():
+        message = f"Airflow chart schema not found at {path}; set AIRFLOW_CHART_DIR (see README)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return json.loads(path.read_text())

@@ -1,0 +1,73 @@
+"""Stack configuration exactly as the Pulumi CLI hands it to the program.
+
+The CLI applies the project's `config:` defaults from Pulumi.yaml, then the stack file's
+values, namespaces bare keys with the project name, and passes every value as a string
+(objects and arrays as JSON). `secure:` values are ciphertext tied to one backend, so the
+loader substitutes a dummy and marks the key secret, as the engine would after decrypting.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DUMMY_SECRET = "dummy-secret-value"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def project_file() -> dict:
+    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+
+
+def stack_file(stack: str) -> dict:
+    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+
+
+def stack_config(
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> tuple[str, dict[str, str], list[str]]:
+    """(project, config values, secret keys) for `stack`, plus test overrides.
+
+    `overrides` and `secrets` take bare or namespaced keys; a None override removes the key
+    (as `pulumi config rm` would, leaving the Pulumi.yaml default out too).
+    """
+    project = project_file()
+    name = project["name"]
+
+    def full(key: str) -> str:
+        return key if ":" in key else f"{name}:{key}"
+
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, spec in (project.get("config") or {}).items():
+        spec = spec if isinstance(spec, dict) else {"value": spec}
+        if "value" in spec:
+            values[full(key)] = _text(spec["value"])
+        elif "default" in spec:
+            values[full(key)] = _text(spec["default"])
+    for key, value in (stack_file(stack).get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            values[full(key)] = DUMMY_SECRET
+            secret_keys.append(full(key))
+        else:
+            values[full(key)] = _text(value)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            values.pop(full(key), None)
+        else:
+            values[full(key)] = _text(value)
+    for key, value in (secrets or {}).items():
+        values[full(key)] = value
+        secret_keys.append(full(key))
+    return name, values, secret_keys

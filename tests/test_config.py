@@ -1,0 +1,197 @@
+"""Configuration: the stack files load into the settings they say, and bad input is refused
+with a RunError naming the key, the bad value and what is allowed."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from airflow_eks import config
+from tests import harness, loader
+
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+
+
+def load(stack: str = "dev", overrides=None, secrets=None) -> config.Settings:
+    try:
+        return harness.run(config.load, stack=stack, overrides=overrides, secrets=secrets).value
+    except harness.ProgramError as failed:
+        raise failed.error from None
+
+
+def test_dev_stack_is_small_cheap_and_disposable():
+    s = load("dev")
+    assert s.network.nat_gateways == "single"
+    assert s.data.protect_data is False
+    assert s.cluster.system_nodes.capacity_type == "SPOT"
+    assert s.cluster.spot_nodes.capacity_type == "SPOT" and s.cluster.spot_nodes.min_size == 0
+    assert s.database.instance_class == "db.t4g.micro" and s.database.multi_az is False
+    assert s.airflow.git_sync.repo == "https://github.com/techiescamp/airflow-setup.git"
+    assert (s.airflow.git_sync.branch, s.airflow.git_sync.sub_path) == ("main", "dags")
+    assert s.airflow.git_sync.auth == "none"
+
+
+def test_prod_stack_is_highly_available_and_protected():
+    s = load("prod")
+    assert s.network.nat_gateways == "onePerAz" and s.network.az_count == 3
+    assert s.database.multi_az is True
+    assert s.data.protect_data is True
+    assert (s.airflow.scheduler_replicas, s.airflow.api_server_replicas) == (2, 2)
+    assert set(s.cluster.log_types) == set(config.LOG_TYPES)
+    assert s.cluster.system_nodes.capacity_type == "ON_DEMAND"
+
+
+def test_pulumi_yaml_defaults_apply_where_the_stack_file_is_silent():
+    s = load("dev")
+    defaults = loader.project_file()["config"]
+    assert s.airflow.version == defaults["airflowVersion"]["default"] == "3.1.8"
+    assert s.airflow.chart_version == defaults["airflowChartVersion"]["default"] == "1.19.0"
+    assert s.network.vpc_cidr == defaults["vpcCidr"]["default"]
+    assert s.airflow.git_sync.period == "60s"
+    assert s.cluster.spot_nodes.instance_types == tuple(defaults["spotNodeInstanceTypes"]["default"])
+
+
+def test_tags_always_carry_project_stack_and_managed_by():
+    s = load("prod")
+    assert s.tags == {"project": "airflow-eks", "stack": "prod", "managed-by": "pulumi"}
+
+
+def test_https_token_auth_keeps_the_token_secret():
+    s = load(overrides={"gitSyncUsername": "x-access-token"}, secrets={"gitSyncToken": "ghp_abc"})
+    assert s.airflow.git_sync.auth == "https"
+    assert isinstance(s.airflow.git_sync.token, pulumi.Output)
+
+
+def test_ssh_auth_needs_key_known_hosts_and_ssh_url():
+    s = load(overrides={"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": KNOWN_HOSTS},
+             secrets={"gitSyncSshKey": SSH_KEY})
+    assert s.airflow.git_sync.auth == "ssh"
+    assert s.airflow.git_sync.token is None
+
+
+def test_public_access_off_drops_the_cidrs():
+    s = load(overrides={"clusterEndpointPublicAccess": False})
+    assert s.cluster.endpoint_public_access is False and s.cluster.public_access_cidrs == ()
+
+
+# (key, bad value, substring the message must contain besides the key) -- 40 cases.
+BAD_INPUTS = [
+    ("vpcCidr", "10.0.0/16", "RFC 1918"),
+    ("vpcCidr", "10.0.0.1/16", "RFC 1918"),
+    ("vpcCidr", "8.8.0.0/16", "private"),
+    ("vpcCidr", "10.0.0.0/24", "/16 to /20"),
+    ("availabilityZoneCount", 1, "2 to 6"),
+    ("availabilityZoneCount", 7, "2 to 6"),
+    ("availabilityZoneCount", "two", "integer"),
+    ("natGateways", "none", "single, onePerAz"),
+    ("kubernetesVersion", "1.20", "one of"),
+    ("kubernetesVersion", "latest", "one of"),
+    ("clusterEndpointPublicAccess", "yes", "true or false"),
+    ("clusterPublicAccessCidrs", ["300.1.0.0/16"], "IPv4 CIDR"),
+    ("clusterPublicAccessCidrs", [], "at least one CIDR"),
+    ("clusterPublicAccessCidrs", "0.0.0.0/0", "list of strings"),
+    ("clusterAdminArns", ["arn:aws:s3:::bucket"], "IAM role or user ARN"),
+    ("clusterLogTypes", ["api", "everything"], "api, audit"),
+    ("clusterLogTypes", ["api", "api"], "without duplicates"),
+    ("systemNodeInstanceTypes", ["large"], "EC2 instance type"),
+    ("systemNodeInstanceTypes", [], "at least 1"),
+    ("systemNodeCapacityType", "RESERVED", "ON_DEMAND, SPOT"),
+    ("systemNodeMinSize", 3, "at most systemNodeMaxSize"),
+    ("systemNodeDesiredSize", 9, "between systemNodeMinSize"),
+    ("systemNodeMaxSize", 0, "from 1 to 100"),
+    ("spotNodeInstanceTypes", ["m5.large"], "at least two distinct"),
+    ("spotNodeInstanceTypes", ["m5.large", "m5.large"], "without duplicates"),
+    ("spotNodeMinSize", -1, "from 0 to 100"),
+    ("spotNodeMinSize", 5, "at most spotNodeMaxSize"),
+    ("dbInstanceClass", "t4g.micro", "RDS instance class"),
+    ("dbEngineVersion", "12", "13, 14, 15, 16, 17"),
+    ("dbEngineVersion", "sixteen", "PostgreSQL major"),
+    ("dbAllocatedStorageGb", 10, "from 20 to 65536"),
+    ("dbMaxAllocatedStorageGb", 70000, "from 20 to 65536"),
+    ("dbBackupRetentionDays", 0, "from 1 to 35"),
+    ("dbBackupRetentionDays", 36, "from 1 to 35"),
+    ("protectData", "maybe", "true or false"),
+    ("logRetentionDays", 0, "from 1 to 3650"),
+    ("taskS3BucketNames", ["Bad_Bucket"], "S3 bucket name"),
+    ("taskS3BucketNames", ["192.168.1.1"], "IP address"),
+    ("airflowChartVersion", "1.19", "semantic version"),
+    ("airflowVersion", "2.10.5", "Airflow 3.x"),
+    ("airflowImageRepository", "apache/airflow:3.1.8", "without tag"),
+    ("airflowImageRepository", "Apache/Airflow", "image repository"),
+    ("gitSyncRepo", "ftp://example.com/dags.git", "https URL"),
+    ("gitSyncRepo", "https://user:pw@github.com/org/dags.git", "without embedded credentials"),
+    ("gitSyncRepo", "", "required"),
+    ("gitSyncRepo", "git@github.com:org/dags.git", "set gitSyncSshKey"),
+    ("gitSyncBranch", "my branch", "git branch"),
+    ("gitSyncSubPath", "../etc", "relative directory"),
+    ("gitSyncPeriod", "60", "Go duration"),
+    ("gitSyncPeriod", "0s", "positive Go duration"),
+    ("gitSyncUsername", "bot", "empty unless gitSyncToken"),
+    ("gitSyncKnownHosts", KNOWN_HOSTS, "empty unless gitSyncSshKey"),
+    ("schedulerReplicas", 0, "from 1 to 10"),
+    ("apiServerReplicas", 11, "from 1 to 10"),
+    ("taskCpuRequest", "abc", "cpu quantity"),
+    ("taskCpuRequest", "1Gi", "cpu quantity"),
+    ("taskMemoryRequest", "1GB", "memory quantity"),
+    ("taskMemoryLimit", "512m", "thousandths of a byte"),
+    ("taskCpuRequest", "2", "at most taskCpuLimit"),
+    ("taskMemoryRequest", "4Gi", "at most taskMemoryLimit"),
+    ("secretsBackend", "vault", "none, aws-secrets-manager"),
+    ("aws:region", "moon-1", "AWS region"),
+    ("aws:defaultTags", '{"tags": ["a"]}', "tags"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "allowed"), BAD_INPUTS, ids=[f"{k}={v!r}" for k, v, _ in BAD_INPUTS])
+def test_bad_input_is_a_run_error_naming_key_value_and_what_is_allowed(key, value, allowed):
+    with pytest.raises(pulumi.RunError) as err:
+        load("dev", overrides={key: value})
+    message = str(err.value)
+    full_key = key if ":" in key else f"airflow-eks:{key}"
+    assert f"{full_key} " in message
+    shown = value if isinstance(value, str) else str(value).replace("'", '"')
+    if not isinstance(value, list):
+        assert str(shown) in message
+    assert allowed in message
+
+
+# Cross-field rules that need a secret or several keys at once.
+CROSS_FIELD = [
+    ({"gitSyncRepo": "git@github.com:org/dags.git"}, {"gitSyncToken": "t"}, "gitSyncRepo", "https URL when"),
+    ({}, {"gitSyncToken": "t"}, "gitSyncUsername", "non-empty username"),
+    ({}, {"gitSyncSshKey": SSH_KEY}, "gitSyncRepo", "SSH address"),
+    ({"gitSyncRepo": "git@github.com:org/dags.git"}, {"gitSyncSshKey": SSH_KEY}, "gitSyncKnownHosts",
+     "known_hosts lines"),
+    ({"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": "not a key"},
+     {"gitSyncSshKey": SSH_KEY}, "gitSyncKnownHosts", "host key-type"),
+    ({"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": KNOWN_HOSTS},
+     {"gitSyncSshKey": "hunter2"}, "gitSyncSshKey", "PRIVATE KEY"),
+    ({"gitSyncUsername": "u"}, {"gitSyncToken": "t", "gitSyncSshKey": SSH_KEY}, "gitSyncSshKey", "not both"),
+    ({"dbAllocatedStorageGb": 200, "dbMaxAllocatedStorageGb": 100}, {}, "dbMaxAllocatedStorageGb",
+     "at least dbAllocatedStorageGb"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "secrets", "key", "allowed"), CROSS_FIELD)
+def test_cross_field_rules(overrides, secrets, key, allowed):
+    with pytest.raises(pulumi.RunError) as err:
+        load("dev", overrides=overrides, secrets=secrets)
+    assert f"airflow-eks:{key} " in str(err.value) and allowed in str(err.value)
+
+
+def test_secret_values_never_appear_in_errors():
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": KNOWN_HOSTS},
+             secrets={"gitSyncSshKey": "hunter2-not-a-key"})
+    assert "hunter2" not in str(err.value) and "[secret]" in str(err.value)
+
+
+def test_missing_required_repo_names_the_key_and_how_to_set_it():
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"gitSyncRepo": None})
+    assert "airflow-eks:gitSyncRepo" in str(err.value) and "pulumi config set gitSyncRepo" in str(err.value)
+
+
+def test_table_has_at_least_25_distinct_bad_inputs():
+    assert len({(k, str(v)) for k, v, _ in BAD_INPUTS}) >= 25

@@ -1,0 +1,31 @@
+"""The README documents the product as it is: every config key and every stack output."""
+
+from __future__ import annotations
+
+import re
+
+from tests import harness, loader
+from tools import config_reference
+
+README = (loader.ROOT / "README.md").read_text()
+
+
+def test_config_reference_matches_pulumi_yaml_and_stack_files():
+    assert config_reference.render(README) == README, (
+        "README config reference is stale: run `venv/bin/python -m tools.config_reference --write`"
+    )
+
+
+def test_every_stack_output_is_in_the_outputs_table_and_nothing_else():
+    section = README.split("## Outputs reference", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Za-z0-9]+)` \|", section, flags=re.M))
+    exported = set(harness.run_program("dev").outputs) | set(harness.run_program("prod").outputs)
+    assert documented == exported
+
+
+def test_quick_start_first_command_runs_all_tests_and_ci_calls_it():
+    quick = README.split("## Quick start", 1)[1]
+    first = re.search(r"```bash\n([^\n]+)", quick).group(1).split("#")[0].strip()
+    assert first == "make test"
+    ci = (loader.ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, flags=re.M)
