@@ -7,15 +7,20 @@ from __future__ import annotations
 
 # Kubernetes minor -> Cluster Autoscaler image tag. The autoscaler's minor must match the
 # cluster's (https://github.com/kubernetes/autoscaler#releases); the chart below accepts an
-# image tag override, so one pinned chart serves every supported minor.
+# image tag override, so one pinned chart serves every supported minor. Each tag is the
+# latest patch release of its line (cluster-autoscaler-1.34.5 and -1.33.6 released
+# 2026-07-23, -1.32.7 on 2026-02-13; images registry.k8s.io/autoscaling/cluster-autoscaler).
+CLUSTER_AUTOSCALER_IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
-    "1.32": "v1.32.1",
-    "1.33": "v1.33.0",
-    "1.34": "v1.34.0",
+    "1.32": "v1.32.7",
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
 }
 CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
 CLUSTER_AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler"
-CLUSTER_AUTOSCALER_CHART_VERSION = "9.50.1"
+# Last chart of the 1.34 line (appVersion 1.34.2 in the repository's index.yaml), so its
+# RBAC and flags match the newest image in the table; 9.54.0 moved to 1.35.
+CLUSTER_AUTOSCALER_CHART_VERSION = "9.53.0"
 
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(CLUSTER_AUTOSCALER_IMAGE_TAGS)
 

@@ -1,0 +1,204 @@
+"""Cluster: the EKS control plane, its two managed node groups, add-ons, storage and scaling.
+
+- control plane (pulumi-eks): API authentication, private endpoint always on, secrets
+  envelope-encrypted with a customer-managed KMS key, control-plane logs, admin access
+  entries, no OIDC provider (AWS access goes through EKS Pod Identity only);
+- a system node group for Airflow's own components, CoreDNS and controllers, and a tainted
+  spot node group for task pods that the Cluster Autoscaler scales from and to zero;
+- add-ons and the default gp3 StorageClass (components/addons.py), the Cluster Autoscaler
+  (components/autoscaler.py), and the Kubernetes provider every in-cluster resource uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from airflow_eks import eks as eks_spec
+from airflow_eks import iam, names
+from airflow_eks.config import ClusterSettings, NodeGroupSettings
+from components.addons import ClusterAddons, ClusterAddonsArgs
+from components.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+
+
+@dataclass
+class ClusterArgs:
+    settings: ClusterSettings
+    region: str
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    public_subnet_ids: Sequence[pulumi.Input[str]]
+
+
+class Cluster(pulumi.ComponentResource):
+    """EKS cluster, node groups, add-ons, gp3 StorageClass, autoscaler and a k8s provider."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    cluster_endpoint: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    """The EKS-managed cluster security group; managed node groups' nodes carry it."""
+    kubeconfig: pulumi.Output[str]
+    """Secret. Exec-based (`aws eks get-token`): it holds no credentials, but names the cluster."""
+    kubeconfig_command: pulumi.Output[str]
+    k8s_provider: k8s.Provider
+    system_node_group: eks.ManagedNodeGroup
+    spot_node_group: eks.ManagedNodeGroup
+    system_node_group_name: pulumi.Output[str]
+    spot_node_group_name: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    pod_identity_agent: aws.eks.Addon
+    coredns: aws.eks.Addon
+    ebs_csi_driver: aws.eks.Addon
+    ebs_csi_role_arn: pulumi.Output[str]
+    storage_class: k8s.storage.v1.StorageClass
+    storage_class_name: str
+    cluster_autoscaler: k8s.helm.v3.Release | None = None
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-eks:cluster:Cluster", name, None, opts)
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._private_subnet_ids = args.private_subnet_ids
+        settings = args.settings
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+
+        cluster = self._control_plane(args, partition)
+        self.cluster_name = cluster.eks_cluster.name
+        self.cluster_arn = cluster.eks_cluster.arn
+        self.cluster_endpoint = cluster.eks_cluster.endpoint
+        self.cluster_security_group_id = cluster.eks_cluster.vpc_config.cluster_security_group_id
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        self.kubeconfig_command = pulumi.Output.concat(
+            "aws eks update-kubeconfig --region ", args.region, " --name ", self.cluster_name)
+        # cluster_identifier: a known, stable string, so a changed (or, at preview, unknown)
+        # kubeconfig updates the provider instead of replacing every Kubernetes resource
+        # (pulumi-kubernetes#2745).
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig, cluster_identifier=name, opts=self._child)
+
+        node_role, attachments = self._node_role(partition)
+        self.node_role_arn = node_role.arn
+        nodes = self._child.merge(pulumi.ResourceOptions(depends_on=attachments))
+        self.system_node_group = self._node_group(
+            "system", cluster, node_role, settings.system_nodes, names.SYSTEM_NODE_LABELS, taints=[],
+            # When the autoscaler owns sizes, Pulumi must not reset them on the next `up`.
+            ignore_scaling_changes=settings.cluster_autoscaler, opts=nodes)
+        taint = names.TASK_NODE_TAINT
+        self.spot_node_group = self._node_group(
+            "spot", cluster, node_role, settings.spot_nodes, names.TASK_NODE_LABELS,
+            taints=[aws.eks.NodeGroupTaintArgs(key=taint.key, value=taint.value, effect=taint.eks_effect)],
+            ignore_scaling_changes=True, opts=nodes)
+        self.system_node_group_name = self.system_node_group.node_group.node_group_name
+        self.spot_node_group_name = self.spot_node_group.node_group.node_group_name
+
+        addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
+            cluster_name=self.cluster_name, partition=partition,
+            system_node_group=self.system_node_group, k8s_provider=self.k8s_provider,
+        ), opts=self._child)
+        self.pod_identity_agent = addons.pod_identity_agent
+        self.coredns = addons.coredns
+        self.ebs_csi_driver = addons.ebs_csi_driver
+        self.ebs_csi_role_arn = addons.ebs_csi_role_arn
+        self.storage_class = addons.storage_class
+        self.storage_class_name = addons.storage_class_name
+
+        if settings.cluster_autoscaler:
+            scaler = ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
+                cluster_name=self.cluster_name, cluster_arn=self.cluster_arn, region=args.region,
+                kubernetes_version=settings.kubernetes_version, k8s_provider=self.k8s_provider,
+                wait_for=[self.system_node_group, self.pod_identity_agent, self.coredns],
+            ), opts=self._child)
+            self.cluster_autoscaler = scaler.release
+
+        self.register_outputs({
+            "cluster_name": self.cluster_name,
+            "cluster_endpoint": self.cluster_endpoint,
+            "cluster_security_group_id": self.cluster_security_group_id,
+            "kubeconfig": self.kubeconfig,
+            "kubeconfig_command": self.kubeconfig_command,
+            "system_node_group_name": self.system_node_group_name,
+            "spot_node_group_name": self.spot_node_group_name,
+            "ebs_csi_role_arn": self.ebs_csi_role_arn,
+        })
+
+    def _control_plane(self, args: ClusterArgs, partition: pulumi.Output[str]) -> eks.Cluster:
+        settings = args.settings
+        secrets_key = aws.kms.Key(
+            f"{self._name}-secrets-key", description="Envelope encryption of the EKS cluster's Kubernetes secrets",
+            enable_key_rotation=True, deletion_window_in_days=30, opts=self._child,
+        )
+        admin_policy = partition.apply(eks_spec.cluster_admin_policy_arn)
+        admins = {
+            eks_spec.access_entry_key(arn): eks.AccessEntryArgs(
+                principal_arn=arn,
+                access_policies={"cluster-admin": eks.AccessPolicyAssociationArgs(
+                    policy_arn=admin_policy,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                )},
+            )
+            for arn in settings.admin_arns
+        }
+        return eks.Cluster(
+            f"{self._name}-eks",
+            version=settings.kubernetes_version,
+            # Access entries only; the principal running `pulumi up` is admin through
+            # bootstrapClusterCreatorAdminPermissions, which pulumi-eks sets in API mode.
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries=admins,
+            skip_default_node_group=True,
+            # Pods reach AWS through Pod Identity only: no IRSA, so no OIDC provider.
+            create_oidc_provider=False,
+            vpc_id=args.vpc_id,
+            private_subnet_ids=list(args.private_subnet_ids),
+            public_subnet_ids=list(args.public_subnet_ids),
+            endpoint_private_access=True,
+            endpoint_public_access=settings.endpoint_public_access,
+            # pulumi-eks rejects CIDRs together with a private-only endpoint.
+            public_access_cidrs=list(settings.public_access_cidrs) if settings.endpoint_public_access else None,
+            enabled_cluster_log_types=list(settings.log_types),
+            encryption_config_key_arn=secrets_key.arn,
+            opts=self._child,
+        )
+
+    def _node_role(self, partition: pulumi.Output[str]) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+        # EKS creates the EC2_LINUX access entry for a managed node group's role itself; an
+        # entry of our own would collide with it.
+        role = aws.iam.Role(f"{self._name}-node-role", description="EKS managed node groups' instances",
+                            assume_role_policy=json.dumps(iam.node_trust()), opts=self._child)
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-node-{policy.lower().replace('_', '-')}", role=role.name,
+                policy_arn=partition.apply(lambda p, policy=policy: iam.aws_managed_policy_arn(policy, p)),
+                opts=self._child,
+            )
+            for policy in eks_spec.NODE_POLICIES
+        ]
+        return role, attachments
+
+    def _node_group(self, pool: str, cluster: eks.Cluster, role: aws.iam.Role, sizes: NodeGroupSettings,
+                    labels: dict[str, str], *, taints: list[aws.eks.NodeGroupTaintArgs],
+                    ignore_scaling_changes: bool, opts: pulumi.ResourceOptions) -> eks.ManagedNodeGroup:
+        return eks.ManagedNodeGroup(
+            f"{self._name}-{pool}",
+            cluster=cluster,
+            node_role=role,
+            capacity_type=sizes.capacity_type,
+            instance_types=list(sizes.instance_types),
+            ami_type=eks_spec.AMI_TYPE,
+            # Nodes only in private subnets: a managed node gets a public IP exactly when its
+            # subnet maps one on launch.
+            subnet_ids=list(self._private_subnet_ids),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=sizes.min_size, desired_size=sizes.desired_size, max_size=sizes.max_size),
+            labels=dict(labels),
+            taints=taints,
+            ignore_scaling_changes=ignore_scaling_changes,
+            opts=opts,
+        )

@@ -1,0 +1,127 @@
+"""Network: a new VPC with a public and a private subnet per AZ, NAT and routing.
+
+Plain pulumi_aws resources (no awsx), so every subnet, NAT gateway and EIP is a resource of
+this program that cost estimates and policy checks can see. The subnet plan is the pure
+`airflow_eks.subnets.plan`; this component only turns it into resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from airflow_eks import subnets
+
+# Subnet tags the AWS Load Balancer Controller and the in-tree service controller use to
+# pick subnets for internet-facing and internal load balancers.
+PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
+INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
+NAT_MODES = ("single", "onePerAz")
+
+
+@dataclass
+class NetworkArgs:
+    cidr: str
+    az_count: int
+    nat_gateways: str  # "single" | "onePerAz"
+
+    def __post_init__(self) -> None:
+        if self.nat_gateways not in NAT_MODES:
+            raise ValueError(f"nat_gateways must be one of {NAT_MODES}, got {self.nat_gateways!r}")
+        subnets.plan(self.cidr, self.az_count)  # raises on a CIDR or AZ count that cannot fit
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, internet gateway, per-AZ public and private subnets, NAT gateways and routes."""
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: str
+    availability_zones: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    """Nodes, pods and the database; egress through NAT."""
+    public_subnet_ids: list[pulumi.Output[str]]
+    """NAT gateways and internet-facing load balancers only."""
+    nat_gateway_ids: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-eks:network:Network", name, None, opts)
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        plan = subnets.plan(args.cidr, args.az_count)
+
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        # Index the looked-up names: the list length is only known at run time, but the AZ
+        # count is config, so no resource is created inside an apply.
+        self.availability_zones = [zones.names[i] for i in range(args.az_count)]
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc", cidr_block=args.cidr,
+            # EKS nodes register by private DNS name, and interface endpoints need both.
+            enable_dns_hostnames=True, enable_dns_support=True,
+            tags={"Name": f"{name}-vpc"}, opts=self._child,
+        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=self._child)
+
+        public = [self._subnet(vpc, az, "public", str(az.public), PUBLIC_ELB_TAG) for az in plan]
+        private = [self._subnet(vpc, az, "private", str(az.private), INTERNAL_ELB_TAG) for az in plan]
+
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            tags={"Name": f"{name}-public"}, opts=self._child,
+        )
+        for az, subnet in zip(plan, public, strict=True):
+            aws.ec2.RouteTableAssociation(f"{name}-public-{az.index}", subnet_id=subnet.id,
+                                          route_table_id=public_routes.id, opts=self._child)
+
+        nat_count = args.az_count if args.nat_gateways == "onePerAz" else 1
+        nats = [self._nat_gateway(i, public[i], igw) for i in range(nat_count)]
+        private_routes = [
+            aws.ec2.RouteTable(
+                f"{name}-private-rt-{i}", vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                tags={"Name": f"{name}-private-{i}"}, opts=self._child,
+            )
+            for i, nat in enumerate(nats)
+        ]
+        for az, subnet in zip(plan, private, strict=True):
+            # With one NAT gateway every AZ routes through it; otherwise each AZ keeps its
+            # egress in-zone (no cross-AZ data charges, no shared point of failure).
+            table = private_routes[az.index if nat_count > 1 else 0]
+            aws.ec2.RouteTableAssociation(f"{name}-private-{az.index}", subnet_id=subnet.id,
+                                          route_table_id=table.id, opts=self._child)
+
+        self.vpc_id = vpc.id
+        self.vpc_cidr = args.cidr
+        self.public_subnet_ids = [s.id for s in public]
+        self.private_subnet_ids = [s.id for s in private]
+        self.nat_gateway_ids = [n.id for n in nats]
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "private_subnet_ids": self.private_subnet_ids,
+            "public_subnet_ids": self.public_subnet_ids,
+            "nat_gateway_ids": self.nat_gateway_ids,
+        })
+
+    def _subnet(self, vpc: aws.ec2.Vpc, az: subnets.AzSubnets, tier: str, cidr: str, elb_tag: str) -> aws.ec2.Subnet:
+        return aws.ec2.Subnet(
+            f"{self._name}-{tier}-{az.index}",
+            vpc_id=vpc.id, cidr_block=cidr, availability_zone=self.availability_zones[az.index],
+            # Only the public tier hands out public IPs; nodes stay private.
+            map_public_ip_on_launch=tier == "public",
+            tags={"Name": f"{self._name}-{tier}-{az.index}", elb_tag: "1"},
+            opts=self._child,
+        )
+
+    def _nat_gateway(self, index: int, subnet: aws.ec2.Subnet, igw: aws.ec2.InternetGateway) -> aws.ec2.NatGateway:
+        eip = aws.ec2.Eip(f"{self._name}-nat-eip-{index}", domain="vpc",
+                          tags={"Name": f"{self._name}-nat-{index}"}, opts=self._child)
+        return aws.ec2.NatGateway(
+            f"{self._name}-nat-{index}", allocation_id=eip.id, subnet_id=subnet.id,
+            tags={"Name": f"{self._name}-nat-{index}"},
+            # A NAT gateway only works once the VPC has an internet gateway (AWS docs);
+            # nothing in its inputs says so.
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=[igw])),
+        )

@@ -1,0 +1,143 @@
+"""Network on its own: VPC, per-AZ subnets from the plan, NAT per mode, routing, subnet tags."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from airflow_eks import subnets
+from components.network import Network, NetworkArgs
+from tests import harness, mocks
+
+SUBNET = "aws:ec2/subnet:Subnet"
+NAT = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+CIDR = "10.20.0.0/16"
+
+
+def build(az_count: int, nat_gateways: str):
+    def run():
+        network = Network("net", NetworkArgs(cidr=CIDR, az_count=az_count, nat_gateways=nat_gateways))
+        pulumi.export("vpc", network.vpc_id)
+        pulumi.export("private", network.private_subnet_ids)
+        pulumi.export("public", network.public_subnet_ids)
+        pulumi.export("nats", network.nat_gateway_ids)
+        pulumi.export("azs", network.availability_zones)
+        return network
+    return run
+
+
+@pytest.fixture(scope="module")
+def ha() -> harness.Run:
+    return harness.run(build(3, "onePerAz"))
+
+
+@pytest.fixture(scope="module")
+def single() -> harness.Run:
+    return harness.run(build(2, "single"))
+
+
+def tier(run: harness.Run, name: str) -> list[mocks.Registered]:
+    return sorted((s for s in run.find(SUBNET) if f"-{name}-" in s.name), key=lambda s: s.name)
+
+
+def by_id(run: harness.Run, typ: str) -> dict[str, mocks.Registered]:
+    prefix = {SUBNET: "subnet-", NAT: "nat-", ROUTE_TABLE: "rtb-", EIP: "eipalloc-"}[typ]
+    return {f"{prefix}{r.name}": r for r in run.find(typ)}
+
+
+def test_vpc_has_the_configured_cidr_and_dns(ha):
+    vpc = ha.one("aws:ec2/vpc:Vpc")
+    assert vpc.get("cidrBlock") == CIDR
+    assert vpc.get("enableDnsHostnames") is True and vpc.get("enableDnsSupport") is True
+    assert ha.outputs["vpc"][0] == f"vpc-{vpc.name}"
+
+
+def test_subnets_follow_the_plan_one_pair_per_az(ha):
+    plan = subnets.plan(CIDR, 3)
+    private, public = tier(ha, "private"), tier(ha, "public")
+    assert [s.get("cidrBlock") for s in private] == [str(az.private) for az in plan]
+    assert [s.get("cidrBlock") for s in public] == [str(az.public) for az in plan]
+    azs = ha.outputs["azs"][0]
+    assert azs == ["us-east-1a", "us-east-1b", "us-east-1c"]  # looked up, indexed in order
+    assert [s.get("availabilityZone") for s in private] == azs
+    assert [s.get("availabilityZone") for s in public] == azs
+    assert ha.outputs["private"][0] == [f"subnet-{s.name}" for s in private]
+    assert ha.outputs["public"][0] == [f"subnet-{s.name}" for s in public]
+
+
+def test_only_public_subnets_map_public_ips(ha):
+    assert all(s.get("mapPublicIpOnLaunch") is True for s in tier(ha, "public"))
+    assert all(s.get("mapPublicIpOnLaunch") is False for s in tier(ha, "private"))
+
+
+def test_subnets_are_tagged_for_load_balancers(ha):
+    for s in tier(ha, "public"):
+        assert s.get("tags")["kubernetes.io/role/elb"] == "1"
+        assert "kubernetes.io/role/internal-elb" not in s.get("tags")
+    for s in tier(ha, "private"):
+        assert s.get("tags")["kubernetes.io/role/internal-elb"] == "1"
+        assert "kubernetes.io/role/elb" not in s.get("tags")
+
+
+def test_one_nat_gateway_per_az_each_with_an_eip_in_its_public_subnet(ha):
+    nats, eips = ha.find(NAT), by_id(ha, EIP)
+    assert len(nats) == 3 and len(eips) == 3
+    public_ids = [f"subnet-{s.name}" for s in tier(ha, "public")]
+    assert sorted(n.get("subnetId") for n in nats) == sorted(public_ids)
+    assert sorted(n.get("allocationId") for n in nats) == sorted(eips)
+    assert all(e.get("domain") == "vpc" for e in eips.values())
+    assert sorted(ha.outputs["nats"][0]) == sorted(f"nat-{n.name}" for n in nats)
+
+
+def test_each_private_subnet_routes_through_the_nat_in_its_own_az(ha):
+    subnets_by_id, tables, nats = by_id(ha, SUBNET), by_id(ha, ROUTE_TABLE), by_id(ha, NAT)
+    for assoc in ha.find(ASSOCIATION):
+        subnet = subnets_by_id[assoc.get("subnetId")]
+        [route] = tables[assoc.get("routeTableId")].get("routes")
+        assert route["cidrBlock"] == "0.0.0.0/0"
+        if "-private-" in subnet.name:
+            nat = nats[route["natGatewayId"]]
+            assert nat.get("subnetId").rsplit("-", 1)[-1] == subnet.name.rsplit("-", 1)[-1]
+        else:
+            assert route["gatewayId"] == f"igw-{ha.one('aws:ec2/internetGateway:InternetGateway').name}"
+    assert len(ha.find(ASSOCIATION)) == 6
+
+
+def test_single_mode_has_one_nat_shared_by_every_private_subnet(single):
+    [nat] = single.find(NAT)
+    assert len(single.find(EIP)) == 1
+    tables = by_id(single, ROUTE_TABLE)
+    private_tables = {a.get("routeTableId") for a in single.find(ASSOCIATION) if "-private-" in a.name}
+    assert len(private_tables) == 1
+    [route] = tables[private_tables.pop()].get("routes")
+    assert route["natGatewayId"] == f"nat-{nat.name}"
+
+
+def test_nat_gateways_wait_for_the_internet_gateway(ha):
+    igw = ha.one("aws:ec2/internetGateway:InternetGateway")
+    assert all(ha.depends_on(nat, igw) for nat in ha.find(NAT))
+
+
+def test_every_resource_is_a_child_of_the_component(ha):
+    component = ha.one("airflow-eks:network:Network")
+    assert all(r.parent == component.urn for r in ha.resources if r.custom)
+
+
+def test_every_subnet_and_nat_is_a_plain_aws_resource(ha, single):
+    """Cost estimates and policy checks read these records; awsx would hide them in a component."""
+    for run in (ha, single):
+        assert not [r for r in run.resources if r.typ.startswith("awsx:")]
+        assert all(r.custom for r in run.find(SUBNET) + run.find(NAT) + run.find(EIP))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"nat_gateways": "none"}, "nat_gateways"),
+    ({"az_count": 7}, "availability zones"),
+    ({"cidr": "10.0.0.0/24"}, "/22 or larger"),
+])
+def test_args_reject_impossible_layouts(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        NetworkArgs(**{"cidr": CIDR, "az_count": 2, "nat_gateways": "single", **kwargs})
