@@ -32,6 +32,11 @@ class AirflowServiceAccounts:
 
 SERVICE_ACCOUNTS = AirflowServiceAccounts()
 
+# AWS Secrets Manager name prefixes of the secrets backend (secretsBackend=aws-secrets-manager):
+# the IAM policies grant read on exactly these, and the chart's backend_kwargs use them.
+SECRETS_CONNECTIONS_PREFIX = "airflow/connections"
+SECRETS_VARIABLES_PREFIX = "airflow/variables"
+
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 

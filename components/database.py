@@ -1,0 +1,145 @@
+"""Airflow's metadata database: RDS for PostgreSQL, private, encrypted, TLS-only.
+
+Owns the instance, its subnet group, parameter group, security group and the one ingress
+rule, and the generated master password. It does not own the Kubernetes Secret that hands
+the connection to Airflow (the Airflow release builds it from these outputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from airflow_eks import rds
+from airflow_eks.config import DatabaseSettings
+
+
+@dataclass
+class DatabaseArgs:
+    settings: DatabaseSettings
+    protect_data: bool
+    """Deletion protection, a final snapshot and Pulumi `protect`; off for disposable stacks."""
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets, one per AZ, for the DB subnet group."""
+    client_security_group_id: pulumi.Input[str]
+    """The only security group allowed to connect (the EKS cluster security group)."""
+
+
+class Database(pulumi.ComponentResource):
+    address: pulumi.Output[str]
+    """Host name; resolves only once the client ingress rule exists."""
+    port: pulumi.Output[int]
+    db_name: str
+    username: str
+    password: pulumi.Output[str]
+    """Master password (secret)."""
+    instance_identifier: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-eks:database:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        db = args.settings
+
+        # Letters and digits only: the password goes into a postgresql:// URI unencoded, and
+        # RDS forbids / @ " and space anyway. 32 alphanumerics are ~190 bits.
+        password = random.RandomPassword(
+            f"{name}-db-password", length=32, special=False, min_lower=1, min_upper=1, min_numeric=1, opts=child,
+        )
+        security_group = aws.ec2.SecurityGroup(
+            f"{name}-db-sg",
+            vpc_id=args.vpc_id,
+            description="Airflow metadata database: PostgreSQL from the EKS cluster only",
+            # No egress rules: the provider removes AWS's default allow-all egress, and
+            # RDS answers clients over the stateful ingress connection.
+            opts=child,
+        )
+        # A separate rule, not an inline one: the instance then waits only for its own
+        # security group, and RDS (the slowest resource) is created in parallel with EKS.
+        ingress = aws.vpc.SecurityGroupIngressRule(
+            f"{name}-db-from-cluster",
+            security_group_id=security_group.id,
+            referenced_security_group_id=args.client_security_group_id,
+            ip_protocol="tcp",
+            from_port=rds.PORT,
+            to_port=rds.PORT,
+            description="PostgreSQL from EKS nodes and pods (cluster security group)",
+            opts=child,
+        )
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-db-subnets", subnet_ids=list(args.subnet_ids),
+            description="Private subnets of the Airflow metadata database", opts=child,
+        )
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-db-params",
+            family=rds.parameter_group_family(db.engine_major),
+            description="Airflow metadata database: TLS required",
+            parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v) for k, v in rds.PARAMETERS.items()],
+            opts=child,
+        )
+
+        protect = args.protect_data
+        final_snapshot: pulumi.Output[str] | None = None
+        if protect:
+            # Snapshot names are unique per account and region; a random suffix lets a stack
+            # be destroyed, recreated and destroyed again without a name clash.
+            suffix = random.RandomId(f"{name}-db-final-snapshot", byte_length=4, opts=child)
+            final_snapshot = pulumi.Output.concat(name, "-db-final-", suffix.hex)
+
+        instance = aws.rds.Instance(
+            f"{name}-db",
+            engine=rds.ENGINE,
+            engine_version=db.engine_version,
+            instance_class=db.instance_class,
+            db_name=rds.DB_NAME,
+            username=rds.USERNAME,
+            password=password.result,
+            port=rds.PORT,
+            storage_type="gp3",
+            allocated_storage=db.allocated_storage_gb,
+            max_allocated_storage=rds.storage_autoscaling_ceiling(db.allocated_storage_gb,
+                                                                 db.max_allocated_storage_gb),
+            # The AWS managed key (aws/rds): no key policy to run and no monthly key charge.
+            # A customer managed key only pays off for cross-account snapshot copies.
+            storage_encrypted=True,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[security_group.id],
+            publicly_accessible=False,
+            parameter_group_name=parameters.name,
+            multi_az=db.multi_az,
+            backup_retention_period=db.backup_retention_days,
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            # Changing dbEngineVersion to a new major is the supported upgrade path; the
+            # parameter group is replaced along with it (new family).
+            allow_major_version_upgrade=True,
+            performance_insights_enabled=True,
+            performance_insights_retention_period=rds.PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+            enabled_cloudwatch_logs_exports=list(rds.LOG_EXPORTS),
+            deletion_protection=protect,
+            skip_final_snapshot=not protect,
+            final_snapshot_identifier=final_snapshot,
+            # Protected stacks change in the maintenance window; disposable ones right away.
+            apply_immediately=not protect,
+            opts=child.merge(pulumi.ResourceOptions(protect=protect)),
+        )
+
+        # Clients can connect only once the ingress rule exists: tying the address to it makes
+        # every consumer of the address (the Airflow release) wait for both.
+        self.address = pulumi.Output.all(instance.address, ingress.id).apply(lambda v: v[0])
+        self.port = instance.port
+        self.db_name = rds.DB_NAME
+        self.username = rds.USERNAME
+        self.password = pulumi.Output.secret(password.result)
+        self.instance_identifier = instance.identifier
+        self.security_group_id = security_group.id
+        self.register_outputs({
+            "address": self.address, "port": self.port, "db_name": self.db_name, "username": self.username,
+            "password": self.password, "instance_identifier": self.instance_identifier,
+            "security_group_id": self.security_group_id,
+        })
