@@ -4,6 +4,12 @@ import pulumi
 import pulumi_aws as aws
 
 from airflow_eks import config
+from components.airflow import AirflowRelease, AirflowReleaseArgs
+from components.airflow_identity import AirflowIdentity, AirflowIdentityArgs
+from components.buckets import Buckets, BucketsArgs
+from components.cluster import Cluster, ClusterArgs
+from components.database import Database, DatabaseArgs
+from components.network import Network, NetworkArgs
 
 settings = config.load()  # validates everything before the first resource is registered
 
@@ -14,3 +20,84 @@ aws_provider = aws.Provider(
     default_tags=aws.ProviderDefaultTagsArgs(tags=settings.tags),
 )
 on_aws = pulumi.ResourceOptions(providers={"aws": aws_provider})
+
+network = Network("airflow", NetworkArgs(
+    cidr=settings.network.vpc_cidr,
+    az_count=settings.network.az_count,
+    nat_gateways=settings.network.nat_gateways,
+), on_aws)
+
+# The cluster builds its own Kubernetes provider (cluster.k8s_provider) for in-cluster resources.
+cluster = Cluster("airflow", ClusterArgs(
+    settings=settings.cluster,
+    region=settings.region,
+    vpc_id=network.vpc_id,
+    private_subnet_ids=network.private_subnet_ids,
+    public_subnet_ids=network.public_subnet_ids,
+), on_aws)
+
+# Built alongside the cluster, not after it: only the database's ingress rule waits for the
+# cluster security group.
+database = Database("airflow", DatabaseArgs(
+    settings=settings.database,
+    protect_data=settings.data.protect_data,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.private_subnet_ids,
+    client_security_group_id=cluster.cluster_security_group_id,
+), on_aws)
+
+buckets = Buckets("airflow", BucketsArgs(
+    protect_data=settings.data.protect_data,
+    log_retention_days=settings.data.log_retention_days,
+), on_aws)
+
+# Pod Identity roles for task pods and Airflow's components; the release waits for
+# identity.associations.
+identity = AirflowIdentity("airflow", AirflowIdentityArgs(
+    cluster_name=cluster.cluster_name,
+    region=settings.region,
+    logs_bucket_arn=buckets.logs_bucket_arn,
+    data_bucket_arn=buckets.data_bucket_arn,
+    task_bucket_names=settings.data.task_bucket_names,
+    secrets_backend=settings.airflow.secrets_backend,
+), on_aws)
+
+# The namespace waits for the CSI driver, the StorageClass and the associations, so on
+# destroy it (with its PVCs and their EBS volumes) goes while the driver still runs; the
+# release waits for the nodes and add-ons its pods need.
+airflow = AirflowRelease("airflow", AirflowReleaseArgs(
+    settings=settings.airflow,
+    region=settings.region,
+    storage_class_name=cluster.storage_class_name,
+    db_host=database.address,
+    db_port=database.port,
+    db_name=database.db_name,
+    db_username=database.username,
+    db_password=database.password,
+    logs_bucket_name=buckets.logs_bucket_name,
+    namespace_depends_on=[cluster.ebs_csi_driver, cluster.storage_class, *identity.associations],
+    release_depends_on=[cluster.system_node_group, cluster.spot_node_group, cluster.pod_identity_agent,
+                        cluster.coredns, cluster.ebs_csi_driver, *identity.associations],
+), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
+
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("privateSubnetIds", network.private_subnet_ids)
+pulumi.export("publicSubnetIds", network.public_subnet_ids)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("clusterEndpoint", cluster.cluster_endpoint)
+pulumi.export("kubeconfig", cluster.kubeconfig)  # secret
+pulumi.export("kubeconfigCommand", cluster.kubeconfig_command)
+pulumi.export("systemNodeGroupName", cluster.system_node_group_name)
+pulumi.export("spotNodeGroupName", cluster.spot_node_group_name)
+pulumi.export("ebsCsiRoleArn", cluster.ebs_csi_role_arn)
+pulumi.export("dbEndpoint", database.address)
+pulumi.export("dbPort", database.port)
+pulumi.export("dbName", database.db_name)
+pulumi.export("logsBucketName", buckets.logs_bucket_name)
+pulumi.export("dataBucketName", buckets.data_bucket_name)
+pulumi.export("airflowTaskRoleArn", identity.task_role_arn)
+pulumi.export("airflowComponentsRoleArn", identity.components_role_arn)
+pulumi.export("airflowNamespace", airflow.namespace)
+pulumi.export("airflowUiCommand", airflow.ui_command)
+pulumi.export("airflowAdminUser", airflow.admin_user)
+pulumi.export("airflowAdminPassword", airflow.admin_password)  # secret

@@ -228,6 +228,9 @@ class Mocks(pulumi.runtime.Mocks):
             host = f"{name}.abcdefghijkl.{self.region}.rds.amazonaws.com"
             extra.update(address=host, endpoint=f"{host}:5432", port=inputs.get("port") or 5432,
                          dbName=inputs.get("dbName"), identifier=inputs.get("identifier") or f"{name}-db")
+        elif typ in ("aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup"):
+            id_ = inputs.get("name") or f"{name}-1234567"  # auto-named like the provider does
+            extra["name"] = id_
         elif typ == "aws:kms/key:Key":
             id_ = f"{name}-key-id"
             extra["keyId"] = id_
@@ -236,6 +239,15 @@ class Mocks(pulumi.runtime.Mocks):
             id_ = f"vpc-{name}"
         elif typ == "aws:ec2/subnet:Subnet":
             id_ = f"subnet-{name}"
+        elif typ == "aws:ec2/eip:Eip":
+            id_ = f"eipalloc-{name}"
+            extra.update(allocationId=id_, publicIp="198.51.100.10")
+        elif typ == "aws:ec2/natGateway:NatGateway":
+            id_ = f"nat-{name}"
+        elif typ == "aws:ec2/internetGateway:InternetGateway":
+            id_ = f"igw-{name}"
+        elif typ == "aws:ec2/routeTable:RouteTable":
+            id_ = f"rtb-{name}"
         elif typ == "aws:ec2/securityGroup:SecurityGroup":
             id_ = f"sg-{name}"
         elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":

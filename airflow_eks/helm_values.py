@@ -1,0 +1,293 @@
+"""Values of the official Airflow chart (pinned 1.19.0), built by one pure function.
+
+`airflow_values()` turns the validated settings and the names other components wire in
+(region, logs bucket, StorageClass) into the chart's values. Plain data in, plain data out:
+the caller resolves Outputs first, and tests validate the result against the chart's
+values.schema.json. The values carry NO credential: every secret is a Kubernetes Secret
+referenced by name (secret_data.SECRET_NAMES), so `pulumi preview` diffs of the release
+stay readable.
+
+Value paths and the traps behind them: shared/docs/airflow-chart.md (section numbers below).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from airflow_eks import names, secret_data
+from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
+from airflow_eks.secret_data import SECRET_NAMES, SecretNames
+
+SECRETS_MANAGER_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+AWS_CONN_ID = "aws_default"
+LOGS_PREFIX = "logs"
+# Default 60 s; the first `airflow db migrate` of Airflow 3 on a fresh RDS takes longer, and
+# every pod waits in `wait-for-airflow-migrations` meanwhile (§3.2, apache/airflow#20803).
+MIGRATION_WAIT_SECONDS = 600
+# Triggerer logs only (task logs go to S3); the chart's 100Gi default would be wasted EBS.
+TRIGGERER_VOLUME_SIZE = "5Gi"
+# A spot task node scaled from zero needs 2-4 minutes to join plus the image pull; Airflow's
+# default of 300 s would fail tasks whose pods are merely waiting for capacity.
+WORKER_PODS_PENDING_TIMEOUT_SECONDS = 900
+# Spot interruptions kill task pods; a retried task lands on a surviving or new node.
+DEFAULT_TASK_RETRIES = 2
+
+# The chart names the API server Service `<fullname>-api-server` (fullname = release name,
+# since it contains "airflow") on port `ports.apiServer`.
+API_SERVER_SERVICE = f"{names.AIRFLOW_RELEASE}-api-server"
+API_SERVER_PORT = 8080
+
+ADMIN_USERNAME = "admin"
+# The create-user Job gets the password from this env var (secretKeyRef on our Secret), and
+# the chart's own args pass `-p <defaultUser.password>`: Kubernetes expands `$(VAR)` in
+# container args from the container's env, so the Helm values hold only the reference.
+ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"
+
+
+def resources(cpu_request: str, memory_request: str, cpu_limit: str, memory_limit: str) -> dict:
+    """Both requests and limits, always: the namespace LimitRange would otherwise add a
+    default limit below an explicit request (or a default request above an explicit limit),
+    and the API server rejects such pods."""
+    return {"requests": {"cpu": cpu_request, "memory": memory_request},
+            "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+
+
+# Airflow's own containers. Requests sum to about 0.85 vCPU and 4 GiB with one replica each
+# (sidecars included), which leaves room for kube-system and the two install Jobs on one dev
+# system node (t3.large: 2 vCPU, 8 GiB); limits allow bursts (parsing, UI).
+COMPONENT_RESOURCES = {
+    "scheduler": resources("200m", "1Gi", "1", "2Gi"),
+    "apiServer": resources("200m", "1Gi", "1", "2Gi"),
+    "dagProcessor": resources("200m", "1Gi", "1", "2Gi"),
+    "triggerer": resources("100m", "512Mi", "500m", "1Gi"),
+    "pgbouncer": resources("50m", "64Mi", "250m", "256Mi"),
+    "pgbouncerExporter": resources("10m", "32Mi", "100m", "64Mi"),
+    "statsd": resources("20m", "64Mi", "200m", "128Mi"),
+    "gitSync": resources("20m", "64Mi", "200m", "256Mi"),
+    "logGroomer": resources("10m", "32Mi", "100m", "128Mi"),
+    "job": resources("100m", "512Mi", "1", "1Gi"),
+}
+
+
+def airflow_values(
+    airflow: AirflowSettings,
+    *,
+    region: str,
+    logs_bucket: str,
+    storage_class: str,
+    secrets: SecretNames = SECRET_NAMES,
+) -> dict:
+    """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync."""
+    image = f"{airflow.image_repository}:{airflow.version}"
+    values = {
+        "executor": "KubernetesExecutor",
+        # defaultAirflow* (not images.airflow.*) also feed the worker pod template (§4.1).
+        "defaultAirflowRepository": airflow.image_repository,
+        "defaultAirflowTag": airflow.version,
+        "airflowVersion": airflow.version,
+        "images": {"migrationsWaitTimeout": MIGRATION_WAIT_SECONDS},
+        # Fallback for any pod the chart renders without its own selector (the worker pod
+        # template uses workers.nodeSelector first).
+        "nodeSelector": dict(names.SYSTEM_NODE_LABELS),
+        "postgresql": {"enabled": False},
+        # Celery only; left on it would render pre-install hook Secrets for nothing (§4.1).
+        "redis": {"enabled": False},
+        "data": {"metadataSecretName": secrets.metadata},
+        # Pinned so no pod ever sees a key the chart generated: the fernet key encrypts
+        # connections, and chart-generated API/JWT keys rotate on every upgrade (§3.3, §8).
+        "fernetKeySecretName": secrets.fernet,
+        "apiSecretKeySecretName": secrets.api_secret_key,
+        "jwtSecretName": secrets.jwt,
+        "pgbouncer": _pgbouncer(secrets),
+        # Pulumi's Release waits for readiness (Helm --wait), and post-install hooks would
+        # only run after that: with hooks the install deadlocks (§3.3, apache/airflow#11979).
+        "migrateDatabaseJob": {
+            **_system(COMPONENT_RESOURCES["job"]),
+            "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
+        },
+        "createUserJob": _create_user_job(image, secrets),
+        "dags": {"gitSync": _git_sync(airflow.git_sync, secrets)},
+        "workers": _workers(airflow.task_resources),
+        "scheduler": {
+            **_system(COMPONENT_RESOURCES["scheduler"], names.SERVICE_ACCOUNTS.scheduler),
+            **_replicated(airflow.scheduler_replicas),
+            "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
+        },
+        "apiServer": {
+            **_system(COMPONENT_RESOURCES["apiServer"], names.SERVICE_ACCOUNTS.api_server),
+            **_replicated(airflow.api_server_replicas),
+        },
+        "triggerer": {
+            **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer),
+            "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
+            "persistence": {
+                "enabled": True,
+                "size": TRIGGERER_VOLUME_SIZE,
+                # EKS clusters created on 1.30+ have no default StorageClass: the PVC would stay Pending.
+                "storageClassName": storage_class,
+                # StatefulSet PVCs outlive `helm uninstall` by default (Retain), which would
+                # orphan their EBS volumes on `pulumi destroy`.
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Delete"},
+            },
+        },
+        "dagProcessor": {
+            **_system(COMPONENT_RESOURCES["dagProcessor"], names.SERVICE_ACCOUNTS.dag_processor),
+            "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
+        },
+        "statsd": {
+            **_system(COMPONENT_RESOURCES["statsd"]),
+            "enabled": True,
+            # The chart already annotates the Service with prometheus.io/scrape and /port
+            # (9102); repeating those keys here would duplicate them and break the render.
+            "service": {"extraAnnotations": {"prometheus.io/path": "/metrics"}},
+        },
+        # S3 remote logging replaces the shared logs volume (which would need RWX/EFS).
+        "logs": {"persistence": {"enabled": False}},
+        # `env` reaches every Airflow container and, through the chart's
+        # AIRFLOW__KUBERNETES_ENVIRONMENT_VARIABLES__*, the task pods (airflow-helm/charts#34).
+        "env": [
+            {"name": "AIRFLOW_CONN_AWS_DEFAULT", "value": aws_connection(region)},
+            {"name": "AWS_DEFAULT_REGION", "value": region},
+        ],
+        "config": _config(airflow, region=region, logs_bucket=logs_bucket),
+    }
+    # The blocks above share the module's constant dicts; callers get their own copy.
+    return copy.deepcopy(values)
+
+
+def aws_connection(region: str) -> str:
+    """An AWS connection without keys: boto3 falls back to its default chain, where EKS Pod
+    Identity supplies credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI)."""
+    return json.dumps({"conn_type": "aws", "extra": {"region_name": region}}, separators=(",", ":"))
+
+
+def secrets_backend_kwargs(region: str) -> str:
+    """JSON string (the schema rejects a map, §4.9) with exactly the prefixes IAM allows.
+
+    config_prefix null: the backend would otherwise also read `airflow/config/*`, which the
+    roles do not grant.
+    """
+    return json.dumps({
+        "connections_prefix": names.SECRETS_CONNECTIONS_PREFIX,
+        "variables_prefix": names.SECRETS_VARIABLES_PREFIX,
+        "config_prefix": None,
+        "region_name": region,
+    })
+
+
+def ui_command(namespace: str) -> str:
+    return f"kubectl port-forward svc/{API_SERVER_SERVICE} {API_SERVER_PORT}:{API_SERVER_PORT} -n {namespace}"
+
+
+def _system(resources_: dict, service_account: str | None = None) -> dict:
+    """An Airflow component on the system node pool, optionally with a fixed SA name (the
+    Pod Identity associations name these service accounts)."""
+    block: dict = {"nodeSelector": dict(names.SYSTEM_NODE_LABELS), "resources": resources_}
+    if service_account is not None:
+        block["serviceAccount"] = {"create": True, "name": service_account}
+    return block
+
+
+def _replicated(replicas: int) -> dict:
+    # A PDB with one replica and maxUnavailable 1 protects nothing but still reads as HA.
+    return {"replicas": replicas,
+            "podDisruptionBudget": {"enabled": replicas > 1, "config": {"maxUnavailable": 1}}}
+
+
+def _pgbouncer(secrets: SecretNames) -> dict:
+    return {
+        **_system(COMPONENT_RESOURCES["pgbouncer"]),
+        "enabled": True,
+        # Our Secret holds pgbouncer.ini (which is what PgBouncer reads, including
+        # server_tls_sslmode = require, see secret_data.pgbouncer_ini) and users.txt.
+        "configSecretName": secrets.pgbouncer_config,
+        # Only rendered by the chart without configSecretName; set so intent is visible.
+        "sslmode": "require",
+        "metricsExporterSidecar": {
+            "statsSecretName": secrets.pgbouncer_stats,
+            "resources": COMPONENT_RESOURCES["pgbouncerExporter"],
+        },
+    }
+
+
+def _create_user_job(image: str, secrets: SecretNames) -> dict:
+    return {
+        **_system(COMPONENT_RESOURCES["job"]),
+        "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
+        "defaultUser": {
+            "role": "Admin", "username": ADMIN_USERNAME, "email": "admin@example.com",
+            "firstName": "Airflow", "lastName": "Admin",
+            "password": f"$({ADMIN_PASSWORD_ENV})",
+        },
+        "env": [_secret_env(ADMIN_PASSWORD_ENV, secrets.admin, secret_data.ADMIN_PASSWORD_KEY)],
+        # With hooks off this Job starts together with the migration Job, and unlike the
+        # chart's components it has no wait-for-migrations init container (§3.2).
+        "extraInitContainers": [{
+            "name": "wait-for-airflow-migrations",
+            "image": image,
+            "args": ["airflow", "db", "check-migrations", f"--migration-wait-timeout={MIGRATION_WAIT_SECONDS}"],
+            "env": [_secret_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", secrets.metadata,
+                                secret_data.CONNECTION_KEY)],
+            "resources": COMPONENT_RESOURCES["job"],
+        }],
+    }
+
+
+def _secret_env(name: str, secret: str, key: str) -> dict:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def _git_sync(git: GitSyncSettings, secrets: SecretNames) -> dict:
+    block: dict = {
+        "enabled": True,
+        "repo": git.repo,
+        # git-sync v4 reads `ref` (GITSYNC_REF) and v3 `branch`; both default to v2-2-stable,
+        # so setting only one leaves the other syncing Airflow's own test DAGs (§4.2).
+        "ref": git.branch,
+        "branch": git.branch,
+        "rev": "HEAD",
+        "subPath": git.sub_path,
+        "period": git.period,
+        "depth": 1,
+        # The DAG processor/triggerer sidecars and the init container of every task pod.
+        "resources": COMPONENT_RESOURCES["gitSync"],
+    }
+    if git.auth == "https":
+        block["credentialsSecret"] = secrets.git_credentials
+    elif git.auth == "ssh":
+        block["sshKeySecret"] = secrets.git_ssh_key
+        # Public host keys, not a secret; without them git-sync skips host key checking.
+        block["knownHosts"] = git.known_hosts
+    return block
+
+
+def _workers(task: TaskResources) -> dict:
+    """The KubernetesExecutor pod template: task pods on the tainted spot pool only."""
+    return {
+        "nodeSelector": dict(names.TASK_NODE_LABELS),
+        "tolerations": [names.TASK_NODE_TAINT.toleration()],
+        "resources": resources(task.cpu_request, task.memory_request, task.cpu_limit, task.memory_limit),
+        # workers.serviceAccount works on every chart version (workers.kubernetes.* is 1.21+
+        # and its SA name was ignored in 1.21.0, #67261). Pod Identity needs no annotation.
+        "serviceAccount": {"create": True, "name": names.SERVICE_ACCOUNTS.worker},
+        # The Cluster Autoscaler must not drain a node to consolidate while a task runs.
+        "safeToEvict": False,
+    }
+
+
+def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str) -> dict:
+    config: dict = {
+        "core": {"default_task_retries": DEFAULT_TASK_RETRIES},
+        "logging": {
+            "remote_logging": "True",
+            "remote_base_log_folder": f"s3://{logs_bucket}/{LOGS_PREFIX}",
+            "remote_log_conn_id": AWS_CONN_ID,
+        },
+        "kubernetes_executor": {"worker_pods_pending_timeout": WORKER_PODS_PENDING_TIMEOUT_SECONDS},
+    }
+    if airflow.secrets_backend == "aws-secrets-manager":
+        # Airflow 3 task pods fall back from [workers] secrets_backend to this (§4.7).
+        config["secrets"] = {"backend": SECRETS_MANAGER_BACKEND,
+                             "backend_kwargs": secrets_backend_kwargs(region)}
+    return config

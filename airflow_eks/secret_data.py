@@ -1,0 +1,130 @@
+"""What goes into the Kubernetes Secrets the Airflow chart reads, and what they are called.
+
+Pure text builders: the metadata connection URL, PgBouncer's `pgbouncer.ini` and
+`users.txt`, the PgBouncer exporter's stats URL and the Fernet key format. The caller
+(components/airflow_secrets.py) resolves the Outputs, calls these inside a value-only
+`apply` and keeps the results secret. Nothing here creates resources.
+
+Why our own Secrets instead of `data.metadataConnection`: that value would put the DB
+password into the Helm values (and the Helm release Secret); with named Secrets the values
+carry no credential at all (airflow-chart.md §4.3/4.4). The chart then needs all three
+PgBouncer-related Secrets from us, which is what this module builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from airflow_eks import names
+
+# Chart defaults (values.yaml `ports.pgbouncer`, pgbouncer.auth_file): the chart's PgBouncer
+# Deployment listens there and mounts our `pgbouncer.ini`/`users.txt` at /etc/pgbouncer.
+PGBOUNCER_PORT = 6543
+PGBOUNCER_AUTH_FILE = "/etc/pgbouncer/users.txt"
+# The chart names the Service `<fullname>-pgbouncer`; fullname is the release name when it
+# contains "airflow" (chart `airflow.fullname`), and the database alias `<release>-metadata`.
+PGBOUNCER_HOST = f"{names.AIRFLOW_RELEASE}-pgbouncer.{names.AIRFLOW_NAMESPACE}"
+PGBOUNCER_DATABASE = f"{names.AIRFLOW_RELEASE}-metadata"
+# Airflow 3 task pods reach the database only through the API server (Task SDK), so the
+# clients are the scheduler(s), API server workers, DAG processor and triggerer, each with a
+# SQLAlchemy pool of up to 15. 250 client slots cover prod (2+2 replicas) with headroom; 20
+# server connections fit the smallest RDS class (db.t4g.micro allows about 80).
+PGBOUNCER_MAX_CLIENT_CONN = 250
+PGBOUNCER_POOL_SIZE = 20
+
+
+@dataclass(frozen=True)
+class SecretNames:
+    """Fixed physical names: the chart values refer to these Secrets by name.
+
+    Deliberately different from the names the chart would generate itself
+    (`airflow-fernet-key`, `airflow-airflow-metadata`, ...), so ours can never be mistaken
+    for, or collide with, a chart-managed Secret.
+    """
+
+    metadata: str = f"{names.AIRFLOW_RELEASE}-metadata-connection"
+    pgbouncer_config: str = f"{names.AIRFLOW_RELEASE}-pgbouncer-ini"
+    pgbouncer_stats: str = f"{names.AIRFLOW_RELEASE}-pgbouncer-stats-connection"
+    fernet: str = f"{names.AIRFLOW_RELEASE}-fernet"
+    api_secret_key: str = f"{names.AIRFLOW_RELEASE}-api-secret"
+    jwt: str = f"{names.AIRFLOW_RELEASE}-jwt"
+    admin: str = f"{names.AIRFLOW_RELEASE}-admin-user"
+    git_credentials: str = f"{names.AIRFLOW_RELEASE}-git-credentials"
+    git_ssh_key: str = f"{names.AIRFLOW_RELEASE}-git-ssh-key"
+
+
+SECRET_NAMES = SecretNames()
+
+# Keys the chart templates read (secretKeyRef keys are fixed in the chart).
+CONNECTION_KEY = "connection"
+FERNET_KEY = "fernet-key"
+API_SECRET_KEY = "api-secret-key"
+JWT_KEY = "jwt-secret"
+ADMIN_PASSWORD_KEY = "password"
+GIT_SSH_KEY = "gitSshKey"
+# Chart <= 1.19 references all four, not optional (apache/airflow#43247; the per-version
+# split of PR #56245 was reverted in #61098): git-sync v3 reads GIT_SYNC_*, v4 GITSYNC_*.
+GIT_CREDENTIAL_KEYS = ("GIT_SYNC_USERNAME", "GIT_SYNC_PASSWORD", "GITSYNC_USERNAME", "GITSYNC_PASSWORD")
+
+
+def metadata_connection(*, user: str, password: str) -> str:
+    """SQLAlchemy URL Airflow uses: to PgBouncer in the cluster, not to RDS.
+
+    sslmode=disable: the chart configures no client-side TLS on PgBouncer, so `require`
+    would fail; the leg stays inside the cluster network. TLS is enforced on the
+    PgBouncer -> RDS leg (`server_tls_sslmode` in `pgbouncer_ini`).
+    """
+    return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
+            f"@{PGBOUNCER_HOST}:{PGBOUNCER_PORT}/{PGBOUNCER_DATABASE}?sslmode=disable")
+
+
+def pgbouncer_stats_connection(*, user: str, password: str) -> str:
+    """URL of PgBouncer's admin console for the metrics exporter sidecar (same pod)."""
+    return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
+            f"@127.0.0.1:{PGBOUNCER_PORT}/pgbouncer?sslmode=disable")
+
+
+def pgbouncer_ini(*, host: str, port: int, database: str, user: str) -> str:
+    """`pgbouncer.ini` in the shape of the chart's own `pgbouncer_config` template.
+
+    `server_tls_sslmode = require`: RDS for PostgreSQL 15+ forces TLS (rds.force_ssl=1), and
+    credentials must not cross the VPC in clear text. `require` encrypts without verifying
+    the RDS certificate; verify-full would need the RDS CA bundle mounted into PgBouncer.
+    `auth_type = scram-sha-256` matches RDS's default password_encryption; `users.txt`
+    therefore holds the plain password (PgBouncer needs it to answer the server's SCRAM).
+    """
+    return "\n".join([
+        "[databases]",
+        f"{PGBOUNCER_DATABASE} = host={host} dbname={database} port={int(port)} pool_size={PGBOUNCER_POOL_SIZE}",
+        "",
+        "[pgbouncer]",
+        "pool_mode = transaction",
+        f"listen_port = {PGBOUNCER_PORT}",
+        "listen_addr = *",
+        "auth_type = scram-sha-256",
+        f"auth_file = {PGBOUNCER_AUTH_FILE}",
+        f"stats_users = {user}",
+        "ignore_startup_parameters = extra_float_digits",
+        f"max_client_conn = {PGBOUNCER_MAX_CLIENT_CONN}",
+        "verbose = 0",
+        "log_disconnections = 0",
+        "log_connections = 0",
+        "",
+        "server_tls_sslmode = require",
+        "server_tls_ciphers = normal",
+        "",
+    ])
+
+
+def pgbouncer_users(*, user: str, password: str) -> str:
+    """`users.txt`: one `"user" "password"` line; a `"` inside is written twice."""
+    def q(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    return f"{q(user)} {q(password)}\n"
+
+
+def urlsafe_base64(standard: str) -> str:
+    """A Fernet key is urlsafe base64 of 32 bytes; random.RandomBytes gives standard base64."""
+    return standard.replace("+", "-").replace("/", "_")

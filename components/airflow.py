@@ -1,0 +1,136 @@
+"""AirflowRelease: the `airflow` namespace, its LimitRange and Secrets, and the official chart.
+
+Owns the namespace (so `pulumi destroy` deletes it, with its PVCs and their EBS volumes,
+before the cluster add-ons it depends on), the task-default LimitRange, the generated
+credentials (components/airflow_secrets.py) and the Helm release, whose values come from
+the pure `helm_values.airflow_values()`.
+
+Does not own the cluster, node groups, add-ons, StorageClass, Pod Identity associations,
+database or buckets: the caller passes their names and, for ordering, the resources
+themselves. The Kubernetes provider reaches every child through `providers=` on this
+component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from airflow_eks import helm_values, names, versions
+from airflow_eks.config import AirflowSettings
+from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs
+
+# A first install pulls images onto fresh nodes and runs Airflow 3's full `db migrate`
+# (waited for up to helm_values.MIGRATION_WAIT_SECONDS); Helm's 300 s default is too short.
+RELEASE_TIMEOUT_SECONDS = 1200
+# Each revision is a Helm Secret with the whole rendered manifest; keep a rollback window.
+RELEASE_MAX_HISTORY = 10
+
+
+@dataclass
+class AirflowReleaseArgs:
+    settings: AirflowSettings
+    region: str
+    storage_class_name: pulumi.Input[str]
+    """gp3 StorageClass for the triggerer's volume."""
+    db_host: pulumi.Input[str]
+    db_port: pulumi.Input[int]
+    db_name: pulumi.Input[str]
+    db_username: pulumi.Input[str]
+    db_password: pulumi.Input[str]
+    """Secret."""
+    logs_bucket_name: pulumi.Input[str]
+    namespace_depends_on: Sequence[pulumi.Resource]
+    """EBS CSI add-on, StorageClass, Pod Identity associations: deleted only after the namespace."""
+    release_depends_on: Sequence[pulumi.Resource]
+    """Node groups, add-ons, associations: the release needs nodes, volumes and credentials."""
+
+
+class AirflowRelease(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    ui_command: pulumi.Output[str]
+    """`kubectl port-forward` line that opens the UI on http://localhost:8080."""
+    admin_user: str
+    admin_password: pulumi.Output[str]
+    """Secret."""
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-eks:airflow:AirflowRelease", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            # Fixed: the Pod Identity associations name this namespace.
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.AIRFLOW_NAMESPACE),
+            opts=child.merge(pulumi.ResourceOptions(depends_on=list(args.namespace_depends_on))),
+        )
+        self.namespace = namespace.metadata.name
+
+        task = args.settings.task_resources
+        limits = k8s.core.v1.LimitRange(
+            f"{name}-container-defaults",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=self.namespace),
+            spec=k8s.core.v1.LimitRangeSpecArgs(limits=[k8s.core.v1.LimitRangeItemArgs(
+                type="Container",
+                default={"cpu": task.cpu_limit, "memory": task.memory_limit},
+                default_request={"cpu": task.cpu_request, "memory": task.memory_request},
+            )]),
+            opts=child,
+        )
+
+        secrets = AirflowSecrets(f"{name}-secrets", AirflowSecretsArgs(
+            namespace=self.namespace,
+            git_sync=args.settings.git_sync,
+            db_host=args.db_host,
+            db_port=args.db_port,
+            db_name=args.db_name,
+            db_username=args.db_username,
+            db_password=args.db_password,
+        ), opts=child)
+
+        settings, region = args.settings, args.region
+        values = pulumi.Output.all(args.logs_bucket_name, args.storage_class_name).apply(
+            lambda v: helm_values.airflow_values(settings, region=region, logs_bucket=v[0], storage_class=v[1])
+        )
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            # Fixed: service account, Service and pgbouncer host names derive from it.
+            name=names.AIRFLOW_RELEASE,
+            chart=versions.AIRFLOW_CHART_NAME,
+            version=settings.chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.AIRFLOW_CHART_REPO),
+            namespace=self.namespace,
+            values=values,
+            timeout=RELEASE_TIMEOUT_SECONDS,
+            # Await readiness (the chart's Jobs run without hooks, so this cannot deadlock)
+            # and the migration/create-user Jobs, so a green `up` means a working Airflow.
+            skip_await=False,
+            wait_for_jobs=True,
+            # atomic: a failed upgrade rolls back to the last working revision instead of
+            # leaving Airflow half-rolled, and a failed first install is purged so the next
+            # `up` installs afresh instead of upgrading a release that never worked. The cost:
+            # failed pods are gone afterwards, so debug with kubectl within the timeout. DB
+            # migrations that already ran are not rolled back.
+            atomic=True,
+            cleanup_on_fail=True,
+            max_history=RELEASE_MAX_HISTORY,
+            opts=child.merge(pulumi.ResourceOptions(
+                depends_on=[limits, *secrets.secrets, *args.release_depends_on],
+            )),
+        )
+
+        self.ui_command = pulumi.Output.all(self.namespace, self.release.id).apply(
+            lambda v: helm_values.ui_command(v[0])
+        )
+        self.admin_user = helm_values.ADMIN_USERNAME
+        self.admin_password = secrets.admin_password
+        self.register_outputs({
+            "namespace": self.namespace,
+            "ui_command": self.ui_command,
+            "admin_user": self.admin_user,
+            "admin_password": self.admin_password,
+        })

@@ -1,0 +1,100 @@
+"""AirflowSecrets: every credential the Airflow chart reads, generated once, stored as Secrets.
+
+Owns the pulumi-random resources (Fernet key, API secret key, JWT secret, admin password)
+and the Kubernetes Secrets the chart values name (secret_data.SECRET_NAMES): the metadata
+connection, PgBouncer's config and stats connection, and the gitSync credentials. Random
+resources have fixed inputs and no keepers, so a second `pulumi up` regenerates nothing
+(a new Fernet key would make every stored connection unreadable).
+
+Does not own the namespace or the DB password (the caller passes both in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from airflow_eks import secret_data as data
+from airflow_eks.config import GitSyncSettings
+from airflow_eks.secret_data import SECRET_NAMES
+
+FERNET_KEY_BYTES = 32  # Fernet's key size; anything else is rejected at Airflow start-up
+API_SECRET_KEY_BYTES = 32
+# HS512 wants at least 64 bytes of key (the chart moved to longer keys for it, #65082).
+JWT_SECRET_BYTES = 64
+ADMIN_PASSWORD_LENGTH = 24
+
+
+@dataclass
+class AirflowSecretsArgs:
+    namespace: pulumi.Input[str]
+    git_sync: GitSyncSettings
+    db_host: pulumi.Input[str]
+    db_port: pulumi.Input[int]
+    db_name: pulumi.Input[str]
+    db_username: pulumi.Input[str]
+    db_password: pulumi.Input[str]
+
+
+class AirflowSecrets(pulumi.ComponentResource):
+    secrets: list[k8s.core.v1.Secret]
+    """Every Secret created, for the release to depend on."""
+    admin_password: pulumi.Output[str]
+    """Secret."""
+
+    def __init__(self, name: str, args: AirflowSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("airflow-eks:airflow:AirflowSecrets", name, None, opts)
+        self._name = name
+        self._namespace = args.namespace
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.secrets = []
+
+        db = pulumi.Output.all(args.db_host, args.db_port, args.db_name, args.db_username, args.db_password)
+        self._secret("metadata", SECRET_NAMES.metadata, {
+            data.CONNECTION_KEY: db.apply(lambda v: data.metadata_connection(user=v[3], password=v[4])),
+        })
+        self._secret("pgbouncer-config", SECRET_NAMES.pgbouncer_config, {
+            "pgbouncer.ini": db.apply(lambda v: data.pgbouncer_ini(host=v[0], port=v[1], database=v[2], user=v[3])),
+            "users.txt": db.apply(lambda v: data.pgbouncer_users(user=v[3], password=v[4])),
+        })
+        self._secret("pgbouncer-stats", SECRET_NAMES.pgbouncer_stats, {
+            data.CONNECTION_KEY: db.apply(lambda v: data.pgbouncer_stats_connection(user=v[3], password=v[4])),
+        })
+
+        fernet = random.RandomBytes(f"{name}-fernet-key", length=FERNET_KEY_BYTES, opts=self._child)
+        self._secret("fernet-key", SECRET_NAMES.fernet, {data.FERNET_KEY: fernet.base64.apply(data.urlsafe_base64)})
+        api_key = random.RandomBytes(f"{name}-api-secret-key", length=API_SECRET_KEY_BYTES, opts=self._child)
+        self._secret("api-secret-key", SECRET_NAMES.api_secret_key, {data.API_SECRET_KEY: api_key.hex})
+        jwt = random.RandomBytes(f"{name}-jwt-secret", length=JWT_SECRET_BYTES, opts=self._child)
+        self._secret("jwt-secret", SECRET_NAMES.jwt, {data.JWT_KEY: jwt.hex})
+
+        # Letters and digits only: people type it into the login form; 24 of them are ~140 bits.
+        admin = random.RandomPassword(f"{name}-admin-password", length=ADMIN_PASSWORD_LENGTH, special=False,
+                                      opts=self._child)
+        self.admin_password = pulumi.Output.secret(admin.result)
+        self._secret("admin-user", SECRET_NAMES.admin, {data.ADMIN_PASSWORD_KEY: self.admin_password})
+
+        git = args.git_sync
+        if git.auth == "https":
+            self._secret("git-credentials", SECRET_NAMES.git_credentials, {
+                key: git.username if key.endswith("USERNAME") else git.token for key in data.GIT_CREDENTIAL_KEYS
+            })
+        elif git.auth == "ssh":
+            self._secret("git-ssh-key", SECRET_NAMES.git_ssh_key, {data.GIT_SSH_KEY: git.ssh_key})
+
+        self.register_outputs({"admin_password": self.admin_password})
+
+    def _secret(self, purpose: str, physical_name: str, string_data: Mapping[str, pulumi.Input[str]]) -> None:
+        # The chart values refer to the Secret by name, so the name is fixed. The whole
+        # string_data is marked secret: provider-side masking covers only its outputs.
+        self.secrets.append(k8s.core.v1.Secret(
+            f"{self._name}-{purpose}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=physical_name, namespace=self._namespace),
+            type="Opaque",
+            string_data=pulumi.Output.secret(dict(string_data)),
+            opts=self._child,
+        ))

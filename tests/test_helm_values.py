@@ -1,0 +1,264 @@
+"""Airflow chart values: valid for the pinned chart's schema in every auth/backend variant,
+and each requirement of the release (executor, DB, jobs, secrets, gitSync, node pools, logs,
+spot safety, storage, metrics, secrets backend, admin user) visible in the values."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+
+import jsonschema
+import pytest
+
+from airflow_eks import config, formats, helm_values, names
+from airflow_eks import secret_data as data
+from airflow_eks.secret_data import SECRET_NAMES
+from tests import harness
+
+BUCKET = "airflow-eks-dev-logs-20261123000000"
+STORAGE_CLASS = "gp3"
+SSH_REPO = "git@github.com:org/dags.git"
+KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----"
+HTTPS_REPO = "https://github.com/org/private-dags.git"
+ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/airflow"
+
+# variant -> (stack, overrides, secrets)
+VARIANTS = {
+    "dev": ("dev", {}, {}),
+    "prod": ("prod", {}, {}),
+    "ssh": ("dev", {"gitSyncRepo": SSH_REPO, "gitSyncKnownHosts": KNOWN_HOSTS}, {"gitSyncSshKey": SSH_KEY}),
+    "https": ("dev", {"gitSyncRepo": HTTPS_REPO, "gitSyncUsername": "x-access-token"},
+              {"gitSyncToken": "ghp_exampletoken0123456789"}),
+    "secrets-manager": ("prod", {"secretsBackend": "aws-secrets-manager"}, {}),
+    "custom": ("dev", {"aws:region": "eu-west-1", "airflowImageRepository": ECR_IMAGE, "airflowVersion": "3.1.7",
+                       "gitSyncBranch": "release/v2", "gitSyncSubPath": "airflow/dags", "gitSyncPeriod": "2m",
+                       "taskCpuRequest": "300m", "taskMemoryRequest": "768Mi",
+                       "taskCpuLimit": "2", "taskMemoryLimit": "3Gi"}, {}),
+}
+SYSTEM_BLOCKS = ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer", "statsd",
+                 "migrateDatabaseJob", "createUserJob")
+
+
+@functools.cache
+def settings(variant: str) -> config.Settings:
+    stack, overrides, secrets = VARIANTS[variant]
+    return harness.run(config.load, stack=stack, overrides=overrides, secrets=secrets).value
+
+
+def values(variant: str) -> dict:
+    s = settings(variant)
+    return helm_values.airflow_values(s.airflow, region=s.region, logs_bucket=BUCKET, storage_class=STORAGE_CLASS)
+
+
+def schema_errors(schema: dict, instance: dict) -> list[str]:
+    return [f"{'.'.join(map(str, e.path))}: {e.message}"
+            for e in jsonschema.Draft7Validator(schema).iter_errors(instance)]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_values_validate_against_the_pinned_charts_schema(variant, chart_schema):
+    assert settings(variant).airflow.chart_version == "1.19.0"  # the schema's version
+    assert schema_errors(chart_schema, values(variant)) == []
+
+
+def test_the_schema_check_is_not_vacuous(chart_schema):
+    broken = values("dev")
+    broken["scheduler"]["replica"] = 2  # typo of `replicas`: component blocks are strict
+    broken["config"]["secrets"] = {"backend_kwargs": {"a": "b"}}  # must be a JSON string
+    assert len(schema_errors(chart_schema, broken)) == 2
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_values_are_plain_data_without_credentials(variant):
+    v = values(variant)
+    assert json.loads(json.dumps(v)) == v  # no Outputs or objects the release would mangle
+    text = json.dumps(v)
+    assert "ghp_" not in text and "PRIVATE KEY" not in text
+    assert "metadataConnection" not in v["data"]  # that path would carry the DB password
+
+
+def test_one_image_for_every_airflow_container_and_task_pod():
+    v, s = values("custom"), settings("custom").airflow
+    assert v["executor"] == "KubernetesExecutor"
+    assert (v["defaultAirflowRepository"], v["defaultAirflowTag"], v["airflowVersion"]) == (
+        ECR_IMAGE, "3.1.7", "3.1.7") == (s.image_repository, s.version, s.version)
+    # images.airflow / images.pod_template would split components and task pods apart.
+    assert set(v["images"]) == {"migrationsWaitTimeout"}
+    assert v["createUserJob"]["extraInitContainers"][0]["image"] == f"{ECR_IMAGE}:3.1.7"
+    assert v["postgresql"] == {"enabled": False} and v["redis"] == {"enabled": False}
+
+
+def test_metadata_db_goes_through_pgbouncer_with_our_three_secrets():
+    v = values("dev")
+    assert v["data"] == {"metadataSecretName": SECRET_NAMES.metadata}
+    bouncer = v["pgbouncer"]
+    assert bouncer["enabled"] is True
+    assert bouncer["configSecretName"] == SECRET_NAMES.pgbouncer_config
+    assert bouncer["metricsExporterSidecar"]["statsSecretName"] == SECRET_NAMES.pgbouncer_stats
+    assert bouncer["sslmode"] == "require"
+
+
+def test_install_jobs_run_without_hooks_and_wait_for_migrations():
+    v = values("dev")
+    for job in ("migrateDatabaseJob", "createUserJob"):
+        assert v[job]["enabled"] is True
+        assert (v[job]["useHelmHooks"], v[job]["applyCustomEnv"]) == (False, False)
+    assert v["images"]["migrationsWaitTimeout"] >= 600
+    (wait,) = v["createUserJob"]["extraInitContainers"]
+    assert wait["args"][:3] == ["airflow", "db", "check-migrations"]
+    assert f"--migration-wait-timeout={v['images']['migrationsWaitTimeout']}" in wait["args"]
+    (conn,) = wait["env"]
+    assert conn["name"] == "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
+    assert conn["valueFrom"]["secretKeyRef"] == {"name": SECRET_NAMES.metadata, "key": data.CONNECTION_KEY}
+
+
+def test_fernet_api_and_jwt_secrets_are_pinned_by_name():
+    v = values("prod")
+    assert v["fernetKeySecretName"] == SECRET_NAMES.fernet
+    assert v["apiSecretKeySecretName"] == SECRET_NAMES.api_secret_key
+    assert v["jwtSecretName"] == SECRET_NAMES.jwt
+    assert not {"fernetKey", "apiSecretKey", "jwtSecret"} & set(v)
+
+
+@pytest.mark.parametrize("variant", ["dev", "custom", "https", "ssh"])
+def test_git_sync_checks_out_the_configured_branch_for_v3_and_v4(variant):
+    git, s = values(variant)["dags"]["gitSync"], settings(variant).airflow.git_sync
+    assert git["enabled"] is True
+    assert (git["repo"], git["subPath"], git["period"]) == (s.repo, s.sub_path, s.period)
+    assert git["ref"] == git["branch"] == s.branch != "v2-2-stable"
+
+
+def test_git_sync_auth_matches_the_configured_method():
+    public, https, ssh = (values(v)["dags"]["gitSync"] for v in ("dev", "https", "ssh"))
+    assert not {"credentialsSecret", "sshKeySecret", "knownHosts"} & set(public)
+    assert https["credentialsSecret"] == SECRET_NAMES.git_credentials
+    assert not {"sshKeySecret", "knownHosts"} & set(https)
+    assert ssh["sshKeySecret"] == SECRET_NAMES.git_ssh_key and ssh["knownHosts"] == KNOWN_HOSTS
+    assert ssh["repo"] == SSH_REPO and "credentialsSecret" not in ssh
+
+
+def test_task_pods_run_on_the_spot_pool_with_the_task_resources():
+    w, task = values("custom")["workers"], settings("custom").airflow.task_resources
+    assert w["nodeSelector"] == names.TASK_NODE_LABELS
+    assert w["tolerations"] == [names.TASK_NODE_TAINT.toleration()]
+    assert w["resources"] == {"requests": {"cpu": "300m", "memory": "768Mi"},
+                              "limits": {"cpu": "2", "memory": "3Gi"}}
+    assert (task.cpu_request, task.memory_limit) == ("300m", "3Gi")
+    assert w["serviceAccount"] == {"create": True, "name": names.SERVICE_ACCOUNTS.worker}
+    assert "annotations" not in w["serviceAccount"]  # Pod Identity, not IRSA
+    assert w["safeToEvict"] is False
+
+
+def test_airflows_own_pods_run_on_system_nodes_with_the_named_service_accounts():
+    v = values("prod")
+    assert v["nodeSelector"] == names.SYSTEM_NODE_LABELS
+    for block in SYSTEM_BLOCKS:
+        assert v[block]["nodeSelector"] == names.SYSTEM_NODE_LABELS, block
+        assert "tolerations" not in v[block], block  # only task pods tolerate the spot taint
+    sa = names.SERVICE_ACCOUNTS
+    for block, name in (("scheduler", sa.scheduler), ("apiServer", sa.api_server),
+                        ("triggerer", sa.triggerer), ("dagProcessor", sa.dag_processor)):
+        assert v[block]["serviceAccount"] == {"create": True, "name": name}
+
+
+@pytest.mark.parametrize("variant,replicas,pdb", [("dev", 1, False), ("prod", 2, True)])
+def test_replicas_from_config_get_a_disruption_budget_when_more_than_one(variant, replicas, pdb):
+    v = values(variant)
+    for block in ("scheduler", "apiServer"):
+        assert v[block]["replicas"] == replicas
+        assert v[block]["podDisruptionBudget"] == {"enabled": pdb, "config": {"maxUnavailable": 1}}
+
+
+def _container_resources(v: dict) -> dict[str, dict]:
+    found = {block: v[block]["resources"] for block in SYSTEM_BLOCKS}
+    found |= {f"{b}.logGroomerSidecar": v[b]["logGroomerSidecar"]["resources"]
+              for b in ("scheduler", "triggerer", "dagProcessor")}
+    found["pgbouncer.metricsExporterSidecar"] = v["pgbouncer"]["metricsExporterSidecar"]["resources"]
+    found["dags.gitSync"] = v["dags"]["gitSync"]["resources"]
+    found["createUserJob.wait-for-migrations"] = v["createUserJob"]["extraInitContainers"][0]["resources"]
+    found["workers"] = v["workers"]["resources"]
+    return found
+
+
+def test_every_airflow_container_sets_requests_and_limits_so_the_limit_range_only_fills_gaps():
+    # A request above the LimitRange's default limit (or a limit below its default request)
+    # makes the API server reject the pod, so each container sets both, consistently.
+    for where, res in _container_resources(values("dev")).items():
+        for kind in ("cpu", "memory"):
+            request, limit = res["requests"][kind], res["limits"][kind]
+            assert formats.quantity(request, kind=kind) <= formats.quantity(limit, kind=kind), where
+
+
+def test_task_logs_go_to_the_logs_bucket_through_a_keyless_aws_connection():
+    v, region = values("custom"), settings("custom").region
+    logging = v["config"]["logging"]
+    assert logging["remote_logging"] == "True"
+    assert logging["remote_base_log_folder"] == f"s3://{BUCKET}/logs"
+    assert logging["remote_log_conn_id"] == "aws_default"
+    env = {e["name"]: e["value"] for e in v["env"]}
+    assert json.loads(env["AIRFLOW_CONN_AWS_DEFAULT"]) == {"conn_type": "aws", "extra": {"region_name": "eu-west-1"}}
+    assert region == "eu-west-1"
+    assert v["logs"] == {"persistence": {"enabled": False}}
+
+
+def test_spot_interruptions_are_retried_and_pending_pods_wait_for_scale_up():
+    cfg = values("dev")["config"]
+    assert cfg["core"]["default_task_retries"] >= 1
+    assert cfg["kubernetes_executor"]["worker_pods_pending_timeout"] > 300  # Airflow's default
+
+
+def test_triggerer_volume_is_small_gp3_and_deleted_with_the_statefulset():
+    persistence = values("dev")["triggerer"]["persistence"]
+    assert persistence["enabled"] is True
+    assert persistence["storageClassName"] == STORAGE_CLASS
+    assert persistence["size"] == "5Gi"
+    assert persistence["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Delete", "whenScaled": "Delete"}
+
+
+def test_statsd_is_on_and_its_service_is_scrapeable():
+    statsd = values("dev")["statsd"]
+    assert statsd["enabled"] is True
+    annotations = statsd["service"]["extraAnnotations"]
+    assert annotations["prometheus.io/path"] == "/metrics"
+    # The chart's Service template already writes these two keys; repeating them breaks YAML.
+    assert not {"prometheus.io/scrape", "prometheus.io/port"} & set(annotations)
+
+
+def test_secrets_manager_backend_reads_exactly_the_prefixes_iam_allows():
+    assert "secrets" not in values("prod")["config"]
+    secrets = values("secrets-manager")["config"]["secrets"]
+    assert secrets["backend"] == "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
+    assert isinstance(secrets["backend_kwargs"], str)
+    kwargs = json.loads(secrets["backend_kwargs"])
+    assert kwargs["connections_prefix"] == names.SECRETS_CONNECTIONS_PREFIX
+    assert kwargs["variables_prefix"] == names.SECRETS_VARIABLES_PREFIX
+    assert kwargs["config_prefix"] is None
+    assert kwargs["region_name"] == settings("secrets-manager").region
+
+
+def test_admin_user_password_comes_from_its_secret_not_from_the_values():
+    job = values("dev")["createUserJob"]
+    user = job["defaultUser"]
+    assert user["username"] == helm_values.ADMIN_USERNAME and user["role"] == "Admin"
+    # Kubernetes expands $(VAR) in args from the container env (the chart passes `-p <password>`).
+    assert user["password"] == f"$({helm_values.ADMIN_PASSWORD_ENV})"
+    (env,) = job["env"]
+    assert env["name"] == helm_values.ADMIN_PASSWORD_ENV
+    assert env["valueFrom"]["secretKeyRef"] == {"name": SECRET_NAMES.admin, "key": data.ADMIN_PASSWORD_KEY}
+
+
+def test_builder_does_not_mutate_or_share_state_between_calls():
+    first = values("dev")
+    snapshot = copy.deepcopy(first)
+    first["workers"]["nodeSelector"]["x"] = "y"
+    first["nodeSelector"]["x"] = "y"
+    first["scheduler"]["resources"]["limits"]["cpu"] = "64"
+    assert values("dev") == snapshot
+    assert names.TASK_NODE_LABELS == {names.POOL_LABEL: names.TASK_POOL}
+    assert names.SYSTEM_NODE_LABELS == {names.POOL_LABEL: names.SYSTEM_POOL}
+
+
+def test_ui_command_targets_the_charts_api_server_service():
+    assert helm_values.ui_command("airflow") == "kubectl port-forward svc/airflow-api-server 8080:8080 -n airflow"
