@@ -292,10 +292,12 @@ def _postgres_version(value: str) -> str:
 def _database(r: _Reader) -> DatabaseSettings:
     allocated = r.integer("dbAllocatedStorageGb", 20, 65536)
     maximum = r.integer("dbMaxAllocatedStorageGb", 20, 65536)
-    if maximum < allocated:
+    # RDS rejects a ceiling less than 10% above the allocation; equal means "no autoscaling".
+    if maximum != allocated and maximum * 10 < allocated * 11:
         raise invalid(
             r.key("dbMaxAllocatedStorageGb"), maximum,
-            f"at least dbAllocatedStorageGb ({allocated})",
+            f"dbAllocatedStorageGb ({allocated}) to turn storage autoscaling off, or at least 10% more "
+            f"({-(-allocated * 11 // 10)}), which RDS requires for autoscaling",
         )
     return DatabaseSettings(
         instance_class=r.string("dbInstanceClass", formats.rds_instance_class),

@@ -70,6 +70,11 @@ def test_ssh_auth_needs_key_known_hosts_and_ssh_url():
     assert s.airflow.git_sync.token is None
 
 
+def test_storage_ceiling_equal_to_allocation_means_no_autoscaling():
+    s = load(overrides={"dbAllocatedStorageGb": 100, "dbMaxAllocatedStorageGb": 100})
+    assert s.database.max_allocated_storage_gb == s.database.allocated_storage_gb == 100
+
+
 def test_public_access_off_drops_the_cidrs():
     s = load(overrides={"clusterEndpointPublicAccess": False})
     assert s.cluster.endpoint_public_access is False and s.cluster.public_access_cidrs == ()
@@ -169,7 +174,9 @@ CROSS_FIELD = [
      {"gitSyncSshKey": "hunter2"}, "gitSyncSshKey", "PRIVATE KEY"),
     ({"gitSyncUsername": "u"}, {"gitSyncToken": "t", "gitSyncSshKey": SSH_KEY}, "gitSyncSshKey", "not both"),
     ({"dbAllocatedStorageGb": 200, "dbMaxAllocatedStorageGb": 100}, {}, "dbMaxAllocatedStorageGb",
-     "at least dbAllocatedStorageGb"),
+     "to turn storage autoscaling off"),
+    ({"dbAllocatedStorageGb": 100, "dbMaxAllocatedStorageGb": 105}, {}, "dbMaxAllocatedStorageGb",
+     "at least 10% more (110)"),
 ]
 
 
