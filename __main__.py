@@ -34,6 +34,11 @@ cluster = Cluster("airflow", ClusterArgs(
     vpc_id=network.vpc_id,
     private_subnet_ids=network.private_subnet_ids,
     public_subnet_ids=network.public_subnet_ids,
+    nodes_depend_on=network.private_egress,
+    project=settings.project,
+    stack=settings.stack,
+    log_retention_days=settings.data.log_retention_days,
+    protect_data=settings.data.protect_data,
 ), on_aws)
 
 # Built alongside the cluster, not after it: only the database's ingress rule waits for the
@@ -44,6 +49,9 @@ database = Database("airflow", DatabaseArgs(
     vpc_id=network.vpc_id,
     subnet_ids=network.private_subnet_ids,
     client_security_group_id=cluster.cluster_security_group_id,
+    project=settings.project,
+    stack=settings.stack,
+    log_retention_days=settings.data.log_retention_days,
 ), on_aws)
 
 buckets = Buckets("airflow", BucketsArgs(

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import re
 
-from airflow_eks import iam
+from airflow_eks import iam, physical_names
+
+# EKS cluster names: 1 to 100 characters, ^[0-9A-Za-z][A-Za-z0-9\-_]*$ (CreateCluster API).
+CLUSTER_NAME_MAX_LENGTH = 100
 
 AMI_TYPE = "AL2023_x86_64_STANDARD"
 
@@ -28,6 +31,16 @@ EBS_CSI_ADDON = "aws-ebs-csi-driver"
 
 STORAGE_CLASS_NAME = "gp3"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+
+
+def cluster_name(project: str, stack: str, suffix: str) -> str:
+    """The EKS cluster's name, fixed by the program so its log group can exist first."""
+    return physical_names.stack_scoped(project, stack, suffix, max_length=CLUSTER_NAME_MAX_LENGTH)
+
+
+def control_plane_log_group(cluster: str) -> str:
+    """The log group EKS writes control-plane logs to; it reuses one that already exists."""
+    return f"/aws/eks/{cluster}/cluster"
 
 
 def cluster_admin_policy_arn(partition: str = "aws") -> str:

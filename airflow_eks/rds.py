@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from airflow_eks import physical_names
+
 ENGINE = "postgres"
 PORT = 5432
 DB_NAME = "airflow"
 USERNAME = "airflow"
 # What RDS can export to CloudWatch Logs for PostgreSQL: the server log and major-upgrade logs.
 LOG_EXPORTS = ("postgresql", "upgrade")
+# DB instance identifiers: 1 to 63 characters (CreateDBInstance API).
+IDENTIFIER_MAX_LENGTH = 63
 # The Performance Insights free tier keeps 7 days; longer retention is billed per vCPU-month.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 # Clients must use TLS: the metadata connection carries the master password.
 PARAMETERS = {"rds.force_ssl": "1"}
+
+
+def instance_identifier(project: str, stack: str, suffix: str) -> str:
+    """The DB instance identifier, fixed by the program so its log groups can exist first."""
+    return physical_names.stack_scoped(project, stack, suffix, max_length=IDENTIFIER_MAX_LENGTH)
+
+
+def log_group_name(identifier: str, export: str) -> str:
+    """Where RDS writes one of LOG_EXPORTS; it reuses a log group that already exists."""
+    return f"/aws/rds/instance/{identifier}/{export}"
 
 
 def parameter_group_family(engine_major: int) -> str:

@@ -1,8 +1,9 @@
 """Cluster: the EKS control plane, its two managed node groups, add-ons, storage and scaling.
 
 - control plane (pulumi-eks): API authentication, private endpoint always on, secrets
-  envelope-encrypted with a customer-managed KMS key, control-plane logs, admin access
-  entries, no OIDC provider (AWS access goes through EKS Pod Identity only);
+  envelope-encrypted with a customer-managed KMS key, control-plane logs into a log group
+  of its own with a retention, admin access entries, no OIDC provider (AWS access goes
+  through EKS Pod Identity only);
 - a system node group for Airflow's own components, CoreDNS and controllers, and a tainted
   spot node group for task pods that the Cluster Autoscaler scales from and to zero;
 - add-ons and the default gp3 StorageClass (components/addons.py), the Cluster Autoscaler
@@ -19,12 +20,14 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from airflow_eks import eks as eks_spec
-from airflow_eks import iam, names
+from airflow_eks import iam, names, physical_names
 from airflow_eks.config import ClusterSettings, NodeGroupSettings
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.log_groups import service_log_group
 
 
 @dataclass
@@ -34,6 +37,15 @@ class ClusterArgs:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: Sequence[pulumi.Input[str]]
     public_subnet_ids: Sequence[pulumi.Input[str]]
+    project: str
+    stack: str
+    """Project and stack name the cluster's physical name starts with."""
+    log_retention_days: int
+    """Days control-plane logs are kept (rounded up to a retention CloudWatch accepts)."""
+    protect_data: bool
+    """Keep the control-plane log group (audit logs) on `pulumi destroy`."""
+    nodes_depend_on: Sequence[pulumi.Resource] = ()
+    """Egress the nodes need before they launch (the network's NAT routes)."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -85,7 +97,9 @@ class Cluster(pulumi.ComponentResource):
 
         node_role, attachments = self._node_role(partition)
         self.node_role_arn = node_role.arn
-        nodes = self._child.merge(pulumi.ResourceOptions(depends_on=attachments))
+        # Nodes need their IAM policies and a route out (image pulls, registration) at launch,
+        # or the node group fails with NodeCreationFailure; nothing in their inputs says so.
+        nodes = self._child.merge(pulumi.ResourceOptions(depends_on=[*attachments, *args.nodes_depend_on]))
         self.system_node_group = self._node_group(
             "system", cluster, node_role, settings.system_nodes, names.SYSTEM_NODE_LABELS, taints=[],
             # When the autoscaler owns sizes, Pulumi must not reset them on the next `up`.
@@ -135,6 +149,19 @@ class Cluster(pulumi.ComponentResource):
             enable_key_rotation=True, deletion_window_in_days=30, opts=self._child,
         )
         admin_policy = partition.apply(eks_spec.cluster_admin_policy_arn)
+        # A fixed name, so the control-plane log group exists before EKS writes to it. The
+        # catch: a change that replaces the EKS cluster cannot create the new cluster beside
+        # the old one (names are unique per account and region); it fails before anything is
+        # deleted. deleteBeforeReplace set here would not reach the aws:eks/cluster:Cluster
+        # that pulumi-eks creates inside its component, so make such a change together with a
+        # new name: `pulumi up --replace <URN of this RandomId>`.
+        suffix = random.RandomId(f"{self._name}-name-suffix", byte_length=physical_names.SUFFIX_BYTES,
+                                 opts=self._child)
+        cluster_name = suffix.hex.apply(lambda h: eks_spec.cluster_name(args.project, args.stack, h))
+        log_groups = [service_log_group(
+            f"{self._name}-control-plane-logs", cluster_name.apply(eks_spec.control_plane_log_group),
+            retention_days=args.log_retention_days, keep_on_destroy=args.protect_data, opts=self._child,
+        )] if settings.log_types else []
         admins = {
             eks_spec.access_entry_key(arn): eks.AccessEntryArgs(
                 principal_arn=arn,
@@ -147,6 +174,7 @@ class Cluster(pulumi.ComponentResource):
         }
         return eks.Cluster(
             f"{self._name}-eks",
+            name=cluster_name,
             version=settings.kubernetes_version,
             # Access entries only; the principal running `pulumi up` is admin through
             # bootstrapClusterCreatorAdminPermissions, which pulumi-eks sets in API mode.
@@ -164,7 +192,7 @@ class Cluster(pulumi.ComponentResource):
             public_access_cidrs=list(settings.public_access_cidrs) if settings.endpoint_public_access else None,
             enabled_cluster_log_types=list(settings.log_types),
             encryption_config_key_arn=secrets_key.arn,
-            opts=self._child,
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=log_groups)),
         )
 
     def _node_role(self, partition: pulumi.Output[str]) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:

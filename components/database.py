@@ -1,8 +1,9 @@
 """Airflow's metadata database: RDS for PostgreSQL, private, encrypted, TLS-only.
 
 Owns the instance, its subnet group, parameter group, security group and the one ingress
-rule, and the generated master password. It does not own the Kubernetes Secret that hands
-the connection to Airflow (the Airflow release builds it from these outputs).
+rule, the generated master password, and the CloudWatch log groups of its log exports. It
+does not own the Kubernetes Secret that hands the connection to Airflow (the Airflow release
+builds it from these outputs).
 """
 
 from __future__ import annotations
@@ -14,20 +15,27 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from airflow_eks import rds
+from airflow_eks import physical_names, rds
 from airflow_eks.config import DatabaseSettings
+from components.log_groups import service_log_group
 
 
 @dataclass
 class DatabaseArgs:
     settings: DatabaseSettings
     protect_data: bool
-    """Deletion protection, a final snapshot and Pulumi `protect`; off for disposable stacks."""
+    """Deletion protection, a final snapshot, Pulumi `protect` and log groups kept on destroy;
+    off for disposable stacks."""
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets, one per AZ, for the DB subnet group."""
     client_security_group_id: pulumi.Input[str]
     """The only security group allowed to connect (the EKS cluster security group)."""
+    project: str
+    stack: str
+    """Project and stack name the instance identifier starts with."""
+    log_retention_days: int
+    """Days the exported database logs are kept (rounded up to a retention CloudWatch accepts)."""
 
 
 class Database(pulumi.ComponentResource):
@@ -84,15 +92,25 @@ class Database(pulumi.ComponentResource):
         )
 
         protect = args.protect_data
-        final_snapshot: pulumi.Output[str] | None = None
-        if protect:
-            # Snapshot names are unique per account and region; a random suffix lets a stack
-            # be destroyed, recreated and destroyed again without a name clash.
-            suffix = random.RandomId(f"{name}-db-final-snapshot", byte_length=4, opts=child)
-            final_snapshot = pulumi.Output.concat(name, "-db-final-", suffix.hex)
+        # The identifier is fixed so the log groups of the exports exist before RDS writes to
+        # them; physical_names explains the random suffix.
+        suffix = random.RandomId(f"{name}-db-name-suffix", byte_length=physical_names.SUFFIX_BYTES, opts=child)
+        identifier = suffix.hex.apply(lambda h: rds.instance_identifier(args.project, args.stack, h))
+        log_groups = [
+            service_log_group(
+                f"{name}-db-{export}-logs", identifier.apply(lambda i, e=export: rds.log_group_name(i, e)),
+                retention_days=args.log_retention_days, keep_on_destroy=protect, opts=child,
+            )
+            for export in rds.LOG_EXPORTS
+        ]
+
+        # Snapshot names are unique per account and region; the identifier's random suffix
+        # already makes `<identifier>-final` unique across destroy/recreate cycles.
+        final_snapshot = identifier.apply(lambda i: f"{i}-final") if protect else None
 
         instance = aws.rds.Instance(
             f"{name}-db",
+            identifier=identifier,
             engine=rds.ENGINE,
             engine_version=db.engine_version,
             instance_class=db.instance_class,
@@ -126,7 +144,11 @@ class Database(pulumi.ComponentResource):
             final_snapshot_identifier=final_snapshot,
             # Protected stacks change in the maintenance window; disposable ones right away.
             apply_immediately=not protect,
-            opts=child.merge(pulumi.ResourceOptions(protect=protect)),
+            # With a fixed identifier a replacement cannot create the new instance beside the
+            # old one: delete first. A protected instance is never deleted, so a change that
+            # would replace it fails instead.
+            opts=child.merge(pulumi.ResourceOptions(protect=protect, delete_before_replace=True,
+                                                    depends_on=log_groups)),
         )
 
         # Clients can connect only once the ingress rule exists: tying the address to it makes

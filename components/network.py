@@ -44,6 +44,9 @@ class Network(pulumi.ComponentResource):
     public_subnet_ids: list[pulumi.Output[str]]
     """NAT gateways and internet-facing load balancers only."""
     nat_gateway_ids: list[pulumi.Output[str]]
+    private_egress: list[pulumi.Resource]
+    """The private subnets' NAT route associations: nodes must not launch before them (they
+    pull images and register through NAT)."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-eks:network:Network", name, None, opts)
@@ -86,12 +89,14 @@ class Network(pulumi.ComponentResource):
             )
             for i, nat in enumerate(nats)
         ]
-        for az, subnet in zip(plan, private, strict=True):
-            # With one NAT gateway every AZ routes through it; otherwise each AZ keeps its
-            # egress in-zone (no cross-AZ data charges, no shared point of failure).
-            table = private_routes[az.index if nat_count > 1 else 0]
-            aws.ec2.RouteTableAssociation(f"{name}-private-{az.index}", subnet_id=subnet.id,
-                                          route_table_id=table.id, opts=self._child)
+        # With one NAT gateway every AZ routes through it; otherwise each AZ keeps its egress
+        # in-zone (no cross-AZ data charges, no shared point of failure).
+        self.private_egress = [
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{az.index}", subnet_id=subnet.id,
+                route_table_id=private_routes[az.index if nat_count > 1 else 0].id, opts=self._child)
+            for az, subnet in zip(plan, private, strict=True)
+        ]
 
         self.vpc_id = vpc.id
         self.vpc_cidr = args.cidr

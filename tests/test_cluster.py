@@ -28,7 +28,10 @@ ADMIN = "arn:aws:iam::111122223333:role/platform-admins"
 def build():
     settings = config.load()
     cluster = Cluster("c", ClusterArgs(settings=settings.cluster, region=settings.region, vpc_id="vpc-1",
-                                       private_subnet_ids=PRIVATE, public_subnet_ids=PUBLIC))
+                                       private_subnet_ids=PRIVATE, public_subnet_ids=PUBLIC,
+                                       project=settings.project, stack=settings.stack,
+                                       log_retention_days=settings.data.log_retention_days,
+                                       protect_data=settings.data.protect_data))
     for attr in ("cluster_name", "cluster_endpoint", "cluster_security_group_id", "kubeconfig",
                  "kubeconfig_command", "system_node_group_name", "spot_node_group_name", "ebs_csi_role_arn"):
         pulumi.export(attr, getattr(cluster, attr))
@@ -256,7 +259,7 @@ def test_no_autoscaler_release_or_role_when_switched_off(private_only):
 def test_outputs_name_the_cluster_and_keep_the_kubeconfig_secret(dev):
     out = dev.outputs
     name = out["cluster_name"][0]
-    assert name == "c-eks-eksCluster-1234567"
+    assert name == "airflow-eks-dev-abababab"  # project-stack-<RandomId hex>, fixed for its log group
     assert out["kubeconfig"][1] is True
     assert json.loads(out["kubeconfig"][0])["users"][0]["user"]["exec"]["command"] == "aws"
     assert out["kubeconfig_command"] == (f"aws eks update-kubeconfig --region us-east-1 --name {name}", False)

@@ -198,3 +198,23 @@ def test_autoscaler_is_absent_when_switched_off(without_autoscaler):
     assert not [r for r in without_autoscaler.resources if r.name.startswith("airflow-autoscaler")]
     assert without_autoscaler.one(MNG, name="airflow-system").get("ignoreScalingChanges") is False
 
+
+
+def test_node_groups_wait_for_the_cluster_their_role_and_a_route_out(program):
+    cluster = program.one("eks:index:Cluster")
+    nat_routes = [r for r in program.find("aws:ec2/routeTableAssociation:RouteTableAssociation")
+                  if "-private-" in r.name]
+    assert nat_routes
+    node_policies = [a for a in program.find("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                     if "-node-" in a.name]
+    assert len(node_policies) == 3
+    for group in program.find("eks:index:ManagedNodeGroup"):
+        assert program.depends_on(group, cluster), group.name
+        assert all(program.depends_on(group, route) for route in nat_routes), group.name
+        assert all(program.depends_on(group, a) for a in node_policies), group.name
+
+
+def test_database_builds_in_parallel_with_the_cluster_and_its_nodes(program):
+    instance = program.one("aws:rds/instance:Instance")
+    for slow in (program.one("eks:index:Cluster"), *program.find("eks:index:ManagedNodeGroup")):
+        assert not program.depends_on(instance, slow), slow.name
