@@ -15,7 +15,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed ## create venv/ with the pinned runtime and test tools
+# The policy pack runs in its own virtualenv (policy/PulumiPolicy.yaml): pulumi-policy pins
+# protobuf 5, the program's SDKs protobuf 6. The tests use it to load the pack for real.
+POLICY_VENV = policy/venv
+
+$(POLICY_VENV)/.installed: policy/requirements.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/python -m pip install --quiet -r policy/requirements.txt
+	touch $@
+
+install: $(VENV)/.installed $(POLICY_VENV)/.installed ## create venv/ (runtime, test tools) and policy/venv
 
 lint: install ## ruff over the whole tree
 	$(PY) -m ruff check .
@@ -24,3 +33,16 @@ unit: install ## the offline test suite only
 	$(PY) -m pytest -q --tb=short
 
 test: lint unit ## lint + the whole offline suite (what CI runs)
+
+.PHONY: policy-test
+policy-test: install ## the policy pack's and the CI workflows' tests only
+	$(PY) -m pytest -q --tb=short tests/test_policy_rules.py tests/test_policy_program.py tests/test_policy_pack.py tests/test_workflows.py
+
+.PHONY: plan golden
+
+# PLAN_ARGS passes options through, e.g. PLAN_ARGS="--busy-hours 12" or "--json".
+plan: install ## offline plan of STACK (default dev): resource tree, outputs, monthly cost, deploy time
+	$(PY) -m tools.plan $(STACK) $(PLAN_ARGS)
+
+golden: install ## regenerate tests/golden/plan-{dev,prod}.json and the README's plan sample
+	$(PY) -m tools.plan --write-golden

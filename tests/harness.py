@@ -38,9 +38,10 @@ class Run:
     def depends_on(self, dependent: mock_engine.Registered, dependency: mock_engine.Registered) -> bool:
         """Transitive: does the engine order `dependency` before `dependent`?
 
-        Edges are explicit and input dependencies plus parentage (a child waits for nothing
-        of its parent's, but a dependency on a component covers its children, which the
-        SDK already expands into the URN list).
+        Edges are explicit `depends_on`, input dependencies and resources referenced by an
+        input (a dependency on a component covers its children: the SDK expands it into the
+        children's URNs). Parentage is not an edge here, although a child also waits for a
+        custom parent's registration.
         """
         graph = {r.urn: set(r.dependencies) | {u for us in r.property_dependencies.values() for u in us}
                  for r in self.resources}

@@ -96,18 +96,22 @@ class Registered:
         return node
 
 
-def _refs_to_ids(v: struct_pb2.Value) -> None:
+def _refs_to_ids(v: struct_pb2.Value, found: list[str]) -> None:
+    """Replace resource references by their ID (or URN) and collect the referenced URNs: the
+    SDK leaves references out of a remote component's dependency list, but the engine still
+    waits for what an input refers to (e.g. a node group's `cluster`)."""
     kind = v.WhichOneof("kind")
     if kind == "struct_value":
         fields = v.struct_value.fields
         if SIG in fields and fields[SIG].string_value == RESOURCE_SIG:
+            found.append(fields["urn"].string_value)
             v.string_value = (fields["id"].string_value if "id" in fields else "") or fields["urn"].string_value
             return
         for x in fields.values():
-            _refs_to_ids(x)
+            _refs_to_ids(x, found)
     elif kind == "list_value":
         for x in v.list_value.values:
-            _refs_to_ids(x)
+            _refs_to_ids(x, found)
 
 
 class RefSafeMockMonitor(MockMonitor):
@@ -124,10 +128,11 @@ class RefSafeMockMonitor(MockMonitor):
             return super().RegisterResource(request)
         req = resource_pb2.RegisterResourceRequest()
         req.CopyFrom(request)
+        referenced: list[str] = []
         for x in req.object.fields.values():
-            _refs_to_ids(x)
+            _refs_to_ids(x, referenced)
         urn = self.make_urn(req.parent, req.type, req.name)
-        deps = list(req.dependencies)
+        deps = list(dict.fromkeys([*req.dependencies, *referenced]))
         self.dependencies[urn] = deps
         self._pending[(req.type, req.name)] = {
             "urn": urn, "parent": req.parent, "dependencies": deps,

@@ -1,0 +1,46 @@
+"""Run a stack offline and assemble its plan: the one place the engine is involved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import harness, loader
+from tools.plan import cost, deploy_time, model
+
+FORMAT = 1
+NOTICE = (
+    "OFFLINE ESTIMATE. The program ran under Pulumi's mock engine with the same config loader and mocks "
+    "as the tests: no AWS account, Pulumi service or state was used. This is not `pulumi preview`: nothing "
+    "is compared with deployed state, provider-side defaults are not applied, computed values (IDs, ARNs, "
+    "names) are mock values, and pulumi-eks components are single resources here (their children are "
+    "created by the provider at deploy time)."
+)
+
+
+def region_of(stack: str) -> str:
+    return loader.stack_config(stack)[1].get("aws:region", "us-east-1")
+
+
+def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dict | None = None,
+             durations: dict | None = None) -> dict[str, Any]:
+    """The plan of an already recorded run (e.g. the test session's `programs` fixture)."""
+    region = region_of(stack)
+    entries = model.resources(run.resources)
+    return {
+        "kind": "airflow-eks offline plan",
+        "format": FORMAT,
+        "notice": NOTICE,
+        "project": loader.project_file()["name"],
+        "stack": stack,
+        "region": region,
+        "counts": model.counts(entries),
+        "resources": entries,
+        "outputs": model.outputs(run.outputs),
+        "cost": cost.estimate(entries, prices or cost.load_prices(), busy_hours=busy_hours, region=region),
+        "deployTime": deploy_time.critical_path(entries, durations or deploy_time.load_durations()),
+    }
+
+
+def plan(stack: str, *, busy_hours: float = 8) -> dict[str, Any]:
+    """Run `stack`'s program offline (tests/harness.py) and return its plan."""
+    return assemble(harness.run_program(stack), stack, busy_hours=busy_hours)

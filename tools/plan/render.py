@@ -1,0 +1,166 @@
+"""Plans and plan diffs as text (plain text that also reads as Markdown in a job summary)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from tools.plan import model
+
+SECTIONS = ("header", "tree", "counts", "settings", "outputs", "cost", "time")
+WIDTH = 100
+
+
+def _show(value: Any, width: int = 70) -> str:
+    text = value if value == model.SECRET else json.dumps(value, sort_keys=True)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+def _wrap(text: str, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+
+
+def header(plan: dict) -> list[str]:
+    return [f"{plan['project']} offline plan: stack {plan['stack']}, region {plan['region']}", "",
+            *_wrap(plan["notice"])]
+
+
+def tree(plan: dict) -> list[str]:
+    entries = plan["resources"]
+    children: dict[str, list[dict]] = {}
+    for e in entries:
+        children.setdefault(e["parent"], []).append(e)
+    components = sum(1 for e in entries if not e["custom"])
+    lines = [f"Resources: {len(entries)} ({components} components, {len(entries) - components} custom resources)"]
+
+    def walk(parent: str, depth: int) -> None:
+        for e in sorted(children.get(parent, ()), key=lambda e: (e["custom"], e["type"], e["name"])):
+            lines.append(f"{'  ' * depth}{e['type']}  {e['name']}")
+            walk(e["urn"], depth + 1)
+
+    known = {e["urn"] for e in entries}
+    for root in sorted({e["parent"] for e in entries if e["parent"] not in known}):
+        walk(root, 1)
+    return lines
+
+
+def counts(plan: dict) -> list[str]:
+    return ["Resources by type:"] + [f"  {n:4d}  {t}" for t, n in plan["counts"].items()]
+
+
+def settings(plan: dict) -> list[str]:
+    lines = ["Key settings:"]
+    for e in plan["resources"]:
+        found = model.key_settings(e)
+        if found:
+            lines.append(f"  {e['type']}  {e['name']}")
+            lines += [f"    {k}: {_show(v)}" for k, v in found.items()]
+    return lines
+
+
+def outputs(plan: dict) -> list[str]:
+    shown = [f"  {k} = {_show(v)}" for k, v in plan["outputs"].items()]
+    return ["Stack outputs:"] + (shown or ["  (none)"])
+
+
+def cost(plan: dict) -> list[str]:
+    c = plan["cost"]
+    width = max([len(i["label"]) for i in c["lineItems"]] + [40])
+    lines = [
+        f"Monthly cost estimate ({c['currency']}, {c['pricesRegion']} list prices collected {c['pricesCollected']}, "
+        f"{c['hoursPerMonth']} h/month; tools/plan/prices.yaml):",
+        *_wrap(f"idle = every node group at its desired size, scale-to-zero groups at zero; "
+               f"busy = scale-to-zero groups at their maximum {c['busyHoursPerDay']:g} h a day", "  "),
+        f"  {'line item'.ljust(width)}  {'idle':>9}  {'busy':>9}",
+    ]
+    lines += [f"  {i['label'].ljust(width)}  {_money(i['idle']):>9}  {_money(i['busy']):>9}" for i in c["lineItems"]]
+    total = c["total"]
+    lines.append(f"  {'total per month'.ljust(width)}  {_money(total['idle']):>9}  {_money(total['busy']):>9}")
+    lines += [line for w in c["warnings"] for line in _wrap(f"WARNING: {w}", "  ")]
+    lines.append("  Not estimated (usage-based):")
+    lines += [line for item in c["notEstimated"] for line in _wrap(f"- {item}", "    ")]
+    lines.append("  For comparison, Amazon MWAA environments (always on, per month):")
+    for m in c["mwaa"]:
+        lines.append(f"    {m['class']:<10} {_money(m['monthly']):>9}  +{m['extraWorkerHourly']}/h per extra worker")
+        lines += _wrap(m["includes"], " " * 6)
+    lines += _wrap(c["mwaaNotes"], "    ")
+    return lines
+
+
+def time(plan: dict) -> list[str]:
+    t = plan["deployTime"]
+    lines = [f"Deploy time estimate: about {round(t['totalSeconds'] / 60)} min.",
+             *_wrap(f"Assumes a {t['assumptions']}.", "  "),
+             "  Critical path (start, creation time, resource):"]
+    lines += [f"  {duration(s['startSeconds']):>6}  {duration(s['seconds']):>6}  {s['type']}  {s['name']}"
+              for s in t["path"]]
+    if t["typesNotInTable"]:
+        lines.append("  Types without a typical time (default used): " + ", ".join(t["typesNotInTable"]))
+    return lines
+
+
+RENDERERS = {"header": header, "tree": tree, "counts": counts, "settings": settings, "outputs": outputs,
+             "cost": cost, "time": time}
+
+
+def render_plan(plan: dict, sections: tuple[str, ...] = SECTIONS) -> str:
+    blocks = ["\n".join(RENDERERS[s](plan)) for s in sections]
+    return "\n\n".join(blocks) + "\n"
+
+
+# -- diffs -------------------------------------------------------------------------------
+def _signed(value: float, money: bool = True) -> str:
+    return f"{value:+,.2f}" if money else f"{value:+g}"
+
+
+def _change(c: dict) -> str:
+    if "added" in c:
+        parts = [f"+{_show(v, 50)}" for v in c["added"]] + [f"-{_show(v, 50)}" for v in c["removed"]]
+        return f"`{c['path']}`: {', '.join(parts) or 'reordered'}"
+    return f"`{c['path']}`: {_show(c['base'], 50)} -> {_show(c['head'], 50)}"
+
+
+def render_diff(d: dict) -> str:
+    r = d["resources"]
+    lines = [f"## Offline plan diff: {d['base']['stack']} (base) -> {d['head']['stack']} (head)", "",
+             "Computed offline under Pulumi's mock engine (not `pulumi preview`).", ""]
+    if not d["changed"]:
+        return "\n".join(lines + ["No changes.", ""])
+    lines.append(f"### Resources: {len(r['added'])} added, {len(r['removed'])} removed, {len(r['changed'])} changed")
+    lines += [f"- added `{x['type']}` {x['name']}" for x in r["added"]]
+    lines += [f"- removed `{x['type']}` {x['name']}" for x in r["removed"]]
+    for x in r["changed"]:
+        lines.append(f"- changed `{x['type']}` {x['name']}")
+        lines += [f"  - {_change(c)}" for c in x.get("inputs", []) + x.get("fields", [])]
+        deps = x.get("dependencies")
+        if deps:
+            lines += [f"  - now waits for `{u.rsplit('::', 1)[-1]}`" for u in deps["added"]]
+            lines += [f"  - no longer waits for `{u.rsplit('::', 1)[-1]}`" for u in deps["removed"]]
+    if d["outputs"]:
+        lines += ["", "### Outputs"]
+        lines += [f"- {_change(c)}" for c in d["outputs"]]
+    cost = d["cost"]
+    lines += ["", "### Monthly cost (USD)", "", "| line item | idle base | idle head | idle delta | busy delta |",
+              "|---|---:|---:|---:|---:|"]
+    for i in cost["lineItems"]:
+        lines.append(f"| {i['label']} ({i['status']}) | {_money(i['idle']['base'])} | {_money(i['idle']['head'])} | "
+                     f"{_signed(i['idle']['delta'])} | {_signed(i['busy']['delta'])} |")
+    t = cost["total"]
+    lines.append(f"| **total** | {_money(t['idle']['base'])} | {_money(t['idle']['head'])} | "
+                 f"{_signed(t['idle']['delta'])} | {_signed(t['busy']['delta'])} |")
+    time = d["deployTime"]
+    lines += ["", "### Deploy time (critical path)", "",
+              f"{duration(time['base'])} -> {duration(time['head'])} ({_signed(time['delta'], money=False)} s)"]
+    if time["pathChanged"]:
+        lines += ["", "base path: " + " -> ".join(time["basePath"]), "", "head path: " + " -> ".join(time["headPath"])]
+    return "\n".join(lines) + "\n"
