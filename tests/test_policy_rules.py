@@ -1,0 +1,464 @@
+"""Every policy rule on synthetic props: one passing and one failing case each, plus edge cases.
+
+Props are camelCase as CrossGuard and the mock engine see them. Adding a rule without cases
+here fails test_every_rule_has_a_passing_and_a_failing_case.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from airflow_eks import iam, names, versions
+from policy import rules
+from policy.rules import Resource
+
+POLICY = Path(__file__).resolve().parent.parent / "policy"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/k"
+TAGS = {"project": "airflow-eks", "stack": "prod", "managed-by": "pulumi"}
+PROVIDER = {"defaultTags": json.dumps({"tags": TAGS})}  # provider props arrive JSON-encoded
+
+
+def doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def res(typ: str, name: str, props: dict, deps: dict | None = None, provider: dict | None = None) -> Resource:
+    return Resource(type=typ, name=name, props=props, urn=f"urn:{typ}::{name}",
+                    property_dependencies=deps or {}, provider=provider)
+
+
+GOOD_RDS = {"storageEncrypted": True, "publiclyAccessible": False, "backupRetentionPeriod": 14.0,
+            "multiAz": True, "deletionProtection": True, "parameterGroupName": "pg-1"}
+GOOD_EKS = {"encryptionConfigKeyArn": KEY_ARN, "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+            "endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"], "authenticationMode": "API"}
+POD_TRUST = {"Effect": "Allow", "Principal": {"Service": iam.POD_IDENTITY_SERVICE},
+             "Action": ["sts:AssumeRole", "sts:TagSession"]}
+AIRFLOW_VALUES = {
+    "defaultAirflowRepository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow",
+    "data": {"metadataSecretName": "airflow-metadata"},
+    "fernetKeySecretName": "airflow-fernet-key",
+    "createUserJob": {"defaultUser": {"username": "admin", "password": "$(AIRFLOW_ADMIN_PASSWORD)"}},
+    "workers": {"resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
+                              "limits": {"cpu": "1", "memory": "1Gi"}}},
+    "config": {"logging": {"remote_logging": "True", "remote_base_log_folder": "s3://logs-bucket/logs"}},
+}
+
+
+def airflow_release(values: dict, **extra: object) -> dict:
+    return {"chart": "airflow", "version": "1.19.0", "repositoryOpts": {"repo": "https://airflow.apache.org"},
+            "namespace": "airflow", "values": values, **extra}
+
+
+def with_values(**changes: object) -> dict:
+    return airflow_release({**AIRFLOW_VALUES, **changes})
+
+
+# rule -> (resource type, passing props, failing props)
+RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
+    "rds-storage-encrypted": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "storageEncrypted": False}),
+    "rds-not-public": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "publiclyAccessible": True}),
+    "rds-backup-retention": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "backupRetentionPeriod": 1.0}),
+    "rds-multi-az": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "multiAz": False}),
+    "rds-deletion-protection": (rules.RDS_INSTANCE, GOOD_RDS, {k: v for k, v in GOOD_RDS.items()
+                                                               if k != "deletionProtection"}),
+    "eks-secrets-encryption": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "encryptionConfigKeyArn": None}),
+    "eks-control-plane-logging": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "enabledClusterLogTypes": ["api"]}),
+    "eks-public-endpoint-cidrs": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "publicAccessCidrs": ["0.0.0.0/0"]}),
+    "eks-authentication-mode": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "authenticationMode": "CONFIG_MAP"}),
+    "no-open-ingress": (rules.SECURITY_GROUP,
+                        {"ingress": [{"protocol": "tcp", "fromPort": 5432.0, "toPort": 5432.0,
+                                      "cidrBlocks": ["10.0.0.0/16"]}]},
+                        {"ingress": [{"protocol": "tcp", "fromPort": 22.0, "toPort": 22.0,
+                                      "cidrBlocks": ["0.0.0.0/0"]}]}),
+    "iam-least-privilege": ("aws:iam/rolePolicy:RolePolicy",
+                            {"policy": doc({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                                            "Resource": ["arn:aws:s3:::b/*"]})},
+                            {"policy": doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})}),
+    "iam-pod-identity-trust": (rules.IAM_ROLE, {"assumeRolePolicy": doc(POD_TRUST)},
+                               {"assumeRolePolicy": doc({**POD_TRUST, "Action": ["sts:AssumeRole"]})}),
+    "kms-key-rotation": (rules.KMS_KEY, {"enableKeyRotation": True}, {"enableKeyRotation": False}),
+    "helm-release-pinned": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                            airflow_release(AIRFLOW_VALUES, version="1.x")),
+    "airflow-remote-logging-s3": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                                  with_values(config={"logging": {"remote_logging": "False"}})),
+    "airflow-task-resources": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                               with_values(workers={"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}})),
+    "airflow-image-registry": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                               with_values(defaultAirflowRepository="apache/airflow")),
+    "airflow-ui-rbac": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                        with_values(config={"core": {
+                            "auth_manager": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
+                                            "SimpleAuthManager"}})),
+    "airflow-no-default-admin-password": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                                          with_values(createUserJob={"enabled": True})),
+    "airflow-secrets-by-reference": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                                     with_values(fernetKey="c2VjcmV0")),
+}
+
+
+def bucket_stack(*, pab: dict | None = None, sse: str = "aws:kms", tls: bool = True, versioned: bool = True,
+                 lifecycle_days: float | None = 30.0, name: str = "airflow-logs") -> list[Resource]:
+    """A bucket and its settings, linked the way the engine links them (dependency on `bucket`)."""
+    bucket = res("aws:s3/bucket:Bucket", name, {"bucketPrefix": f"{name}-"})
+    on_bucket = {"bucket": [bucket.urn]}
+    flags = {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
+             "restrictPublicBuckets": True}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false" if tls else "true"}}}
+    rules_ = [{"id": "abort", "status": "Enabled", "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7.0}}]
+    if lifecycle_days:
+        rules_.append({"id": "expire", "status": "Enabled", "expiration": {"days": lifecycle_days}})
+    return [
+        bucket,
+        res(rules.S3_PUBLIC_ACCESS_BLOCK, f"{name}-pab", {"bucket": "b", **flags, **(pab or {})}, on_bucket),
+        res(rules.S3_ENCRYPTION, f"{name}-sse", {"bucket": "b", "rules": [
+            {"applyServerSideEncryptionByDefault": {"sseAlgorithm": sse}, "bucketKeyEnabled": True}]}, on_bucket),
+        res(rules.S3_POLICY, f"{name}-policy", {"bucket": "b", "policy": doc(deny)}, on_bucket),
+        res(rules.S3_VERSIONING, f"{name}-versioning", {
+            "bucket": "b", "versioningConfiguration": {"status": "Enabled" if versioned else "Suspended"}}, on_bucket),
+        res(rules.S3_LIFECYCLE, f"{name}-lifecycle", {"bucket": "b", "rules": rules_}, on_bucket),
+    ]
+
+
+def rds_stack(force_ssl: str = "1") -> list[Resource]:
+    group = res(rules.RDS_PARAMETER_GROUP, "db-params",
+                {"family": "postgres16", "parameters": [{"name": "rds.force_ssl", "value": force_ssl}]})
+    return [group, res(rules.RDS_INSTANCE, "db", dict(GOOD_RDS), {"parameterGroupName": [group.urn]})]
+
+
+def node_stack(public: bool) -> list[Resource]:
+    private = res(rules.SUBNET, "private-0", {"mapPublicIpOnLaunch": False,
+                                            "tags": {"kubernetes.io/role/internal-elb": "1"}})
+    public_ = res(rules.SUBNET, "public-0", {"mapPublicIpOnLaunch": True, "tags": {"kubernetes.io/role/elb": "1"}})
+    chosen = public_ if public else private
+    group = res(rules.EKS_NODE_GROUP_COMPONENT, "system", {"subnetIds": ["subnet-x"]}, {"subnetIds": [chosen.urn]})
+    return [private, public_, group]
+
+
+def addon_stack(*addons: str) -> list[Resource]:
+    return [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS)),
+            *(res(rules.EKS_ADDON, a, {"addonName": a}) for a in addons)]
+
+
+def tag_stack(tags: dict) -> list[Resource]:
+    return [res("aws:ec2/vpc:Vpc", "vpc", {"cidrBlock": "10.0.0.0/16"},
+                provider={"defaultTags": json.dumps({"tags": tags})})]
+
+
+def limit_stack(default: dict | None) -> list[Resource]:
+    items = [{"type": "Container", "default": default, "defaultRequest": {"cpu": "250m", "memory": "512Mi"}}]
+    return [res(rules.HELM_RELEASE, "airflow", airflow_release(AIRFLOW_VALUES)),
+            res(rules.LIMIT_RANGE, "defaults", {"metadata": {"namespace": "airflow"}, "spec": {"limits": items}})]
+
+
+def release_and_lifecycle(expire: bool) -> list[Resource]:
+    rules_ = [{"id": "expire", "status": "Enabled", "expiration": {"days": 30.0}}] if expire else []
+    return [res(rules.HELM_RELEASE, "airflow", airflow_release(AIRFLOW_VALUES)),
+            res(rules.S3_LIFECYCLE, "logs-lifecycle", {"bucket": "logs-bucket", "rules": rules_})]
+
+
+# rule -> (passing stack, failing stack)
+STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
+    "rds-force-ssl": (rds_stack("1"), rds_stack("0")),
+    "s3-public-access-block": (bucket_stack(), bucket_stack(pab={"restrictPublicBuckets": False})),
+    "s3-encryption": (bucket_stack(), bucket_stack(sse="none")),
+    "s3-tls-only": (bucket_stack(), bucket_stack(tls=False)),
+    "s3-versioning": (bucket_stack(), bucket_stack(versioned=False)),
+    "s3-logs-lifecycle": (release_and_lifecycle(expire=True), release_and_lifecycle(expire=False)),
+    "eks-private-nodes": (node_stack(public=False), node_stack(public=True)),
+    "eks-required-addons": (addon_stack("eks-pod-identity-agent", "aws-ebs-csi-driver"),
+                            addon_stack("eks-pod-identity-agent")),
+    "aws-required-tags": (tag_stack(TAGS), tag_stack({"project": "airflow-eks"})),
+    "task-pods-limit-range": (limit_stack({"cpu": "1", "memory": "1Gi"}), limit_stack({"cpu": "1"})),
+}
+
+
+def by_name(name: str) -> rules.Rule:
+    return next(r for r in rules.RULES if r.name == name)
+
+
+def check(name: str, typ: str, props: dict, **settings: object) -> list[str]:
+    rule = by_name(name)
+    return rule.check_resource(typ, props, rule.settings(settings))
+
+
+def check_stack(name: str, resources: list[Resource], **settings: object) -> list[tuple[str, str]]:
+    rule = by_name(name)
+    return rule.check_stack(resources, rule.settings(settings))
+
+
+# --- the table -----------------------------------------------------------------------------
+def test_there_are_at_least_twenty_uniquely_named_rules():
+    names_ = [r.name for r in rules.RULES]
+    assert len(names_) >= 20
+    assert len(set(names_)) == len(names_)
+
+
+def test_every_rule_has_a_passing_and_a_failing_case():
+    resource_rules = {r.name for r in rules.RULES if not r.stack}
+    stack_rules = {r.name for r in rules.RULES if r.stack}
+    assert set(RESOURCE_CASES) == resource_rules
+    assert set(STACK_CASES) == stack_rules
+
+
+@pytest.mark.parametrize("name", sorted(RESOURCE_CASES))
+def test_resource_rule_passes_good_props_and_flags_bad_props(name):
+    typ, good, bad = RESOURCE_CASES[name]
+    assert check(name, typ, good) == []
+    assert check(name, typ, bad), f"{name} did not flag {bad}"
+
+
+@pytest.mark.parametrize("name", sorted(STACK_CASES))
+def test_stack_rule_passes_good_stack_and_flags_bad_stack(name):
+    good, bad = STACK_CASES[name]
+    assert check_stack(name, good) == []
+    found = check_stack(name, bad)
+    assert found, f"{name} did not flag the bad stack"
+    assert all(isinstance(message, str) and message for message, _urn in found)
+
+
+def test_rules_ignore_resource_types_they_do_not_govern():
+    assert by_name("rds-storage-encrypted").check_resource(rules.KMS_KEY, {"storageEncrypted": False}, {}) == []
+
+
+def test_rule_metadata_is_complete_and_config_defaults_satisfy_their_schemas():
+    for rule in rules.RULES:
+        assert rule.level in (rules.MANDATORY, rules.ADVISORY), rule.name
+        assert rule.description.endswith("."), rule.name
+        for key, schema in rule.config.items():
+            assert "description" in schema, f"{rule.name}.{key}"
+            jsonschema.validate(schema["default"], schema)
+
+
+# --- rule details --------------------------------------------------------------------------
+def test_backup_retention_threshold_comes_from_pack_config():
+    three_days = {**GOOD_RDS, "backupRetentionPeriod": 3.0}
+    assert check("rds-backup-retention", rules.RDS_INSTANCE, three_days)  # default minDays 7
+    assert check("rds-backup-retention", rules.RDS_INSTANCE, three_days, minDays=1) == []
+    assert check("rds-backup-retention", rules.RDS_INSTANCE, {})  # unset: the rule does not guess
+
+
+def test_required_log_types_come_from_pack_config():
+    dev = {**GOOD_EKS, "enabledClusterLogTypes": ["api", "authenticator"]}
+    assert check("eks-control-plane-logging", rules.EKS_COMPONENT, dev) == ["enabledClusterLogTypes lacks ['audit']."]
+    assert check("eks-control-plane-logging", rules.EKS_COMPONENT, dev, requiredLogTypes=["api"]) == []
+
+
+@pytest.mark.parametrize("name", ["eks-secrets-encryption", "eks-control-plane-logging",
+                                  "eks-public-endpoint-cidrs", "eks-authentication-mode"])
+def test_eks_rules_skip_the_propless_remote_component_and_check_the_aws_cluster(name):
+    # The engine registers pulumi-eks's Cluster with no props; its aws:eks child has them.
+    assert check(name, rules.EKS_COMPONENT, {}) == []
+    good = {"encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
+            "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+            "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.0/24"]},
+            "accessConfig": {"authenticationMode": "API"}}
+    assert check(name, rules.EKS_CLUSTER, good) == []
+    assert check(name, rules.EKS_CLUSTER, {"vpcConfig": {}}), "AWS defaults violate every EKS rule"
+
+
+def test_public_endpoint_rule_accepts_a_private_only_endpoint_and_flags_missing_cidrs():
+    private = {**GOOD_EKS, "endpointPublicAccess": False, "publicAccessCidrs": None}
+    assert check("eks-public-endpoint-cidrs", rules.EKS_COMPONENT, private) == []
+    unset = {k: v for k, v in GOOD_EKS.items() if k not in ("endpointPublicAccess", "publicAccessCidrs")}
+    assert check("eks-public-endpoint-cidrs", rules.EKS_COMPONENT, unset)  # pulumi-eks default: public, anywhere
+
+
+def test_node_groups_need_explicit_subnets():
+    group = res(rules.EKS_NODE_GROUP, "system", {"clusterName": "c"})
+    assert check_stack("eks-private-nodes", [group])
+
+
+@pytest.mark.parametrize(("typ", "props"), [
+    (rules.SECURITY_GROUP_INGRESS, {"ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0, "cidrIpv6": "::/0"}),
+    (rules.SECURITY_GROUP_RULE, {"type": "ingress", "protocol": "-1", "fromPort": 0.0, "toPort": 0.0,
+                                 "cidrBlocks": ["0.0.0.0/0"]}),
+])
+def test_open_ingress_is_found_in_every_rule_shape(typ, props):
+    assert check("no-open-ingress", typ, props)
+
+
+def test_open_egress_and_tagged_load_balancer_listeners_are_allowed():
+    egress = {"type": "egress", "protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "cidrBlocks": ["0.0.0.0/0"]}
+    assert check("no-open-ingress", rules.SECURITY_GROUP_RULE, egress) == []
+    lb = {"tags": {"airflow-eks/public-load-balancer": "true"}, "ingress": [
+        {"protocol": "tcp", "fromPort": 443.0, "toPort": 443.0, "cidrBlocks": ["0.0.0.0/0"]}]}
+    assert check("no-open-ingress", rules.SECURITY_GROUP, lb) == []
+    ssh = {**lb, "ingress": [{"protocol": "tcp", "fromPort": 22.0, "toPort": 22.0, "cidrBlocks": ["0.0.0.0/0"]}]}
+    assert check("no-open-ingress", rules.SECURITY_GROUP, ssh)
+
+
+@pytest.mark.parametrize(("typ", "props"), [
+    (rules.IAM_ROLE, {"inlinePolicies": [{"name": "all", "policy": doc({"Effect": "Allow", "Action": "*",
+                                                                         "Resource": "*"})}]}),
+    ("aws:iam/policy:Policy", {"policy": doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})}),
+    ("aws:iam/policy:Policy", {"policy": doc({"Effect": "Allow", "Action": ["ec2:TerminateInstances"],
+                                              "Resource": "*"})}),
+    ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+     {"role": "r", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+])
+def test_least_privilege_findings(typ, props):
+    assert check("iam-least-privilege", typ, props)
+
+
+def test_reads_on_any_resource_and_conditioned_writes_are_allowed():
+    # The Cluster Autoscaler's shape: describe anything, scale only tagged groups.
+    policy = doc({"Effect": "Allow", "Action": ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeImages"],
+                  "Resource": "*"},
+                 {"Effect": "Allow", "Action": ["autoscaling:SetDesiredCapacity"], "Resource": "*",
+                  "Condition": {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/c": "owned"}}})
+    assert check("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy", {"policy": policy}) == []
+    managed = {"policyArn": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}
+    assert check("iam-least-privilege", "aws:iam/rolePolicyAttachment:RolePolicyAttachment", managed) == []
+
+
+@pytest.mark.parametrize("statement", [
+    {**POD_TRUST, "Principal": {"Service": [iam.POD_IDENTITY_SERVICE, "ec2.amazonaws.com"]}},
+    {**POD_TRUST, "Principal": {"Service": iam.POD_IDENTITY_SERVICE, "AWS": "arn:aws:iam::123456789012:root"}},
+    {**POD_TRUST, "Action": "sts:*"},
+    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"},
+])
+def test_trust_policy_findings(statement):
+    assert check("iam-pod-identity-trust", rules.IAM_ROLE, {"assumeRolePolicy": doc(statement)})
+
+
+def test_trust_rule_leaves_other_service_roles_alone():
+    node = {"assumeRolePolicy": json.dumps(iam.node_trust())}
+    assert check("iam-pod-identity-trust", rules.IAM_ROLE, node) == []
+    pods = {"assumeRolePolicy": json.dumps(iam.pod_identity_trust())}
+    assert check("iam-pod-identity-trust", rules.IAM_ROLE, pods) == []
+
+
+def test_asymmetric_keys_need_no_rotation():
+    assert check("kms-key-rotation", rules.KMS_KEY, {"keySpec": "RSA_2048", "enableKeyRotation": False}) == []
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    ({"version": "^1.19.0"}, True),
+    ({"version": None}, True),
+    ({"repositoryOpts": {"repo": "http://airflow.apache.org"}}, True),
+    ({"chart": "oci://registry.example.com/charts/airflow", "repositoryOpts": None}, False),
+    ({"version": "9.53.0-rc.1"}, False),
+])
+def test_helm_pinning_details(change, flagged):
+    props = {**airflow_release(AIRFLOW_VALUES), **change}
+    assert bool(check("helm-release-pinned", rules.HELM_RELEASE, props)) is flagged
+
+
+def test_airflow_rules_ignore_other_charts():
+    autoscaler = {"chart": "cluster-autoscaler", "version": "9.53.0",
+                  "repositoryOpts": {"repo": "https://kubernetes.github.io/autoscaler"}, "values": {}}
+    for name in RESOURCE_CASES:
+        if name.startswith("airflow-"):
+            assert check(name, rules.HELM_RELEASE, autoscaler) == [], name
+
+
+def test_image_registry_allow_list_and_docker_hub_spellings():
+    assert check("airflow-image-registry", rules.HELM_RELEASE,
+                 with_values(defaultAirflowRepository="docker.io/apache/airflow"))
+    assert check("airflow-image-registry", rules.HELM_RELEASE, with_values(defaultAirflowRepository=None)), \
+        "the chart's default is Docker Hub"
+    ghcr = with_values(defaultAirflowRepository="ghcr.io/acme/airflow")
+    assert check("airflow-image-registry", rules.HELM_RELEASE, ghcr) == []
+    ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+    assert check("airflow-image-registry", rules.HELM_RELEASE, ghcr, allowedRegistries=[ecr])
+    assert check("airflow-image-registry", rules.HELM_RELEASE, with_values(), allowedRegistries=[ecr]) == []
+
+
+def test_default_admin_password_details():
+    omitted = with_values(createUserJob={})
+    assert check("airflow-no-default-admin-password", rules.HELM_RELEASE, omitted), "chart default is admin"
+    disabled = with_values(createUserJob={"enabled": False})
+    assert check("airflow-no-default-admin-password", rules.HELM_RELEASE, disabled) == []
+    literal = with_values(createUserJob={"defaultUser": {"password": "admin"}})
+    assert check("airflow-no-default-admin-password", rules.HELM_RELEASE, literal)
+
+
+def test_metadata_connection_must_come_from_a_secret():
+    inline = with_values(data={"metadataConnection": {"user": "airflow", "pass": "pw", "host": "db"}})
+    assert check("airflow-secrets-by-reference", rules.HELM_RELEASE, inline)
+
+
+def test_limit_range_must_be_in_the_release_namespace():
+    good = limit_stack({"cpu": "1", "memory": "1Gi"})
+    moved = [good[0], res(rules.LIMIT_RANGE, "defaults", {**good[1].props, "metadata": {"namespace": "default"}})]
+    assert check_stack("task-pods-limit-range", moved)
+    assert check_stack("task-pods-limit-range", [good[1]]) == []  # no Airflow release: nothing to bound
+
+
+def test_logs_lifecycle_falls_back_to_buckets_named_for_logs():
+    assert check_stack("s3-logs-lifecycle", bucket_stack(lifecycle_days=30.0)) == []
+    assert check_stack("s3-logs-lifecycle", bucket_stack(lifecycle_days=None))
+    assert check_stack("s3-logs-lifecycle", bucket_stack(name="airflow-data", lifecycle_days=None)) == []
+
+
+def test_bucket_settings_match_by_name_when_no_dependency_is_recorded():
+    bucket = res("aws:s3/bucket:Bucket", "data", {"bucket": "acme-data"})
+    block = res(rules.S3_PUBLIC_ACCESS_BLOCK, "pab", {"bucket": "acme-data", "blockPublicAcls": True,
+                                                     "blockPublicPolicy": True, "ignorePublicAcls": True,
+                                                     "restrictPublicBuckets": True})
+    assert check_stack("s3-public-access-block", [bucket, block]) == []
+    other = res(rules.S3_PUBLIC_ACCESS_BLOCK, "pab", {**block.props, "bucket": "someone-else"})
+    assert check_stack("s3-public-access-block", [bucket, other])
+
+
+def test_rds_without_a_stack_parameter_group_is_flagged():
+    instance = res(rules.RDS_INSTANCE, "db", {**GOOD_RDS, "parameterGroupName": "default.postgres16"})
+    assert check_stack("rds-force-ssl", [instance])
+
+
+def test_resource_tags_can_stand_in_for_provider_default_tags():
+    tagged = res("aws:ec2/vpc:Vpc", "vpc", {"tags": TAGS})
+    assert check_stack("aws-required-tags", [tagged]) == []
+    assert check_stack("aws-required-tags", [res("random:index/randomId:RandomId", "r", {})]) == []
+
+
+# --- evaluate() and the pack config -------------------------------------------------------
+def test_evaluate_applies_levels_from_the_pack_config():
+    bad = [res(rules.RDS_INSTANCE, "db", {**GOOD_RDS, "multiAz": False, "storageEncrypted": False})]
+    found = {v.rule: v.level for v in rules.evaluate(bad)}
+    assert found == {"rds-multi-az": "mandatory", "rds-storage-encrypted": "mandatory", "rds-force-ssl": "mandatory",
+                     "aws-required-tags": "mandatory"}
+    relaxed = rules.evaluate(bad, {"rds-multi-az": {"enforcementLevel": "advisory"}, "rds-force-ssl": "disabled",
+                                   "aws-required-tags": "disabled"})
+    assert {v.rule: v.level for v in relaxed} == {"rds-multi-az": "advisory", "rds-storage-encrypted": "mandatory"}
+    everything = rules.evaluate(bad, {"all": "advisory", "rds-storage-encrypted": "mandatory"})
+    assert {v.rule: v.level for v in everything}["rds-multi-az"] == "advisory"
+    assert {v.rule: v.level for v in everything}["rds-storage-encrypted"] == "mandatory"
+
+
+def test_violations_name_rule_level_and_resource():
+    [violation] = [v for v in rules.evaluate([res(rules.KMS_KEY, "key", {})]) if v.rule == "kms-key-rotation"]
+    assert str(violation) == "[mandatory] kms-key-rotation: enableKeyRotation must be true. (urn:aws:kms/key:Key::key)"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pack_config_files_match_the_schema_the_cli_validates(stack):
+    config = json.loads((POLICY / f"config.{stack}.json").read_text())
+    jsonschema.validate(config, rules.config_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**config, "no-such-rule": "advisory"}, rules.config_schema())
+
+
+def test_prod_pack_config_states_the_defaults_and_dev_only_relaxes_them():
+    prod = json.loads((POLICY / "config.prod.json").read_text())
+    dev = json.loads((POLICY / "config.dev.json").read_text())
+    for name, entry in prod.items():
+        rule = by_name(name)
+        assert rules.level_of(rule, prod) == rule.level
+        assert rule.settings(entry) == rule.settings(), f"{name}: prod config drifted from the rule's defaults"
+    assert set(dev) == set(prod), "dev and prod should configure the same prod-only rules"
+    order = [rules.DISABLED, rules.ADVISORY, rules.MANDATORY]
+    for name in dev:
+        assert order.index(rules.level_of(by_name(name), dev)) <= order.index(rules.level_of(by_name(name), prod))
+
+
+def test_shared_names_agree_with_the_program():
+    # The pack runs without the program's packages, so it repeats these; they must not drift.
+    assert rules.POD_IDENTITY_SERVICE == iam.POD_IDENTITY_SERVICE
+    assert rules.AIRFLOW_NAMESPACE == names.AIRFLOW_NAMESPACE
+    assert rules.AIRFLOW_CHART == versions.AIRFLOW_CHART_NAME

@@ -1,0 +1,315 @@
+"""The GitHub Actions workflows: linted offline (actionlint, zizmor) and checked structurally.
+
+actionlint: syntax, expressions, job/step schema and shellcheck over every `run:` script.
+zizmor, `--offline --persona=pedantic`: every security audit that needs no network, plus its
+code-smell findings; it must report nothing. (`auditor` is meant for manual audits and
+accepts false positives: its only extra finding here is secrets outside an environment in
+preview.yml, which by design runs without one so the preview role trusts `pull_request`.)
+.github/zizmor.yml disables one audit, with the reason.
+
+The structural tests pin down what the linters cannot know: who may deploy what, when.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+GITHUB = ROOT / ".github"
+WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
+ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
+PULUMI_ACTION = "pulumi/actions"
+AWS_CREDENTIALS = "aws-actions/configure-aws-credentials"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
+VERSION_COMMENT = re.compile(r"#\s*v\d+(?:\.\d+){0,2}\s*$")
+
+
+def tool(name: str) -> str:
+    """A linter from the venv running the tests (requirements-dev.txt), else from PATH."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed; run `make install` (requirements-dev.txt pins it)")
+    return found
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text())
+
+
+def triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    on = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` key as True
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return dict.fromkeys(on)
+    return dict(on)
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return load(GITHUB / "workflows" / f"{name}.yml")
+
+
+def all_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(path.name, job_id, job) for path in WORKFLOWS for job_id, job in load(path)["jobs"].items()]
+
+
+def local_action(uses: str) -> dict[str, Any] | None:
+    if not uses.startswith("./"):
+        return None
+    return load(ROOT / uses / "action.yml")
+
+
+def steps_of(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """A job's steps with local composite actions expanded in place."""
+    expanded = []
+    for step in job.get("steps", []):
+        expanded.append(step)
+        action = local_action(step.get("uses", ""))
+        if action is not None:
+            expanded += steps_of(action["runs"])
+    return expanded
+
+
+def uses(step: dict[str, Any], action: str) -> bool:
+    return step.get("uses", "").split("@")[0] == action
+
+
+def pulumi_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in job.get("steps", []) if uses(s, PULUMI_ACTION)]
+
+
+def pulumi_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(f, j, job) for f, j, job in all_jobs() if pulumi_steps(job)]
+
+
+def the_pulumi_step(job: dict[str, Any]) -> dict[str, Any]:
+    [step] = pulumi_steps(job)
+    return step["with"]
+
+
+def test_the_delivery_workflows_exist():
+    names = {p.name for p in WORKFLOWS}
+    assert {"ci.yml", "preview.yml", "deploy.yml", "destroy.yml"} <= names
+
+
+# --- linters -----------------------------------------------------------------------------------
+def test_actionlint_reports_nothing():
+    result = subprocess.run(
+        [tool("actionlint"), "-no-color", "-oneline", f"-shellcheck={tool('shellcheck')}", "-pyflakes=",
+         *map(str, WORKFLOWS)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_zizmor_offline_pedantic_reports_nothing():
+    result = subprocess.run(
+        [tool("zizmor"), "--offline", "--persona=pedantic", "--strict-collection", "--no-progress",
+         "--color=never", "--config", str(GITHUB / "zizmor.yml"), str(GITHUB)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        # --offline already forbids network use; without a token zizmor cannot even try.
+        env={k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN")},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+# --- every workflow ----------------------------------------------------------------------------
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_grants_nothing_by_default_and_never_runs_forks_with_privileges(path):
+    wf = load(path)
+    assert wf.get("permissions") == {}, "top-level `permissions: {}`; each job asks for what it needs"
+    assert not {"pull_request_target", "workflow_run"} & set(triggers(wf))
+
+
+@pytest.mark.parametrize(("file", "job_id", "job"), all_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_job_declares_its_permissions(file, job_id, job):
+    assert isinstance(job.get("permissions"), dict), f"{file}:{job_id} needs an explicit permissions map"
+    assert "write-all" not in str(job["permissions"])
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: str(p.relative_to(GITHUB)))
+def test_every_action_is_pinned_to_a_commit_with_its_version_noted(path):
+    for line in path.read_text().splitlines():
+        match = re.match(r"^\s*(?:-\s*)?uses:\s*(\S+)(.*)$", line)
+        if not match or match.group(1).startswith("./"):
+            continue
+        assert PINNED.match(match.group(1)), f"{path.name}: {match.group(1)} is not pinned to a full commit SHA"
+        assert VERSION_COMMENT.search(match.group(2)), f"{path.name}: add the version as a comment: {line.strip()}"
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: str(p.relative_to(GITHUB)))
+def test_no_expression_is_interpolated_into_a_script(path):
+    doc = load(path)
+    jobs = doc["jobs"].values() if "jobs" in doc else [doc["runs"]]
+    for job in jobs:
+        for step in job.get("steps", []):
+            assert "${{" not in step.get("run", ""), f"{path.name}: pass values to `run:` through env"
+
+
+@pytest.mark.parametrize(("file", "job_id", "job"), all_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_checkouts_do_not_persist_the_token(file, job_id, job):
+    for step in steps_of(job):
+        if uses(step, "actions/checkout"):
+            assert step.get("with", {}).get("persist-credentials") is False, f"{file}:{job_id}"
+
+
+@pytest.mark.parametrize(("file", "job_id", "job"), all_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_oidc_tokens_only_where_aws_credentials_are_assumed(file, job_id, job):
+    assumes_role = any(uses(s, AWS_CREDENTIALS) for s in steps_of(job))
+    assert (job["permissions"].get("id-token") == "write") == assumes_role, f"{file}:{job_id}"
+
+
+def test_no_stored_aws_keys_anywhere():
+    for path in [*WORKFLOWS, *ACTIONS]:
+        text = path.read_text()
+        assert "aws-access-key-id" not in text and "aws-secret-access-key" not in text, path.name
+        assert "secrets.AWS_" not in text, path.name
+
+
+@pytest.mark.parametrize(("file", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_pulumi_steps_support_both_backends_and_keep_secrets_to_themselves(file, job_id, job):
+    # Pulumi Cloud: PULUMI_ACCESS_TOKEN. Self-managed (e.g. S3): PULUMI_BACKEND_URL + passphrase.
+    for step in pulumi_steps(job):
+        assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
+        assert step["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+                               "PULUMI_CONFIG_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}
+    others = {k: v for k, v in job.items() if k != "steps"}
+    other_steps = [s for s in job["steps"] if not uses(s, PULUMI_ACTION)]
+    assert "secrets." not in str(others) + str(other_steps), f"{file}:{job_id}: secrets reach only the pulumi step"
+
+
+@pytest.mark.parametrize(("file", "job_id", "job"), pulumi_jobs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_pulumi_jobs_install_dependencies_first_and_pin_the_cli_to_the_sdk(file, job_id, job):
+    steps = steps_of(job)
+    scripts = "\n".join(s.get("run", "") for s in steps[: steps.index(pulumi_steps(job)[0])])
+    assert "venv/bin/python -m pip install --quiet -r requirements.txt" in scripts
+    # PulumiPolicy.yaml's `virtualenv: venv` is relative to the pack: the CLI runs policy/venv.
+    assert "python -m venv policy/venv" in scripts
+    assert "policy/venv/bin/python -m pip install --quiet -r policy/requirements.txt" in scripts
+    sdk = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    assert str(the_pulumi_step(job)["pulumi-version"]) == sdk
+    assert job.get("concurrency"), f"{file}:{job_id}: one run per stack at a time"
+
+
+# --- ci.yml ------------------------------------------------------------------------------------
+def test_ci_runs_the_readme_test_command_on_every_push_and_pull_request():
+    wf = workflow("ci")
+    assert set(triggers(wf)) == {"push", "pull_request"}
+    [job] = wf["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    setup = next(s for s in job["steps"] if uses(s, "actions/setup-python"))
+    assert str(setup["with"]["python-version"]) == "3.11"
+    assert setup["with"]["cache"] == "pip"
+    assert [s["run"] for s in job["steps"] if "run" in s][-1] == "make test"
+
+
+def test_ci_fetches_the_chart_version_the_program_pins():
+    pulumi_yaml = load(ROOT / "Pulumi.yaml")
+    [job] = workflow("ci")["jobs"].values()
+    fetch = next(s for s in job["steps"] if "helm pull" in s.get("run", ""))
+    assert fetch["env"]["AIRFLOW_CHART_VERSION"] == pulumi_yaml["config"]["airflowChartVersion"]["default"]
+    make = next(s for s in job["steps"] if s.get("run") == "make test")
+    assert make["env"]["AIRFLOW_CHART_DIR"].endswith("/chart/airflow")
+
+
+# --- preview.yml -------------------------------------------------------------------------------
+def test_preview_runs_on_pull_requests_for_both_stacks_and_comments():
+    wf = workflow("preview")
+    assert set(triggers(wf)) == {"pull_request"}
+    [job] = wf["jobs"].values()
+    assert job["strategy"]["matrix"]["stack"] == ["dev", "prod"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
+    assert "matrix.stack" in job["concurrency"]["group"]
+    step = the_pulumi_step(job)
+    assert step["command"] == "preview"
+    assert step["comment-on-pr"] is True
+    assert "matrix.stack" in step["stack-name"]
+    assert step["policyPacks"] == "policy/"
+    assert step["policyPackConfigs"] == "policy/config.${{ matrix.stack }}.json"
+    assert "head.repo.full_name == github.repository" in job["if"], "fork PRs have no OIDC token: skip them"
+
+
+# --- deploy.yml --------------------------------------------------------------------------------
+def deploy_jobs() -> dict[str, dict[str, Any]]:
+    """Jobs of deploy.yml keyed by the stack they update."""
+    jobs = {}
+    for job in workflow("deploy")["jobs"].values():
+        name = the_pulumi_step(job)["stack-name"]
+        stack = re.search(r"'(dev|prod)'\s*}}$", name).group(1)
+        assert stack not in jobs
+        jobs[stack] = job
+    return jobs
+
+
+def test_deploy_updates_dev_on_push_to_main_and_prod_only_by_dispatch():
+    on = triggers(workflow("deploy"))
+    assert set(on) == {"push", "workflow_dispatch"}
+    assert on["push"] == {"branches": ["main"]}
+    jobs = deploy_jobs()
+    assert set(jobs) == {"dev", "prod"}
+    assert "github.event_name == 'push'" in jobs["dev"]["if"]
+    assert "github.ref == 'refs/heads/main'" in jobs["dev"]["if"], "a dispatch deploys main, not a branch"
+    prod_if = jobs["prod"]["if"]
+    assert "||" not in prod_if and "github.event_name == 'workflow_dispatch'" in prod_if
+    assert "github.ref == 'refs/heads/main'" in prod_if
+
+
+def test_deploys_run_in_their_environment_one_at_a_time_and_are_never_cancelled():
+    for stack, job in deploy_jobs().items():
+        assert job["environment"] == stack, "prod's required reviewers are configured on its environment"
+        assert job["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
+        step = the_pulumi_step(job)
+        assert step["command"] == "up"
+        assert step["policyPacks"] == "policy/"
+        assert step["policyPackConfigs"] == f"policy/config.{stack}.json"
+        assert (ROOT / step["policyPackConfigs"]).is_file()
+
+
+# --- destroy.yml -------------------------------------------------------------------------------
+def destroy_job() -> dict[str, Any]:
+    [job] = workflow("destroy")["jobs"].values()
+    return job
+
+
+def test_destroy_is_manual_confirmed_dev_only_and_environment_protected():
+    on = triggers(workflow("destroy"))
+    assert set(on) == {"workflow_dispatch"}
+    inputs = on["workflow_dispatch"]["inputs"]
+    assert inputs["confirm"]["required"] is True
+    assert inputs["stack"]["options"] == ["dev"]
+    job = destroy_job()
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+    assert job["environment"] == "dev"
+    assert job["concurrency"] == deploy_jobs()["dev"]["concurrency"], "never races a dev deploy"
+    first = job["steps"][0]
+    assert "CONFIRM" in first["env"] and "run" in first, "the confirmation is checked before anything else"
+    step = the_pulumi_step(job)
+    assert step["command"] == "destroy"
+    assert step["remove"] is False
+
+
+@pytest.mark.parametrize(("stack", "confirm", "allowed"), [
+    ("dev", "destroy-dev", True),
+    ("dev", "destroy-prod", False),
+    ("dev", "yes", False),
+    ("dev", "destroy-dev ", False),
+    ("prod", "destroy-prod", False),
+])
+def test_destroy_confirmation_script(stack, confirm, allowed):
+    script = destroy_job()["steps"][0]["run"]
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env={"STACK": stack, "CONFIRM": confirm},
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert (result.returncode == 0) is allowed, result.stdout
+    if not allowed:
+        assert "::error::" in result.stdout
