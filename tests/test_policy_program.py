@@ -20,12 +20,6 @@ from policy.rules import Resource
 
 POLICY = Path(__file__).resolve().parent.parent / "policy"
 
-# Advisory findings prod is known to have, and why they are accepted for now.
-KNOWN_PROD_ADVISORIES = {
-    # Pulumi.prod.yaml keeps the public apache/airflow image until the operator mirrors it to
-    # a registry they control and sets airflowImageRepository (README).
-    "airflow-image-registry",
-}
 # What dev's pack config relaxes: the prod-only data-protection and HA rules.
 DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-backup-retention", "s3-versioning",
                "eks-control-plane-logging"}
@@ -39,10 +33,8 @@ def violations(run, stack: str) -> list[rules.Violation]:
     return rules.evaluate(run.resources, pack_config(stack))
 
 
-def test_prod_has_no_violations_beyond_the_known_advisories(programs):
-    found = violations(programs["prod"], "prod")
-    assert [str(v) for v in found if v.level == rules.MANDATORY] == []
-    assert {v.rule for v in found} <= KNOWN_PROD_ADVISORIES, [str(v) for v in found]
+def test_prod_has_zero_violations_mandatory_or_advisory(programs):
+    assert [str(v) for v in violations(programs["prod"], "prod")] == []
 
 
 def test_dev_has_no_mandatory_violations_under_its_pack_config(programs):
