@@ -70,9 +70,10 @@ identity = AirflowIdentity("airflow", AirflowIdentityArgs(
     secrets_backend=settings.airflow.secrets_backend,
 ), on_aws)
 
-# The namespace waits for the CSI driver, the StorageClass and the associations, so on
-# destroy it (with its PVCs and their EBS volumes) goes while the driver still runs; the
-# release waits for the nodes and add-ons its pods need.
+# The namespace waits for the CSI driver, the StorageClass, the volume teardown guard and the
+# associations, so on destroy it (with its PVCs) goes first and the guard gives the EBS
+# volumes time to be deleted while the driver still runs; the release waits for the nodes and
+# add-ons its pods need.
 airflow = AirflowRelease("airflow", AirflowReleaseArgs(
     settings=settings.airflow,
     region=settings.region,
@@ -83,7 +84,8 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
     db_username=database.username,
     db_password=database.password,
     logs_bucket_name=buckets.logs_bucket_name,
-    namespace_depends_on=[cluster.ebs_csi_driver, cluster.storage_class, *identity.associations],
+    namespace_depends_on=[cluster.ebs_csi_driver, cluster.storage_class, cluster.volume_teardown_guard,
+                          *identity.associations],
     release_depends_on=[cluster.system_node_group, cluster.spot_node_group, cluster.pod_identity_agent,
                         cluster.coredns, cluster.ebs_csi_driver, *identity.associations],
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from airflow_eks import physical_names
 
 ENGINE = "postgres"
@@ -14,8 +16,20 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 IDENTIFIER_MAX_LENGTH = 63
 # The Performance Insights free tier keeps 7 days; longer retention is billed per vCPU-month.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
-# Clients must use TLS: the metadata connection carries the master password.
-PARAMETERS = {"rds.force_ssl": "1"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    value: str
+    apply_method: str
+    """`pending-reboot` for static parameters: RDS rejects `immediate` (the provider's default)
+    for them with InvalidParameterCombination."""
+
+
+# Clients must use TLS: the metadata connection carries the master password. rds.force_ssl is
+# static on RDS for PostgreSQL; a new instance starts with it, a changed value waits for a reboot.
+PARAMETERS = (Parameter("rds.force_ssl", "1", apply_method="pending-reboot"),)
 
 
 def instance_identifier(project: str, stack: str, suffix: str) -> str:

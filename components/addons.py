@@ -15,12 +15,17 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
+import pulumiverse_time
 
 from airflow_eks import eks as eks_spec
 from airflow_eks import iam, names
 
 # Add-ons report ACTIVE only once their pods run; fresh nodes can take a while.
 ADDON_TIMEOUTS = pulumi.CustomTimeouts(create="30m", update="30m", delete="20m")
+# Deleting a namespace waits only for its PVCs; each PV, and the EBS DeleteVolume behind it,
+# follows asynchronously once the volume is detached from its node (usually well under a
+# minute). This long a wait on destroy keeps the driver and the class around for it.
+VOLUME_TEARDOWN_WAIT = "3m"
 
 
 @dataclass
@@ -40,6 +45,9 @@ class ClusterAddons(pulumi.ComponentResource):
     ebs_csi_role_arn: pulumi.Output[str]
     storage_class: k8s.storage.v1.StorageClass
     storage_class_name: str
+    volume_teardown_guard: pulumiverse_time.Sleep
+    """Waits VOLUME_TEARDOWN_WAIT on destroy only, after whatever depends on it and before the
+    EBS CSI driver and the StorageClass go: make namespaces with PVCs depend on it."""
 
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-eks:cluster:ClusterAddons", name, None, opts)
@@ -98,6 +106,13 @@ class ClusterAddons(pulumi.ComponentResource):
             # After the driver on create; before it on destroy, so volumes made through this
             # class are deleted while the driver can still delete them.
             opts=child.merge(pulumi.ResourceOptions(provider=args.k8s_provider, depends_on=[self.ebs_csi_driver])),
+        )
+
+        # Without it Pulumi deletes the class and the driver right after the namespace, while
+        # the PVs still wait for DeleteVolume: their EBS volumes are orphaned (and billed).
+        self.volume_teardown_guard = pulumiverse_time.Sleep(
+            f"{name}-volume-teardown-wait", destroy_duration=VOLUME_TEARDOWN_WAIT,
+            opts=child.merge(pulumi.ResourceOptions(depends_on=[self.ebs_csi_driver, self.storage_class])),
         )
 
         self.register_outputs({

@@ -53,13 +53,16 @@ class Buckets(pulumi.ComponentResource):
 
     def _bucket(self, name: str, purpose: str, *, expire_days: int | None, noncurrent_days: int) -> aws.s3.Bucket:
         protect = self._args.protect_data
-        child = pulumi.ResourceOptions(parent=self)
+        # Every bucket setting is protected with the bucket: otherwise a `pulumi destroy` of a
+        # protected stack would first suspend versioning, drop the TLS-only policy, the public
+        # access block and the lifecycle rules, and only then stop at the bucket.
+        child = pulumi.ResourceOptions(parent=self, protect=protect)
         bucket = aws.s3.Bucket(
             name,
             # Names are global: the provider appends a unique suffix to this readable prefix.
             bucket_prefix=storage.bucket_prefix(pulumi.get_project(), pulumi.get_stack(), purpose),
             force_destroy=not protect,
-            opts=child.merge(pulumi.ResourceOptions(protect=protect)),
+            opts=child,
         )
         block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
@@ -121,5 +124,9 @@ def _lifecycle_rules(*, expire_days: int | None, noncurrent_days: int | None) ->
             id="expire-noncurrent-versions", status="Enabled", filter=every_object,
             noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                 noncurrent_days=noncurrent_days),
+            # In a versioned bucket every expiry or delete leaves a delete marker; once its
+            # noncurrent versions are gone it only slows down listings. S3 rejects this flag
+            # next to `days` in one expiration, so it lives in this rule, not expire-objects.
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
         ))
     return rules

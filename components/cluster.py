@@ -71,6 +71,9 @@ class Cluster(pulumi.ComponentResource):
     ebs_csi_role_arn: pulumi.Output[str]
     storage_class: k8s.storage.v1.StorageClass
     storage_class_name: str
+    volume_teardown_guard: pulumi.Resource
+    """Namespaces with PVCs depend on it: on destroy it waits for their EBS volumes to be
+    deleted before the EBS CSI driver and the StorageClass go (components/addons.py)."""
     cluster_autoscaler: k8s.helm.v3.Release | None = None
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -122,6 +125,7 @@ class Cluster(pulumi.ComponentResource):
         self.ebs_csi_role_arn = addons.ebs_csi_role_arn
         self.storage_class = addons.storage_class
         self.storage_class_name = addons.storage_class_name
+        self.volume_teardown_guard = addons.volume_teardown_guard
 
         if settings.cluster_autoscaler:
             scaler = ClusterAutoscaler(f"{name}-autoscaler", ClusterAutoscalerArgs(
@@ -176,11 +180,17 @@ class Cluster(pulumi.ComponentResource):
             f"{self._name}-eks",
             name=cluster_name,
             version=settings.kubernetes_version,
-            # Access entries only; the principal running `pulumi up` is admin through
-            # bootstrapClusterCreatorAdminPermissions, which pulumi-eks sets in API mode.
+            # Access entries only. pulumi-eks always sets bootstrapClusterCreatorAdminPermissions,
+            # so EKS gives the principal that creates the cluster an admin access entry of its
+            # own; listing that principal in clusterAdminArns too fails with 409
+            # ResourceInUseException (pulumi-eks#2373, terraform-aws-eks#3293).
             authentication_mode=eks.AuthenticationMode.API,
             access_entries=admins,
             skip_default_node_group=True,
+            # Managed node groups' nodes carry the EKS-managed cluster security group (which the
+            # database admits); pulumi-eks's own cluster and node security groups would go
+            # unused. Requires skip_default_node_group.
+            skip_default_security_groups=True,
             # Pods reach AWS through Pod Identity only: no IRSA, so no OIDC provider.
             create_oidc_provider=False,
             vpc_id=args.vpc_id,

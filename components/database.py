@@ -87,7 +87,8 @@ class Database(pulumi.ComponentResource):
             f"{name}-db-params",
             family=rds.parameter_group_family(db.engine_major),
             description="Airflow metadata database: TLS required",
-            parameters=[aws.rds.ParameterGroupParameterArgs(name=k, value=v) for k, v in rds.PARAMETERS.items()],
+            parameters=[aws.rds.ParameterGroupParameterArgs(name=p.name, value=p.value, apply_method=p.apply_method)
+                        for p in rds.PARAMETERS],
             opts=child,
         )
 

@@ -54,7 +54,9 @@ class Network(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         plan = subnets.plan(args.cidr, args.az_count)
 
-        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        zones = aws.get_availability_zones_output(
+            state="available", exclude_zone_ids=list(subnets.UNSUPPORTED_ZONE_IDS),
+            opts=pulumi.InvokeOutputOptions(parent=self))
         # Index the looked-up names: the list length is only known at run time, but the AZ
         # count is config, so no resource is created inside an apply.
         self.availability_zones = [zones.names[i] for i in range(args.az_count)]

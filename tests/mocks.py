@@ -31,6 +31,11 @@ ACCOUNT = "123456789012"
 REGION_AZS = ("a", "b", "c", "d", "e", "f")
 
 
+def zone_id(az_letter: str) -> str:
+    """The mock account's zone ID of an AZ: `c` is `use1-az3` (one EKS does not support)."""
+    return f"use1-az{REGION_AZS.index(az_letter) + 1}"
+
+
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SIG) == SECRET_SIG
 
@@ -168,6 +173,8 @@ class Mocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = "us-east-1") -> None:
         self.region = region
         self.monitor: RefSafeMockMonitor | None = None
+        self.calls: list[tuple[str, dict]] = []
+        """Every invoke: (token, args)."""
 
     # -- helpers ---------------------------------------------------------------------
     def _child(self, parent_type: str, typ: str, name: str, id_: str, state: dict) -> dict:
@@ -181,9 +188,11 @@ class Mocks(pulumi.runtime.Mocks):
     # -- Mocks API -------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs):
         token = args.token
+        self.calls.append((token, dict(args.args)))
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{s}" for s in REGION_AZS]
-            return {"names": names, "zoneIds": [f"use1-az{i + 1}" for i in range(len(names))],
+            excluded = set(args.args.get("excludeZoneIds") or [])
+            zones = [(f"{self.region}{s}", zone_id(s)) for s in REGION_AZS if zone_id(s) not in excluded]
+            return {"names": [n for n, _ in zones], "zoneIds": [z for _, z in zones],
                     "id": self.region, "groupNames": [self.region]}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/ci", "userId": "AIDA", "id": ACCOUNT}

@@ -105,7 +105,9 @@ def test_logs_expire_after_the_retention_and_data_never_expires(runs):
     assert rules(runs["prod"], "logs")["expire-objects"]["expiration"] == {"days": 90}
     assert rules(runs["prod"], "logs")["expire-objects"]["filter"] == {}
     for run in runs.values():
-        assert not any("expiration" in r for r in rules(run, "data").values())
+        # Only orphaned delete markers expire in the data bucket, never objects.
+        assert all(r.get("expiration", {}).keys() <= {"expiredObjectDeleteMarker"}
+                   for r in rules(run, "data").values())
 
 
 def test_retention_override_reaches_the_logs_rule():
@@ -125,6 +127,28 @@ def test_prod_buckets_are_versioned_and_protected(runs):
         assert noncurrent["noncurrentDays"] >= 1
         lifecycle = config_of(run, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", purpose)
         assert run.depends_on(lifecycle, versioning)
+
+
+def test_prod_protects_every_bucket_setting_with_its_bucket(runs):
+    """A prod destroy must not strip versioning, the TLS policy or the lifecycle rules before
+    it stops at the protected bucket."""
+    children = [r for r in runs["prod"].resources if r.typ.startswith("aws:s3/") and r.typ != BUCKET]
+    assert {r.typ.split(":")[-1] for r in children} == {
+        "BucketPublicAccessBlock", "BucketOwnershipControls", "BucketServerSideEncryptionConfiguration",
+        "BucketPolicy", "BucketVersioning", "BucketLifecycleConfiguration"}
+    assert len(children) == 6 * len(PURPOSES)
+    assert [r.name for r in children if not r.options["protect"]] == []
+
+
+def test_versioned_buckets_expire_orphaned_delete_markers(runs):
+    for purpose in PURPOSES:
+        rule = rules(runs["prod"], purpose)["expire-noncurrent-versions"]
+        # S3 rejects expiredObjectDeleteMarker together with days in one expiration.
+        assert rule["expiration"] == {"expiredObjectDeleteMarker": True}
+        assert rule["status"] == "Enabled" and rule["filter"] == {}
+    assert rules(runs["prod"], "logs")["expire-objects"]["expiration"] == {"days": 90}
+    assert not any(r.get("expiration", {}).get("expiredObjectDeleteMarker")
+                   for purpose in PURPOSES for r in rules(runs["dev"], purpose).values())
 
 
 def test_dev_buckets_are_emptied_and_deleted_on_destroy(runs):

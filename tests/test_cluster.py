@@ -70,6 +70,13 @@ def test_control_plane_is_pinned_api_authenticated_without_default_nodes_or_oidc
     assert cluster.get("privateSubnetIds") == PRIVATE and cluster.get("publicSubnetIds") == PUBLIC
 
 
+def test_only_the_eks_managed_security_group_is_used(dev):
+    """pulumi-eks would otherwise create a cluster and a node security group nothing uses; the
+    database admits the EKS-managed one (vpc_config.cluster_security_group_id)."""
+    assert dev.one(EKS).get("skipDefaultSecurityGroups") is True
+    assert dev.outputs["cluster_security_group_id"][0] == "sg-c-eks-eks-managed"
+
+
 def test_public_endpoint_follows_config_and_private_access_is_always_on(dev, private_only):
     public = dev.one(EKS)
     assert public.get("endpointPrivateAccess") is True and public.get("endpointPublicAccess") is True

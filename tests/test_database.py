@@ -91,6 +91,13 @@ def test_parameter_group_forces_tls_and_matches_the_major(run):
     assert group.urn in run.one(INSTANCE).property_dependencies["parameterGroupName"]
 
 
+def test_static_parameters_apply_at_the_next_reboot(run):
+    # rds.force_ssl is static on RDS for PostgreSQL: the provider's default apply method
+    # (immediate) fails with InvalidParameterCombination.
+    group = run.one("aws:rds/parameterGroup:ParameterGroup")
+    assert {p["name"]: p.get("applyMethod") for p in group.get("parameters")} == {"rds.force_ssl": "pending-reboot"}
+
+
 def test_another_major_gets_its_own_parameter_family():
     run = run_stack("dev", dbEngineVersion="17.2")
     assert run.one(INSTANCE).get("engineVersion") == "17.2"

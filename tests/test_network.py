@@ -61,11 +61,24 @@ def test_subnets_follow_the_plan_one_pair_per_az(ha):
     assert [s.get("cidrBlock") for s in private] == [str(az.private) for az in plan]
     assert [s.get("cidrBlock") for s in public] == [str(az.public) for az in plan]
     azs = ha.outputs["azs"][0]
-    assert azs == ["us-east-1a", "us-east-1b", "us-east-1c"]  # looked up, indexed in order
+    # Looked up, indexed in order; us-east-1c is use1-az3 in the mock account, which EKS rejects.
+    assert azs == ["us-east-1a", "us-east-1b", "us-east-1d"]
     assert [s.get("availabilityZone") for s in private] == azs
     assert [s.get("availabilityZone") for s in public] == azs
     assert ha.outputs["private"][0] == [f"subnet-{s.name}" for s in private]
     assert ha.outputs["public"][0] == [f"subnet-{s.name}" for s in public]
+
+
+def test_the_az_lookup_excludes_zone_ids_eks_does_not_support(ha):
+    [(_, args)] = [c for c in ha.mocks.calls if c[0] == "aws:index/getAvailabilityZones:getAvailabilityZones"]
+    assert args["state"] == "available"
+    assert set(args["excludeZoneIds"]) == {"use1-az3", "usw1-az2", "cac1-az3"} == set(subnets.UNSUPPORTED_ZONE_IDS)
+
+
+def test_no_subnet_lands_in_an_unsupported_zone(ha, single):
+    for run in (ha, single):
+        letters = [s.get("availabilityZone").removeprefix("us-east-1") for s in run.find(SUBNET)]
+        assert letters and not {mocks.zone_id(x) for x in letters} & set(subnets.UNSUPPORTED_ZONE_IDS)
 
 
 def test_only_public_subnets_map_public_ips(ha):

@@ -51,6 +51,13 @@ def test_subnets_span_the_configured_azs_with_load_balancer_tags(program):
     assert len(program.outputs["privateSubnetIds"][0]) == want
 
 
+def test_subnets_never_land_in_a_zone_eks_does_not_support(program):
+    [(_, args)] = [c for c in program.mocks.calls if c[0] == "aws:index/getAvailabilityZones:getAvailabilityZones"]
+    assert "use1-az3" in args["excludeZoneIds"]
+    zone_ids = {mocks.zone_id(s.get("availabilityZone")[-1]) for s in program.find(SUBNET)}
+    assert len(zone_ids) == EXPECTED[stack_of(program)]["azs"] and "use1-az3" not in zone_ids
+
+
 def test_nat_gateways_follow_the_stacks_mode(program):
     assert len(program.find(NAT)) == EXPECTED[stack_of(program)]["nats"]
     eips = {f"eipalloc-{e.name}" for e in program.find("aws:ec2/eip:Eip")}
@@ -120,6 +127,16 @@ def test_teardown_order_deletes_volume_makers_before_the_driver_and_the_nodes(pr
     assert program.depends_on(sc, driver)
     assert program.depends_on(driver, program.one(MNG, name="airflow-system"))
     assert program.depends_on(driver, cluster_addon(program, "eks-pod-identity-agent"))
+
+
+def test_destroy_waits_for_the_namespaces_ebs_volumes_before_removing_the_driver(program):
+    """Namespace -> Sleep -> StorageClass and CSI add-on: deleting the namespace only waits for
+    its PVCs, and the EBS DeleteVolume of each PV follows asynchronously."""
+    [sleep] = program.find("time:index/sleep:Sleep")
+    assert sleep.get("destroyDuration") == "3m" and not sleep.get("createDuration")
+    assert sleep.urn in program.one("kubernetes:core/v1:Namespace").dependencies
+    assert set(sleep.dependencies) >= {program.one(STORAGE_CLASS).urn,
+                                       cluster_addon(program, "aws-ebs-csi-driver").urn}
 
 
 def test_autoscaler_release_values_and_order(program):

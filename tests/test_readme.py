@@ -29,3 +29,19 @@ def test_quick_start_first_command_runs_all_tests_and_ci_calls_it():
     assert first == "make test"
     ci = (loader.ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, flags=re.M)
+
+
+def test_cluster_creator_is_documented_as_admin_already_and_not_listed_again():
+    """pulumi-eks always bootstraps the creator's access entry: listing that principal in
+    clusterAdminArns fails with 409 ResourceInUseException (pulumi-eks#2373)."""
+    description = loader.project_file()["config"]["clusterAdminArns"]["description"]
+    for text in (description, README.split("## CI/CD", 1)[1]):
+        assert "ResourceInUseException" in text
+    assert "Give every role an EKS access" not in README
+
+
+def test_major_postgres_upgrade_steps_apply_the_upgrade_in_prod():
+    section = README.split("### Upgrading the chart or Airflow", 1)[1].split("\n### ", 1)[0]
+    for step in ("dbEngineVersion", "--allow-major-version-upgrade", "--apply-immediately",
+                 "InvalidDBParameterGroupState", "maintenance window"):
+        assert step in section, step
