@@ -27,9 +27,11 @@ LOGS_PREFIX = "logs"
 MIGRATION_WAIT_SECONDS = 600
 # Triggerer logs only (task logs go to S3); the chart's 100Gi default would be wasted EBS.
 TRIGGERER_VOLUME_SIZE = "5Gi"
-# A spot task node scaled from zero needs 2-4 minutes to join plus the image pull; Airflow's
-# default of 300 s would fail tasks whose pods are merely waiting for capacity.
-WORKER_PODS_PENDING_TIMEOUT_SECONDS = 900
+# A task stays QUEUED while its pod is Pending, and `[scheduler] task_queued_timeout` (default
+# 600 s) then fails it. A spot task node scaled from zero needs 2-4 minutes to join plus the
+# image pull, so leave more. (`[kubernetes_executor] worker_pods_pending_timeout` was folded
+# into this option by apache/airflow#30375 and Airflow 3 ignores it.)
+TASK_QUEUED_TIMEOUT_SECONDS = 900
 # Spot interruptions kill task pods; a retried task lands on a surviving or new node.
 DEFAULT_TASK_RETRIES = 2
 
@@ -37,6 +39,19 @@ DEFAULT_TASK_RETRIES = 2
 # since it contains "airflow") on port `ports.apiServer`.
 API_SERVER_SERVICE = f"{names.AIRFLOW_RELEASE}-api-server"
 API_SERVER_PORT = 8080
+
+# Labels of the PgBouncer pods (the selector of the chart's pgbouncer Deployment).
+PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": names.AIRFLOW_RELEASE}
+# Ours, next to the chart's own `checksum/pgbouncer-config-secret` (a duplicate key would break
+# the rendered YAML).
+PGBOUNCER_INI_CHECKSUM_ANNOTATION = "checksum/pgbouncer-ini"
+# The chart's default for its own containers (`containerSecurityContext` helper), plus
+# runAsNonRoot: the Airflow image runs as uid 50000 and the chart's pod context sets that uid.
+CONTAINER_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+}
 
 ADMIN_USERNAME = "admin"
 # The create-user Job gets the password from this env var (secretKeyRef on our Secret), and
@@ -76,9 +91,14 @@ def airflow_values(
     region: str,
     logs_bucket: str,
     storage_class: str,
+    pgbouncer_ini_sha256: str,
     secrets: SecretNames = SECRET_NAMES,
 ) -> dict:
-    """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync."""
+    """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
+
+    `pgbouncer_ini_sha256` is secret_data.pgbouncer_ini_sha256() of the pgbouncer.ini in our
+    Secret (host, port, database, pool settings; no password).
+    """
     image = f"{airflow.image_repository}:{airflow.version}"
     values = {
         "executor": "KubernetesExecutor",
@@ -99,7 +119,7 @@ def airflow_values(
         "fernetKeySecretName": secrets.fernet,
         "apiSecretKeySecretName": secrets.api_secret_key,
         "jwtSecretName": secrets.jwt,
-        "pgbouncer": _pgbouncer(secrets),
+        "pgbouncer": _pgbouncer(airflow, secrets, pgbouncer_ini_sha256),
         # Pulumi's Release waits for readiness (Helm --wait), and post-install hooks would
         # only run after that: with hooks the install deadlocks (§3.3, apache/airflow#11979).
         "migrateDatabaseJob": {
@@ -195,10 +215,19 @@ def _replicated(replicas: int) -> dict:
             "podDisruptionBudget": {"enabled": replicas > 1, "config": {"maxUnavailable": 1}}}
 
 
-def _pgbouncer(secrets: SecretNames) -> dict:
-    return {
+def _pgbouncer(airflow: AirflowSettings, secrets: SecretNames, ini_sha256: str) -> dict:
+    # Every DB connection goes through PgBouncer: once the scheduler or API server is
+    # replicated, a single PgBouncer pod would be the one thing a node drain still takes down.
+    # (Two pods mean two pools of secret_data.PGBOUNCER_POOL_SIZE server connections each.)
+    ha = airflow.scheduler_replicas > 1 or airflow.api_server_replicas > 1
+    block: dict = {
         **_system(COMPONENT_RESOURCES["pgbouncer"]),
+        **_replicated(2 if ha else 1),
         "enabled": True,
+        # The chart's checksum annotations cover only Secrets it renders itself, and
+        # pgbouncer.ini is subPath-mounted (never refreshed in a running pod): without this,
+        # a new RDS endpoint would reach PgBouncer only at its next unrelated restart.
+        "podAnnotations": {PGBOUNCER_INI_CHECKSUM_ANNOTATION: ini_sha256},
         # Our Secret holds pgbouncer.ini (which is what PgBouncer reads, including
         # server_tls_sslmode = require, see secret_data.pgbouncer_ini) and users.txt.
         "configSecretName": secrets.pgbouncer_config,
@@ -209,6 +238,16 @@ def _pgbouncer(secrets: SecretNames) -> dict:
             "resources": COMPONENT_RESOURCES["pgbouncerExporter"],
         },
     }
+    if ha:
+        # A preference, not a rule: a second pod Pending on a one-node pool would fail the
+        # release's readiness wait, while two pods on one node still survive a pod restart.
+        block["topologySpreadConstraints"] = [{
+            "maxSkew": 1,
+            "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(PGBOUNCER_POD_LABELS)},
+        }]
+    return block
 
 
 def _create_user_job(image: str, secrets: SecretNames) -> dict:
@@ -230,6 +269,8 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
             "env": [_secret_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", secrets.metadata,
                                 secret_data.CONNECTION_KEY)],
             "resources": COMPONENT_RESOURCES["job"],
+            # The chart hardens only the containers it renders itself.
+            "securityContext": CONTAINER_SECURITY_CONTEXT,
         }],
     }
 
@@ -284,7 +325,7 @@ def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str) -> dict:
             "remote_base_log_folder": f"s3://{logs_bucket}/{LOGS_PREFIX}",
             "remote_log_conn_id": AWS_CONN_ID,
         },
-        "kubernetes_executor": {"worker_pods_pending_timeout": WORKER_PODS_PENDING_TIMEOUT_SECONDS},
+        "scheduler": {"task_queued_timeout": TASK_QUEUED_TIMEOUT_SECONDS},
     }
     if airflow.secrets_backend == "aws-secrets-manager":
         # Airflow 3 task pods fall back from [workers] secrets_backend to this (§4.7).

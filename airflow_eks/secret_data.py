@@ -1,9 +1,9 @@
 """What goes into the Kubernetes Secrets the Airflow chart reads, and what they are called.
 
-Pure text builders: the metadata connection URL, PgBouncer's `pgbouncer.ini` and
-`users.txt`, the PgBouncer exporter's stats URL and the Fernet key format. The caller
-(components/airflow_secrets.py) resolves the Outputs, calls these inside a value-only
-`apply` and keeps the results secret. Nothing here creates resources.
+Pure text builders: the metadata connection URL, PgBouncer's `pgbouncer.ini` (and its
+checksum) and `users.txt`, the PgBouncer exporter's stats URL and the Fernet key format.
+The caller (components/airflow_secrets.py) resolves the Outputs, calls these inside a
+value-only `apply` and keeps the results secret. Nothing here creates resources.
 
 Why our own Secrets instead of `data.metadataConnection`: that value would put the DB
 password into the Helm values (and the Helm release Secret); with named Secrets the values
@@ -13,6 +13,7 @@ PgBouncer-related Secrets from us, which is what this module builds.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -115,6 +116,12 @@ def pgbouncer_ini(*, host: str, port: int, database: str, user: str) -> str:
         "server_tls_ciphers = normal",
         "",
     ])
+
+
+def pgbouncer_ini_sha256(ini: str) -> str:
+    """Checksum of `pgbouncer.ini` for the PgBouncer pod annotation that rolls the pods when
+    it changes. Only of the ini (no password in it), so the Helm values stay credential-free."""
+    return hashlib.sha256(ini.encode()).hexdigest()
 
 
 def pgbouncer_users(*, user: str, password: str) -> str:

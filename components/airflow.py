@@ -93,9 +93,11 @@ class AirflowRelease(pulumi.ComponentResource):
         ), opts=child)
 
         settings, region = args.settings, args.region
-        values = pulumi.Output.all(args.logs_bucket_name, args.storage_class_name).apply(
-            lambda v: helm_values.airflow_values(settings, region=region, logs_bucket=v[0], storage_class=v[1])
-        )
+        values = pulumi.Output.all(
+            args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
+        ).apply(lambda v: helm_values.airflow_values(
+            settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
+        ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             # Fixed: service account, Service and pgbouncer host names derive from it.
@@ -106,10 +108,18 @@ class AirflowRelease(pulumi.ComponentResource):
             namespace=self.namespace,
             values=values,
             timeout=RELEASE_TIMEOUT_SECONDS,
-            # Await readiness (the chart's Jobs run without hooks, so this cannot deadlock)
-            # and the migration/create-user Jobs, so a green `up` means a working Airflow.
+            # Await readiness (the chart's Jobs run without hooks, so this cannot deadlock), so
+            # a green `up` means a working Airflow: scheduler, API server, DAG processor and
+            # triggerer only become Ready after their wait-for-airflow-migrations init
+            # containers saw the migrations done.
             skip_await=False,
-            wait_for_jobs=True,
+            # Not the Jobs themselves: Helm checks them last, and one already deleted by its
+            # ttlSecondsAfterFinished (300 s) fails the install with `jobs.batch ... not found`
+            # (bitnami/charts#29847, helm/helm#11347), which atomic would turn into an
+            # uninstall of a working release. A longer TTL would instead leave the finished Job
+            # for the next upgrade to patch: "field is immutable" (apache/airflow#27561). A
+            # failed create-user Job therefore does not fail `up`: check its logs.
+            wait_for_jobs=False,
             # atomic: a failed upgrade rolls back to the last working revision instead of
             # leaving Airflow half-rolled, and a failed first install is purged so the next
             # `up` installs afresh instead of upgrading a release that never worked. The cost:

@@ -45,6 +45,8 @@ class AirflowSecrets(pulumi.ComponentResource):
     """Every Secret created, for the release to depend on."""
     admin_password: pulumi.Output[str]
     """Secret."""
+    pgbouncer_ini_sha256: pulumi.Output[str]
+    """Checksum of the pgbouncer.ini stored (not secret: the ini holds no password)."""
 
     def __init__(self, name: str, args: AirflowSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-eks:airflow:AirflowSecrets", name, None, opts)
@@ -57,8 +59,12 @@ class AirflowSecrets(pulumi.ComponentResource):
         self._secret("metadata", SECRET_NAMES.metadata, {
             data.CONNECTION_KEY: db.apply(lambda v: data.metadata_connection(user=v[3], password=v[4])),
         })
+        # Built without the password, so its checksum can go into the (plain) Helm values.
+        ini = pulumi.Output.all(args.db_host, args.db_port, args.db_name, args.db_username).apply(
+            lambda v: data.pgbouncer_ini(host=v[0], port=v[1], database=v[2], user=v[3]))
+        self.pgbouncer_ini_sha256 = ini.apply(data.pgbouncer_ini_sha256)
         self._secret("pgbouncer-config", SECRET_NAMES.pgbouncer_config, {
-            "pgbouncer.ini": db.apply(lambda v: data.pgbouncer_ini(host=v[0], port=v[1], database=v[2], user=v[3])),
+            "pgbouncer.ini": ini,
             "users.txt": db.apply(lambda v: data.pgbouncer_users(user=v[3], password=v[4])),
         })
         self._secret("pgbouncer-stats", SECRET_NAMES.pgbouncer_stats, {
@@ -86,7 +92,8 @@ class AirflowSecrets(pulumi.ComponentResource):
         elif git.auth == "ssh":
             self._secret("git-ssh-key", SECRET_NAMES.git_ssh_key, {data.GIT_SSH_KEY: git.ssh_key})
 
-        self.register_outputs({"admin_password": self.admin_password})
+        self.register_outputs({"admin_password": self.admin_password,
+                               "pgbouncer_ini_sha256": self.pgbouncer_ini_sha256})
 
     def _secret(self, purpose: str, physical_name: str, string_data: Mapping[str, pulumi.Input[str]]) -> None:
         # The chart values refer to the Secret by name, so the name is fixed. The whole

@@ -14,12 +14,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
 
-from airflow_eks import config, names
+from airflow_eks import config, helm_values, names
 from airflow_eks import secret_data as data
 from components.airflow import AirflowRelease, AirflowReleaseArgs
 from tests import harness, mocks
 
 DB_PASSWORD = "Db-pa55:w/rd@x"
+DB_HOST = "airflow-db.abc.us-east-1.rds.amazonaws.com"
 TOKEN = "ghp_componentTestToken0123456789"
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----"
 KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
@@ -32,7 +33,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
 
 
-def build():
+def build(db_host: str = DB_HOST):
     settings = config.load()
     provider = k8s.Provider("k8s", kubeconfig="{}")
     on_k8s = pulumi.ResourceOptions(provider=provider)
@@ -49,7 +50,7 @@ def build():
         settings=settings.airflow,
         region=settings.region,
         storage_class_name=storage_class.metadata.name,
-        db_host=pulumi.Output.from_input("airflow-db.abc.us-east-1.rds.amazonaws.com"),
+        db_host=pulumi.Output.from_input(db_host),
         db_port=pulumi.Output.from_input(5432),
         db_name="airflow",
         db_username="airflow",
@@ -66,9 +67,9 @@ def build():
 
 
 @functools.cache
-def run(variant: str = "https") -> harness.Run:
+def run(variant: str = "https", db_host: str = DB_HOST) -> harness.Run:
     overrides, secrets = {"https": HTTPS, "ssh": SSH, "public": ({}, {})}[variant]
-    return harness.run(build, stack="dev", overrides=overrides, secrets=secrets)
+    return harness.run(lambda: build(db_host), stack="dev", overrides=overrides, secrets=secrets)
 
 
 def secrets_by_name(r: harness.Run) -> dict[str, mocks.Registered]:
@@ -141,6 +142,20 @@ def test_db_secrets_point_airflow_at_pgbouncer_and_pgbouncer_at_rds_over_tls():
     assert bouncer["users.txt"] == f'"airflow" "{DB_PASSWORD}"\n'
 
 
+def test_pgbouncer_pods_roll_when_the_ini_in_their_secret_changes():
+    def checksum(r: harness.Run) -> str:
+        return values(r)["pgbouncer"]["podAnnotations"][helm_values.PGBOUNCER_INI_CHECKSUM_ANNOTATION]
+
+    def stored_ini(r: harness.Run) -> str:
+        return string_data(secrets_by_name(r)[data.SECRET_NAMES.pgbouncer_config])["pgbouncer.ini"]
+
+    same, moved = run("public"), run("public", db_host="airflow-db-2.abc.us-east-1.rds.amazonaws.com")
+    # Exactly the ini PgBouncer reads, so any change to it (endpoint, port, pool) rolls the pods.
+    assert checksum(same) == data.pgbouncer_ini_sha256(stored_ini(same))
+    assert checksum(moved) == data.pgbouncer_ini_sha256(stored_ini(moved)) != checksum(same)
+    assert not mocks.secret_paths(run("public").one(RELEASE).inputs)  # the values stay readable
+
+
 def test_service_accounts_and_node_pools_in_the_values_are_the_shared_names():
     v = values(run())
     sa = names.SERVICE_ACCOUNTS
@@ -187,7 +202,10 @@ def test_release_installs_the_pinned_chart_and_waits_long_enough():
     assert (i["chart"], i["version"], i["repositoryOpts"]["repo"]) == ("airflow", "1.19.0", "https://airflow.apache.org")
     assert (i["name"], i["namespace"]) == (names.AIRFLOW_RELEASE, names.AIRFLOW_NAMESPACE)
     assert i["timeout"] >= 900
-    assert i.get("skipAwait", False) is False and i["waitForJobs"] is True
+    assert i.get("skipAwait", False) is False
+    # Helm would look for the Jobs after their TTL may have deleted them (bitnami/charts#29847).
+    assert i.get("waitForJobs", False) is False
+    assert "ttlSecondsAfterFinished" not in values(run())["migrateDatabaseJob"]  # chart default, 300 s
     assert i["atomic"] is True and i["cleanupOnFail"] is True
     # Fixed physical name: the Pod Identity associations name this namespace.
     assert run().one("kubernetes:core/v1:Namespace").get("metadata.name") == names.AIRFLOW_NAMESPACE

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 
 import jsonschema
 import pytest
@@ -23,6 +24,8 @@ KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UO
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----"
 HTTPS_REPO = "https://github.com/org/private-dags.git"
 ECR_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/airflow"
+INI_SHA256 = data.pgbouncer_ini_sha256(data.pgbouncer_ini(
+    host="airflow-db.abc.us-east-1.rds.amazonaws.com", port=5432, database="airflow", user="airflow"))
 
 # variant -> (stack, overrides, secrets)
 VARIANTS = {
@@ -49,7 +52,8 @@ def settings(variant: str) -> config.Settings:
 
 def values(variant: str) -> dict:
     s = settings(variant)
-    return helm_values.airflow_values(s.airflow, region=s.region, logs_bucket=BUCKET, storage_class=STORAGE_CLASS)
+    return helm_values.airflow_values(s.airflow, region=s.region, logs_bucket=BUCKET, storage_class=STORAGE_CLASS,
+                                      pgbouncer_ini_sha256=INI_SHA256)
 
 
 def schema_errors(schema: dict, instance: dict) -> list[str]:
@@ -100,6 +104,31 @@ def test_metadata_db_goes_through_pgbouncer_with_our_three_secrets():
     assert bouncer["sslmode"] == "require"
 
 
+def test_pgbouncer_pods_carry_the_checksum_of_their_ini_so_a_new_endpoint_rolls_them():
+    annotations = values("dev")["pgbouncer"]["podAnnotations"]
+    assert annotations == {helm_values.PGBOUNCER_INI_CHECKSUM_ANNOTATION: INI_SHA256}
+    # Not the chart's own key (that one only hashes a Secret the chart renders, empty here).
+    assert helm_values.PGBOUNCER_INI_CHECKSUM_ANNOTATION != "checksum/pgbouncer-config-secret"
+    assert re.fullmatch(r"[0-9a-f]{64}", INI_SHA256)
+
+
+@pytest.mark.parametrize("variant,replicas", [("dev", 1), ("prod", 2)])
+def test_pgbouncer_is_replicated_with_a_disruption_budget_when_airflow_is(variant, replicas):
+    bouncer, airflow = values(variant)["pgbouncer"], settings(variant).airflow
+    assert (airflow.scheduler_replicas > 1 or airflow.api_server_replicas > 1) is (replicas > 1)
+    assert bouncer["replicas"] == replicas
+    assert bouncer["podDisruptionBudget"] == {"enabled": replicas > 1, "config": {"maxUnavailable": 1}}
+    if replicas == 1:
+        assert "topologySpreadConstraints" not in bouncer
+        return
+    (spread,) = bouncer["topologySpreadConstraints"]
+    assert (spread["topologyKey"], spread["maxSkew"]) == ("kubernetes.io/hostname", 1)
+    assert spread["whenUnsatisfiable"] == "ScheduleAnyway"  # never leaves a pod Pending on one node
+    # The chart's pgbouncer Deployment selector: a typo here would spread nothing.
+    assert spread["labelSelector"] == {"matchLabels": {"tier": "airflow", "component": "pgbouncer",
+                                                       "release": names.AIRFLOW_RELEASE}}
+
+
 def test_install_jobs_run_without_hooks_and_wait_for_migrations():
     v = values("dev")
     for job in ("migrateDatabaseJob", "createUserJob"):
@@ -112,6 +141,9 @@ def test_install_jobs_run_without_hooks_and_wait_for_migrations():
     (conn,) = wait["env"]
     assert conn["name"] == "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
     assert conn["valueFrom"]["secretKeyRef"] == {"name": SECRET_NAMES.metadata, "key": data.CONNECTION_KEY}
+    # As hardened as the chart's own containers (its default container securityContext).
+    assert wait["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                       "runAsNonRoot": True}
 
 
 def test_fernet_api_and_jwt_secrets_are_pinned_by_name():
@@ -206,7 +238,10 @@ def test_task_logs_go_to_the_logs_bucket_through_a_keyless_aws_connection():
 def test_spot_interruptions_are_retried_and_pending_pods_wait_for_scale_up():
     cfg = values("dev")["config"]
     assert cfg["core"]["default_task_retries"] >= 1
-    assert cfg["kubernetes_executor"]["worker_pods_pending_timeout"] > 300  # Airflow's default
+    # A task stays QUEUED while its pod is Pending; Airflow 3 fails it after this (default 600).
+    assert cfg["scheduler"]["task_queued_timeout"] >= 900
+    # Folded into task_queued_timeout (apache/airflow#30375); Airflow 3 ignores it.
+    assert "worker_pods_pending_timeout" not in cfg.get("kubernetes_executor", {})
 
 
 def test_triggerer_volume_is_small_gp3_and_deleted_with_the_statefulset():

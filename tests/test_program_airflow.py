@@ -6,6 +6,8 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
+from airflow_eks import helm_values
+from airflow_eks import secret_data as data
 from tests import mocks
 
 SPOT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
@@ -118,6 +120,21 @@ def test_replicas_and_disruption_budgets_follow_the_stack(programs):
     assert prod["apiServer"]["replicas"] == 2
     assert prod["scheduler"]["podDisruptionBudget"]["enabled"] is True
     assert dev["scheduler"].get("podDisruptionBudget", {}).get("enabled", False) is False
+
+
+def test_pgbouncer_rolls_when_the_programs_database_endpoint_changes(program):
+    (db,) = program.find("aws:rds/instance:Instance")
+    ini = data.pgbouncer_ini(host=program.outputs["dbEndpoint"][0], port=program.outputs["dbPort"][0],
+                             database=program.outputs["dbName"][0], user=db.get("username"))
+    annotations = values(program)["pgbouncer"]["podAnnotations"]
+    assert annotations[helm_values.PGBOUNCER_INI_CHECKSUM_ANNOTATION] == data.pgbouncer_ini_sha256(ini)
+
+
+def test_pgbouncer_is_highly_available_only_where_airflow_is(programs):
+    dev, prod = values(programs["dev"])["pgbouncer"], values(programs["prod"])["pgbouncer"]
+    assert dev["replicas"] == 1 and dev["podDisruptionBudget"]["enabled"] is False
+    assert prod["replicas"] == 2 and prod["podDisruptionBudget"]["enabled"] is True
+    assert prod["topologySpreadConstraints"][0]["topologyKey"] == "kubernetes.io/hostname"
 
 
 def _secret_values(run) -> set[str]:
