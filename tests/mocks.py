@@ -74,6 +74,16 @@ def contains_text(value: Any, needle: str, *, outside_secrets: bool = True) -> b
     return isinstance(value, str) and needle in value
 
 
+def lookup(inputs: Any, path: str, default: Any = None) -> Any:
+    """`inputs["a"]["b"]` for the path `a.b`, or `default` where any step is missing."""
+    node: Any = inputs
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
 @dataclass
 class Registered:
     typ: str
@@ -93,12 +103,7 @@ class Registered:
 
     def get(self, path: str, default: Any = None) -> Any:
         """Dotted lookup in the plain inputs: `scalingConfig.maxSize`."""
-        node: Any = self.plain_inputs
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return lookup(self.plain_inputs, path, default)
 
 
 def _refs_to_ids(v: struct_pb2.Value, found: list[str]) -> None:

@@ -114,13 +114,7 @@ def counts(entries: Iterable[dict]) -> dict[str, int]:
     return dict(sorted(Counter(e["type"] for e in entries).items()))
 
 
-def lookup(inputs: dict, path: str, default: Any = None) -> Any:
-    node: Any = inputs
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
+lookup = mocks.lookup
 
 
 def key_settings(entry: dict) -> dict[str, Any]:
