@@ -39,6 +39,7 @@ cluster = Cluster("airflow", ClusterArgs(
     stack=settings.stack,
     log_retention_days=settings.data.log_retention_days,
     protect_data=settings.data.protect_data,
+    tags=settings.tags,
 ), on_aws)
 
 # Built alongside the cluster, not after it: only the database's ingress rule waits for the

@@ -14,7 +14,19 @@ from airflow_eks import iam, physical_names
 # EKS cluster names: 1 to 100 characters, ^[0-9A-Za-z][A-Za-z0-9\-_]*$ (CreateCluster API).
 CLUSTER_NAME_MAX_LENGTH = 100
 
-AMI_TYPE = "AL2023_x86_64_STANDARD"
+# AL2023 per CPU architecture; the node group's instance types decide which (ami_type()).
+AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
+# Graviton families carry a "g" right after the generation digit (m7g, c6gn, r8gd, t4g, g5g);
+# a1 is the first Graviton generation (EC2 user guide, "Instance type naming conventions").
+_GRAVITON_FAMILY = re.compile(r"^([a-z]+[0-9]+g[a-z]*|a1)$")
+
+# Node root volumes: the managed node group's own default size, but gp3 and encrypted, which
+# the default launch template does not guarantee (it follows the account's EBS setting).
+NODE_ROOT_DEVICE = "/dev/xvda"  # AL2023's root device name
+NODE_ROOT_VOLUME_GB = 20
+# Instances EKS launches do not inherit the provider's default tags: the launch template
+# passes them on to each instance and its volumes and network interfaces.
+NODE_TAGGED_RESOURCES = ("instance", "volume", "network-interface")
 
 # What a managed node's instance role needs (EKS user guide, "Amazon EKS node IAM role").
 NODE_POLICIES = (
@@ -66,5 +78,28 @@ def pod_identity_agent_configuration() -> str:
     return json.dumps({"tolerations": [{"operator": "Exists"}]})
 
 
-def gp3_parameters() -> dict[str, str]:
-    return {"type": "gp3", "encrypted": "true"}
+def cpu_architecture(instance_type: str) -> str:
+    """'arm64' for Graviton instance types, otherwise 'x86_64'."""
+    return "arm64" if _GRAVITON_FAMILY.match(instance_type.split(".")[0]) else "x86_64"
+
+
+def ami_type(instance_types: list[str] | tuple[str, ...]) -> str:
+    """The AL2023 AMI type for a node group: one architecture per group, or ValueError."""
+    arches = sorted({cpu_architecture(t) for t in instance_types})
+    if len(arches) != 1:
+        raise ValueError("instance types of one CPU architecture (all Graviton or all x86), "
+                         "since a node group runs one AMI")
+    return AMI_TYPES[arches[0]]
+
+
+def gp3_parameters(tags: dict[str, str]) -> dict[str, str]:
+    """EBS CSI StorageClass parameters: encrypted gp3, tagged like every other resource.
+
+    Volumes the driver creates do not get the provider's default tags; tagSpecification_N
+    ("key=value") is how the driver tags them, so cost reports see them and a sweep after a
+    failed destroy can find them.
+    """
+    params = {"type": "gp3", "encrypted": "true"}
+    for i, (key, value) in enumerate(sorted(tags.items()), start=1):
+        params[f"tagSpecification_{i}"] = f"{key}={value}"
+    return params

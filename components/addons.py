@@ -34,6 +34,8 @@ class ClusterAddonsArgs:
     partition: pulumi.Input[str]
     system_node_group: eks.ManagedNodeGroup
     k8s_provider: k8s.Provider
+    tags: dict[str, str]
+    """Tags for the EBS volumes the driver creates (they get no provider default tags)."""
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -98,7 +100,7 @@ class ClusterAddons(pulumi.ComponentResource):
                 annotations={eks_spec.DEFAULT_CLASS_ANNOTATION: "true"},
             ),
             provisioner=eks_spec.EBS_CSI_PROVISIONER,
-            parameters=eks_spec.gp3_parameters(),
+            parameters=eks_spec.gp3_parameters(args.tags),
             # Bind in the AZ the pod lands in; EBS volumes cannot cross AZs.
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,

@@ -44,6 +44,9 @@ class ClusterArgs:
     """Days control-plane logs are kept (rounded up to a retention CloudWatch accepts)."""
     protect_data: bool
     """Keep the control-plane log group (audit logs) on `pulumi destroy`."""
+    tags: dict[str, str]
+    """The stack's tags, for what EKS and the EBS CSI driver launch (instances, volumes), which
+    the provider's default tags do not reach."""
     nodes_depend_on: Sequence[pulumi.Resource] = ()
     """Egress the nodes need before they launch (the network's NAT routes)."""
 
@@ -81,6 +84,7 @@ class Cluster(pulumi.ComponentResource):
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
         self._private_subnet_ids = args.private_subnet_ids
+        self._tags = args.tags
         settings = args.settings
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
@@ -117,7 +121,7 @@ class Cluster(pulumi.ComponentResource):
 
         addons = ClusterAddons(f"{name}-addons", ClusterAddonsArgs(
             cluster_name=self.cluster_name, partition=partition,
-            system_node_group=self.system_node_group, k8s_provider=self.k8s_provider,
+            system_node_group=self.system_node_group, k8s_provider=self.k8s_provider, tags=args.tags,
         ), opts=self._child)
         self.pod_identity_agent = addons.pod_identity_agent
         self.coredns = addons.coredns
@@ -223,13 +227,18 @@ class Cluster(pulumi.ComponentResource):
     def _node_group(self, pool: str, cluster: eks.Cluster, role: aws.iam.Role, sizes: NodeGroupSettings,
                     labels: dict[str, str], *, taints: list[aws.eks.NodeGroupTaintArgs],
                     ignore_scaling_changes: bool, opts: pulumi.ResourceOptions) -> eks.ManagedNodeGroup:
+        template = self._launch_template(pool)
         return eks.ManagedNodeGroup(
             f"{self._name}-{pool}",
             cluster=cluster,
             node_role=role,
             capacity_type=sizes.capacity_type,
             instance_types=list(sizes.instance_types),
-            ami_type=eks_spec.AMI_TYPE,
+            ami_type=eks_spec.ami_type(sizes.instance_types),
+            # No image in the template: EKS keeps choosing the AMI (ami_type) and bootstrapping
+            # the nodes; a new template version rolls the group.
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)),
             # Nodes only in private subnets: a managed node gets a public IP exactly when its
             # subnet maps one on launch.
             subnet_ids=list(self._private_subnet_ids),
@@ -239,4 +248,27 @@ class Cluster(pulumi.ComponentResource):
             taints=taints,
             ignore_scaling_changes=ignore_scaling_changes,
             opts=opts,
+        )
+
+    def _launch_template(self, pool: str) -> aws.ec2.LaunchTemplate:
+        instance_tags = {**self._tags, "Name": f"{self._name}-{pool}"}
+        return aws.ec2.LaunchTemplate(
+            f"{self._name}-{pool}-nodes",
+            description=f"EKS managed node group {pool}: encrypted gp3 root volume, IMDSv2, tags",
+            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=eks_spec.NODE_ROOT_DEVICE,
+                ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=eks_spec.NODE_ROOT_VOLUME_GB, volume_type="gp3",
+                    encrypted="true", delete_on_termination="true"),
+            )],
+            # Hop limit 1: pods (which get AWS access through Pod Identity) cannot reach the
+            # node role's credentials; host-network agents (VPC CNI, Pod Identity agent) can.
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
+                for kind in eks_spec.NODE_TAGGED_RESOURCES
+            ],
+            update_default_version=True,
+            opts=self._child,
         )

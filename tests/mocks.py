@@ -258,6 +258,9 @@ class Mocks(pulumi.runtime.Mocks):
             id_ = f"vpc-{name}"
         elif typ == "aws:ec2/subnet:Subnet":
             id_ = f"subnet-{name}"
+        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            id_ = f"lt-{name}"
+            extra.update(latestVersion=1, defaultVersion=1)
         elif typ == "aws:ec2/eip:Eip":
             id_ = f"eipalloc-{name}"
             extra.update(allocationId=id_, publicIp="198.51.100.10")

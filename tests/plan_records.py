@@ -32,11 +32,11 @@ def plan_of(records: list[mocks.Registered], outputs: dict[str, tuple[Any, bool]
 
 
 def node_group(name: str, instance_type: str, capacity: str, low: int, desired: int, high: int,
-               **inputs: Any) -> mocks.Registered:
+               deps: tuple[str, ...] = (), **inputs: Any) -> mocks.Registered:
     return rec("eks:index:ManagedNodeGroup", name, {
         "instanceTypes": [instance_type, "m5.large"], "capacityType": capacity,
         "scalingConfig": {"minSize": float(low), "desiredSize": float(desired), "maxSize": float(high)}, **inputs,
-    }, custom=False)
+    }, custom=False, deps=deps)
 
 
 def dev_like() -> list[mocks.Registered]:

@@ -31,7 +31,7 @@ def build():
                                        private_subnet_ids=PRIVATE, public_subnet_ids=PUBLIC,
                                        project=settings.project, stack=settings.stack,
                                        log_retention_days=settings.data.log_retention_days,
-                                       protect_data=settings.data.protect_data))
+                                       protect_data=settings.data.protect_data, tags=settings.tags))
     for attr in ("cluster_name", "cluster_endpoint", "cluster_security_group_id", "kubeconfig",
                  "kubeconfig_command", "system_node_group_name", "spot_node_group_name", "ebs_csi_role_arn"):
         pulumi.export(attr, getattr(cluster, attr))
@@ -151,6 +151,33 @@ def test_spot_node_group_is_tainted_for_tasks_and_owned_by_the_autoscaler(dev):
     assert spot.get("ignoreScalingChanges") is True
 
 
+def test_each_node_group_launches_from_its_own_tagged_encrypted_imdsv2_template(dev):
+    templates = {t.name: t for t in dev.find("aws:ec2/launchTemplate:LaunchTemplate")}
+    assert set(templates) == {"c-system-nodes", "c-spot-nodes"}
+    for pool in ("system", "spot"):
+        template, group = templates[f"c-{pool}-nodes"], node_group(dev, pool)
+        assert group.get("launchTemplate") == {"id": f"lt-{template.name}", "version": "1"}
+        assert "diskSize" not in group.plain_inputs  # EKS rejects diskSize beside a launch template
+        assert "imageId" not in template.plain_inputs and "userData" not in template.plain_inputs
+        [root] = template.get("blockDeviceMappings")
+        assert root == {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 20, "volumeType": "gp3",
+                                                            "encrypted": "true", "deleteOnTermination": "true"}}
+        assert template.get("metadataOptions") == {"httpEndpoint": "enabled", "httpTokens": "required",
+                                                   "httpPutResponseHopLimit": 1}
+        specs = template.get("tagSpecifications")
+        assert sorted(t["resourceType"] for t in specs) == ["instance", "network-interface", "volume"]
+        for spec in specs:
+            assert spec["tags"] == {"project": "airflow-eks", "stack": "dev", "managed-by": "pulumi",
+                                    "Name": f"c-{pool}"}
+        assert template.parent == dev.one("airflow-eks:cluster:Cluster").urn
+
+
+def test_graviton_instance_types_get_the_arm64_ami():
+    run = harness.run(build, stack="dev", overrides={
+        "systemNodeInstanceTypes": ["m7g.large", "t4g.large"], "spotNodeInstanceTypes": ["m7g.large", "c7gn.large"]})
+    assert {node_group(run, p).get("amiType") for p in ("system", "spot")} == {"AL2023_ARM_64_STANDARD"}
+
+
 def test_system_sizes_are_left_to_pulumi_only_without_autoscaler(dev, private_only):
     assert node_group(dev, "system").get("ignoreScalingChanges") is True
     assert node_group(private_only, "system").get("ignoreScalingChanges") is False
@@ -193,7 +220,8 @@ def test_gp3_is_the_default_encrypted_storage_class_on_the_csi_driver(dev):
     assert sc.get("metadata.name") == "gp3" == dev.value.storage_class_name
     assert sc.get("metadata.annotations") == {"storageclass.kubernetes.io/is-default-class": "true"}
     assert sc.get("provisioner") == "ebs.csi.aws.com"
-    assert sc.get("parameters") == {"type": "gp3", "encrypted": "true"}
+    assert sc.get("parameters") == {"type": "gp3", "encrypted": "true", "tagSpecification_1": "managed-by=pulumi",
+                                    "tagSpecification_2": "project=airflow-eks", "tagSpecification_3": "stack=dev"}
     assert sc.get("volumeBindingMode") == "WaitForFirstConsumer"
     assert sc.get("allowVolumeExpansion") is True
     assert sc.get("reclaimPolicy") == "Delete"

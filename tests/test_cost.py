@@ -71,6 +71,18 @@ def test_on_demand_groups_pay_list_price_and_explicit_disk_size_is_used():
     assert got["node-disks:system"]["idle"] == 8.00       # 2 x 50 x 0.08
 
 
+def test_a_launch_template_root_volume_size_wins_over_disk_size():
+    template = rec("aws:ec2/launchTemplate:LaunchTemplate", "system-nodes", {"blockDeviceMappings": [
+        {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 40.0, "volumeType": "gp3"}}]})
+    ng = node_group("system", "m6a.large", "ON_DEMAND", 2, 2, 4, deps=(template.urn,),
+                    launchTemplate={"id": "lt-1", "version": "1"})
+    got = items(cost.estimate(entries(template, ng), PRICES))
+    assert got["node-disks:system"]["idle"] == 6.40       # 2 x 40 x 0.08
+    assert "40 GB" in got["node-disks:system"]["label"]
+    unrelated = node_group("spot", "m6a.large", "ON_DEMAND", 1, 1, 1, launchTemplate={"id": "lt-2", "version": "1"})
+    assert items(cost.estimate(entries(template, unrelated), PRICES))["node-disks:spot"]["idle"] == 1.60  # default
+
+
 def test_spot_type_without_an_advisor_figure_uses_the_stated_default_and_unknown_types_warn():
     prices = copy.deepcopy(PRICES)
     del prices["ec2"]["m6i.large"]["spot_savings"]

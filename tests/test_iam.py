@@ -90,5 +90,22 @@ def test_pod_identity_agent_tolerates_every_taint():
     assert json.loads(eks.pod_identity_agent_configuration()) == {"tolerations": [{"operator": "Exists"}]}
 
 
-def test_gp3_parameters_encrypt_every_volume():
-    assert eks.gp3_parameters() == {"type": "gp3", "encrypted": "true"}
+def test_gp3_parameters_encrypt_and_tag_every_volume():
+    assert eks.gp3_parameters({}) == {"type": "gp3", "encrypted": "true"}
+    assert eks.gp3_parameters({"stack": "prod", "cost-center": "a=b"}) == {
+        "type": "gp3", "encrypted": "true",
+        "tagSpecification_1": "cost-center=a=b", "tagSpecification_2": "stack=prod"}
+
+
+@pytest.mark.parametrize(("types", "expected"), [
+    (["m6i.large", "t3a.xlarge", "m5.large"], "AL2023_x86_64_STANDARD"),
+    (["m7g.large", "t4g.small", "c6gn.xlarge", "r8gd.2xlarge", "a1.large", "g5g.xlarge"], "AL2023_ARM_64_STANDARD"),
+    (["g5.xlarge", "inf2.xlarge", "m7i-flex.large"], "AL2023_x86_64_STANDARD"),
+])
+def test_ami_type_follows_the_instance_architecture(types, expected):
+    assert eks.ami_type(types) == expected
+
+
+def test_ami_type_rejects_mixed_architectures():
+    with pytest.raises(ValueError, match="one CPU architecture"):
+        eks.ami_type(["m7g.large", "m6i.large"])

@@ -95,7 +95,7 @@ def build_both():
     cluster = Cluster("c", ClusterArgs(
         settings=s.cluster, region=s.region, vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"],
         public_subnet_ids=["subnet-c", "subnet-d"], project=s.project, stack=s.stack,
-        log_retention_days=s.data.log_retention_days, protect_data=s.data.protect_data))
+        log_retention_days=s.data.log_retention_days, protect_data=s.data.protect_data, tags=s.tags))
     Database("d", DatabaseArgs(
         settings=s.database, protect_data=s.data.protect_data, vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"],
         client_security_group_id=cluster.cluster_security_group_id, project=s.project, stack=s.stack,

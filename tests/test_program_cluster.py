@@ -118,8 +118,11 @@ def test_gp3_storage_class(program):
     assert sc.get("metadata.name") == "gp3"
     assert sc.get("metadata.annotations")["storageclass.kubernetes.io/is-default-class"] == "true"
     assert (sc.get("provisioner"), sc.get("parameters"), sc.get("volumeBindingMode"), sc.get("reclaimPolicy"),
-            sc.get("allowVolumeExpansion")) == ("ebs.csi.aws.com", {"type": "gp3", "encrypted": "true"},
+            sc.get("allowVolumeExpansion")) == ("ebs.csi.aws.com", {**sc.get("parameters"), "type": "gp3", "encrypted": "true"},
                                                 "WaitForFirstConsumer", "Delete", True)
+    tags = {v.split("=", 1)[0]: v.split("=", 1)[1] for k, v in sc.get("parameters").items()
+            if k.startswith("tagSpecification_")}
+    assert {"project": "airflow-eks", "stack": stack_of(program), "managed-by": "pulumi"}.items() <= tags.items()
 
 
 def test_teardown_order_deletes_volume_makers_before_the_driver_and_the_nodes(program):

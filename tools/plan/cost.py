@@ -28,6 +28,7 @@ PRICES = Path(__file__).with_name("prices.yaml")
 EKS_TYPES = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
 NAT = "aws:ec2/natGateway:NatGateway"
 EIP = "aws:ec2/eip:Eip"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
 RDS = "aws:rds/instance:Instance"
 KMS = "aws:kms/key:Key"
@@ -124,6 +125,7 @@ class _Estimator:
         return price["hourly"] * (1 - savings)
 
     def node_groups(self, entries: list[dict]) -> None:
+        templates = {e["urn"]: e for e in _of(entries, (LAUNCH_TEMPLATE,))}
         for e in _of(entries, NODE_GROUP_TYPES):
             inputs = e["inputs"]
             types = lookup(inputs, "instanceTypes") or []
@@ -141,10 +143,23 @@ class _Estimator:
             sizes = f"{low}..{high}, idle {idle_nodes}, busy {high if scales_to_zero else desired}"
             self.add(f"nodes:{e['name']}", f"nodes {e['name']}: {types[0]} {capacity} ({sizes})",
                      idle_nodes * hourly * self.month, busy_node_months * hourly * self.month)
-            disk = float(lookup(inputs, "diskSize") or self.p["node_disk_default_gb"])
+            disk = float(self._root_volume_gb(e, templates) or lookup(inputs, "diskSize")
+                         or self.p["node_disk_default_gb"])
             gb_month = self.p["ebs_gp3_gb_month"]
             self.add(f"node-disks:{e['name']}", f"node root volumes {e['name']}: {disk:g} GB gp3 per node",
                      idle_nodes * disk * gb_month, busy_node_months * disk * gb_month)
+
+    @staticmethod
+    def _root_volume_gb(group: dict, templates: dict[str, dict]) -> float | None:
+        """The root volume size of the launch template the group waits for, if it has one."""
+        if lookup(group["inputs"], "launchTemplate") is None:
+            return None
+        for urn in group["dependencies"]:
+            for mapping in lookup(templates.get(urn, {}), "inputs.blockDeviceMappings") or []:
+                size = lookup(mapping, "ebs.volumeSize")
+                if size:
+                    return float(size)
+        return None
 
     def databases(self, entries: list[dict]) -> None:
         for e in _of(entries, RDS):
