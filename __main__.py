@@ -23,7 +23,7 @@ on_aws = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
 network = Network("airflow", NetworkArgs(
     cidr=settings.network.vpc_cidr,
-    az_count=settings.network.az_count,
+    availability_zones=settings.network.availability_zones,
     nat_gateways=settings.network.nat_gateways,
 ), on_aws)
 

@@ -10,30 +10,41 @@ and nothing is created.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
 
 import pulumi
 
-from airflow_eks import formats, versions
+from airflow_eks import eks, formats, subnets, versions, zones
+from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
-T = TypeVar("T")
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
-NAT_MODES = ("single", "onePerAz")
+NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
 SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey")
+# "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
+# only RDS knows, and it says so at create time.
+_POSTGRES_VERSION = re.compile(r"[1-9][0-9]*(\.(0|[1-9][0-9]*))?", re.ASCII)
+# Seconds between git-sync pulls: faster hammers the git host (and its rate limits), slower
+# than a day is not a sync any more.
+GIT_SYNC_PERIOD_SECONDS = (5, 86400)
 
 
 @dataclass(frozen=True)
 class NetworkSettings:
     vpc_cidr: str
-    az_count: int
+    availability_zones: tuple[str, ...]
+    """Names, looked up in the region (airflow_eks/zones.py)."""
     nat_gateways: str  # "single" | "onePerAz"
+
+    @property
+    def az_count(self) -> int:
+        return len(self.availability_zones)
 
 
 @dataclass(frozen=True)
@@ -132,98 +143,11 @@ class Settings:
     airflow: AirflowSettings
 
 
-def _show(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else repr(value)
-
-
-def invalid(key: str, value: Any, allowed: str) -> pulumi.RunError:
-    """The one error shape: key, bad value, what is allowed."""
-    return pulumi.RunError(f"Invalid configuration {key} = {_show(value)}: expected {allowed}.")
-
-
-def invalid_secret(key: str, allowed: str) -> pulumi.RunError:
-    return pulumi.RunError(f"Invalid configuration {key} = [secret]: expected {allowed}.")
-
-
-class _Reader:
-    """Typed required reads over pulumi.Config; every failure names the key."""
-
-    def __init__(self, namespace: str | None = None) -> None:
-        self.cfg = pulumi.Config(namespace)
-        self.namespace = self.cfg.name
-
-    def key(self, name: str) -> str:
-        return f"{self.namespace}:{name}"
-
-    def raw(self, name: str) -> str:
-        value = self.cfg.get(name)
-        if value is None:
-            raise pulumi.RunError(
-                f"Missing configuration {self.key(name)}: Pulumi.yaml declares its default, so run the "
-                f"program through the Pulumi CLI, or set it with `pulumi config set {name} <value>`."
-            )
-        return value
-
-    def string(self, name: str, check: Callable[[str], Any] | None = None) -> str:
-        value = self.raw(name)
-        self.check(name, value, check)
-        return value
-
-    def check(self, name: str, value: Any, check: Callable[[Any], Any] | None) -> Any:
-        if check is None:
-            return value
-        try:
-            return check(value)
-        except ValueError as exc:
-            raise invalid(self.key(name), value, str(exc)) from None
-
-    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
-        value = self.raw(name)
-        if value not in allowed:
-            raise invalid(self.key(name), value, "one of " + ", ".join(allowed))
-        return value
-
-    def integer(self, name: str, low: int, high: int) -> int:
-        text = self.raw(name)
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise invalid(self.key(name), text, f"an integer from {low} to {high}") from None
-        if not low <= value <= high:
-            raise invalid(self.key(name), value, f"an integer from {low} to {high}")
-        return value
-
-    def boolean(self, name: str) -> bool:
-        text = self.raw(name)
-        if text.strip().lower() not in ("true", "false"):
-            raise invalid(self.key(name), text, "true or false")
-        return text.strip().lower() == "true"
-
-    def strings(self, name: str, check: Callable[[str], Any] | None = None, *, min_items: int = 0) -> tuple[str, ...]:
-        text = self.raw(name)
-        try:
-            items = json.loads(text)
-        except ValueError:
-            items = None
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise invalid(self.key(name), text, 'a list of strings, e.g. ["a", "b"]')
-        if len(items) < min_items:
-            raise invalid(self.key(name), items, f"at least {min_items} item(s)")
-        if len(set(items)) != len(items):
-            raise invalid(self.key(name), items, "a list without duplicates")
-        for item in items:
-            self.check(name, item, check)
-        return tuple(items)
-
-    def secret(self, name: str) -> str | None:
-        """Raw value of a secret key, for validation only; callers wrap it in Output.secret."""
-        value = self.cfg.get(name)
-        return value if value not in (None, "") else None
-
-
-def _node_group(r: _Reader, prefix: str, *, capacity: str | None, desired_key: bool) -> NodeGroupSettings:
+def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
+                min_floor: int) -> NodeGroupSettings:
     types = r.strings(f"{prefix}InstanceTypes", formats.ec2_instance_type, min_items=1)
-    min_size = r.integer(f"{prefix}MinSize", 0, 100)
+    r.check(f"{prefix}InstanceTypes", list(types), eks.ami_type)
+    min_size = r.integer(f"{prefix}MinSize", min_floor, 100)
     max_size = r.integer(f"{prefix}MaxSize", 1, 100)
     desired = r.integer(f"{prefix}DesiredSize", 0, 100) if desired_key else min_size
     if min_size > max_size:
@@ -240,7 +164,7 @@ def _node_group(r: _Reader, prefix: str, *, capacity: str | None, desired_key: b
     )
 
 
-def _cluster(r: _Reader) -> ClusterSettings:
+def _cluster(r: Reader) -> ClusterSettings:
     version = r.choice("kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
     public = r.boolean("clusterEndpointPublicAccess")
     cidrs = r.strings("clusterPublicAccessCidrs", formats.ipv4_cidr)
@@ -249,47 +173,44 @@ def _cluster(r: _Reader) -> ClusterSettings:
             r.key("clusterPublicAccessCidrs"), [],
             "at least one CIDR while clusterEndpointPublicAccess is true",
         )
-    system = _node_group(r, "systemNode", capacity=None, desired_key=True)
-    spot = _node_group(r, "spotNode", capacity="SPOT", desired_key=False)
+    # The system group never scales to zero: CoreDNS, the add-ons' controllers and the
+    # autoscaler itself run there, so with no system node nothing could scale anything up.
+    system = _node_group(r, "systemNode", capacity=None, desired_key=True, min_floor=1)
+    spot = _node_group(r, "spotNode", capacity="SPOT", desired_key=False, min_floor=0)
     if len(spot.instance_types) < 2:
         raise invalid(
             r.key("spotNodeInstanceTypes"), list(spot.instance_types),
             "at least two distinct instance types, so spot capacity is diversified",
+        )
+    # One Airflow image runs on both groups (scheduler on one, tasks on the other); an image
+    # built for one architecture would fail on the other with `exec format error`.
+    if eks.ami_type(spot.instance_types) != eks.ami_type(system.instance_types):
+        raise invalid(
+            r.key("spotNodeInstanceTypes"), list(spot.instance_types),
+            f"the same CPU architecture as systemNodeInstanceTypes ({', '.join(system.instance_types)})",
         )
     return ClusterSettings(
         kubernetes_version=version,
         endpoint_public_access=public,
         public_access_cidrs=cidrs if public else (),
         admin_arns=r.strings("clusterAdminArns", formats.iam_principal_arn),
-        log_types=r.strings("clusterLogTypes", _one_of(LOG_TYPES)),
+        log_types=r.strings("clusterLogTypes", one_of(LOG_TYPES)),
         system_nodes=system,
         spot_nodes=spot,
         cluster_autoscaler=r.boolean("clusterAutoscaler"),
     )
 
 
-def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise ValueError("each one of " + ", ".join(allowed))
-        return value
-
-    return check
-
-
 def _postgres_version(value: str) -> str:
     allowed = "a PostgreSQL major or major.minor that Airflow 3.1 supports: " + ", ".join(
         str(m) for m in versions.SUPPORTED_POSTGRES_MAJORS
     )
-    parts = value.split(".")
-    if not 1 <= len(parts) <= 2 or not all(p.isdigit() for p in parts):
-        raise ValueError(allowed)
-    if int(parts[0]) not in versions.SUPPORTED_POSTGRES_MAJORS:
+    if not _POSTGRES_VERSION.fullmatch(value) or int(value.split(".")[0]) not in versions.SUPPORTED_POSTGRES_MAJORS:
         raise ValueError(allowed)
     return value
 
 
-def _database(r: _Reader) -> DatabaseSettings:
+def _database(r: Reader) -> DatabaseSettings:
     allocated = r.integer("dbAllocatedStorageGb", 20, 65536)
     maximum = r.integer("dbMaxAllocatedStorageGb", 20, 65536)
     # RDS rejects a ceiling less than 10% above the allocation; equal means "no autoscaling".
@@ -317,7 +238,19 @@ def _airflow_version(value: str) -> str:
     return value
 
 
-def _git_sync(r: _Reader) -> GitSyncSettings:
+def _git_sync_period(value: str) -> str:
+    low, high = GIT_SYNC_PERIOD_SECONDS
+    allowed = f"a Go duration from {low}s to {high // 3600}h, e.g. 30s or 5m"
+    try:
+        seconds = formats.go_duration_seconds(value)
+    except ValueError:
+        raise ValueError(allowed) from None
+    if not low <= seconds <= high:
+        raise ValueError(allowed)
+    return value
+
+
+def _git_sync(r: Reader) -> GitSyncSettings:
     repo = r.raw("gitSyncRepo")
     if repo == "":
         raise invalid(r.key("gitSyncRepo"), repo, "your DAG repository URL (it is required)")
@@ -364,7 +297,7 @@ def _git_sync(r: _Reader) -> GitSyncSettings:
         repo=repo,
         branch=r.string("gitSyncBranch", formats.git_ref),
         sub_path=r.check("gitSyncSubPath", r.raw("gitSyncSubPath"), formats.repo_sub_path),
-        period=r.string("gitSyncPeriod", formats.go_duration_seconds),
+        period=r.string("gitSyncPeriod", _git_sync_period),
         username=username,
         known_hosts=known_hosts,
         token=pulumi.Output.secret(token) if token is not None else None,
@@ -372,7 +305,7 @@ def _git_sync(r: _Reader) -> GitSyncSettings:
     )
 
 
-def _task_resources(r: _Reader) -> TaskResources:
+def _task_resources(r: Reader) -> TaskResources:
     amounts: dict[str, Decimal] = {}
     for key, kind in (("taskCpuRequest", "cpu"), ("taskCpuLimit", "cpu"),
                       ("taskMemoryRequest", "memory"), ("taskMemoryLimit", "memory")):
@@ -386,9 +319,9 @@ def _task_resources(r: _Reader) -> TaskResources:
     )
 
 
-def _airflow(r: _Reader) -> AirflowSettings:
+def _airflow(r: Reader) -> AirflowSettings:
     return AirflowSettings(
-        chart_version=r.string("airflowChartVersion", formats.semver),
+        chart_version=r.choice("airflowChartVersion", versions.SUPPORTED_AIRFLOW_CHART_VERSIONS),
         image_repository=r.string("airflowImageRepository", formats.image_repository),
         version=r.string("airflowVersion", _airflow_version),
         git_sync=_git_sync(r),
@@ -399,40 +332,52 @@ def _airflow(r: _Reader) -> AirflowSettings:
     )
 
 
-def _tags(aws: _Reader, project: str, stack: str) -> dict[str, str]:
+def _tags(aws: Reader, project: str, stack: str) -> dict[str, str]:
     text = aws.cfg.get("defaultTags") or "{}"
     try:
         tags = json.loads(text).get("tags", {})
     except (ValueError, AttributeError):
         tags = None
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise invalid(aws.key("defaultTags"), text, 'an object {"tags": {"key": "value", ...}}')
+    # Keys without "=": the EBS CSI driver reads volume tags as "key=value" (eks.gp3_parameters).
+    if not isinstance(tags, dict) or not all(isinstance(v, str) and "=" not in k for k, v in tags.items()):
+        raise invalid(aws.key("defaultTags"), text, 'an object {"tags": {"key": "value", ...}} with no "=" in a key')
     # project/stack/managed-by are what cost reports and policies key on: always present.
     return {**tags, "project": project, "stack": stack, "managed-by": "pulumi"}
 
 
-def load() -> Settings:
-    """Read and validate the whole stack configuration. Raises pulumi.RunError."""
-    r = _Reader()
-    aws = _Reader("aws")
-    project, stack = pulumi.get_project(), pulumi.get_stack()
-    network = NetworkSettings(
-        vpc_cidr=str(r.string("vpcCidr", formats.private_vpc_cidr)),
-        az_count=r.integer("availabilityZoneCount", 2, 6),
-        nat_gateways=r.choice("natGateways", NAT_MODES),
+def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> NetworkSettings:
+    cidr = str(r.string("vpcCidr", formats.private_vpc_cidr))
+    count = r.integer("availabilityZoneCount", 2, subnets.MAX_AZS)
+    nat = r.choice("natGateways", NAT_MODES)
+    return NetworkSettings(
+        vpc_cidr=cidr,
+        availability_zones=r.check("availabilityZoneCount", count,
+                                   lambda n: zones.choose(available_zones(), n)),
+        nat_gateways=nat,
     )
+
+
+def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region) -> Settings:
+    """Read and validate the whole stack configuration. Raises pulumi.RunError.
+
+    Every offline check runs first; the one that needs AWS (which zones the region offers)
+    runs last, still before any resource exists.
+    """
+    r = Reader()
+    aws = Reader("aws")
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    region = aws.string("region", formats.aws_region)
+    tags = _tags(aws, project, stack)
+    cluster = _cluster(r)
+    database = _database(r)
+    data = DataSettings(
+        protect_data=r.boolean("protectData"),
+        log_retention_days=r.integer("logRetentionDays", 1, 3650),
+        task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
+    )
+    airflow = _airflow(r)
     return Settings(
-        project=project,
-        stack=stack,
-        region=aws.string("region", formats.aws_region),
-        tags=_tags(aws, project, stack),
-        network=network,
-        cluster=_cluster(r),
-        database=_database(r),
-        data=DataSettings(
-            protect_data=r.boolean("protectData"),
-            log_retention_days=r.integer("logRetentionDays", 1, 3650),
-            task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
-        ),
-        airflow=_airflow(r),
+        project=project, stack=stack, region=region, tags=tags,
+        network=_network(r, available_zones),
+        cluster=cluster, database=database, data=data, airflow=airflow,
     )

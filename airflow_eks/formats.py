@@ -14,17 +14,17 @@ from decimal import Decimal, InvalidOperation
 
 _INSTANCE_SIZE = r"(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge|metal(-[0-9]+xl)?)"
 _INSTANCE_FAMILY = r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*"
-_EC2_TYPE = re.compile(rf"^{_INSTANCE_FAMILY}\.{_INSTANCE_SIZE}$")
-_RDS_CLASS = re.compile(rf"^db\.{_INSTANCE_FAMILY}\.{_INSTANCE_SIZE}$")
+_EC2_TYPE = re.compile(rf"^{_INSTANCE_FAMILY}\.{_INSTANCE_SIZE}$", re.ASCII)
+_RDS_CLASS = re.compile(rf"^db\.{_INSTANCE_FAMILY}\.{_INSTANCE_SIZE}$", re.ASCII)
 _SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$"
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$", re.ASCII
 )
-_GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$", re.ASCII)
 _GO_UNIT_SECONDS = {
     "ns": Decimal("1e-9"), "us": Decimal("1e-6"), "µs": Decimal("1e-6"),
     "ms": Decimal("1e-3"), "s": Decimal(1), "m": Decimal(60), "h": Decimal(3600),
 }
-_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = re.compile(r"^(\d+(\.\d+)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$", re.ASCII)
 _QUANTITY_FACTOR = {
     None: Decimal(1), "m": Decimal("0.001"),
     "k": Decimal(10) ** 3, "M": Decimal(10) ** 6, "G": Decimal(10) ** 9,
@@ -32,17 +32,17 @@ _QUANTITY_FACTOR = {
     "Ki": Decimal(2) ** 10, "Mi": Decimal(2) ** 20, "Gi": Decimal(2) ** 30,
     "Ti": Decimal(2) ** 40, "Pi": Decimal(2) ** 50, "Ei": Decimal(2) ** 60,
 }
-_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
-_HTTPS_REPO = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%+-]+)+/?$")
-_SSH_REPO = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$")
-_GIT_REF = re.compile(r"^(?!/)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)$")
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$", re.ASCII)
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", re.ASCII)
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$", re.ASCII)
+_HTTPS_REPO = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%+-]+)+/?$", re.ASCII)
+_SSH_REPO = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$", re.ASCII)
+_GIT_REF = re.compile(r"^(?![/-])(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)$", re.ASCII)
 _IMAGE_REPOSITORY = re.compile(
-    r"^([a-z0-9]+([.-][a-z0-9]+)*(:\d+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+    r"^([a-z0-9]+([.-][a-z0-9]+)*(:\d+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$", re.ASCII
 )
-_KNOWN_HOSTS_KEY_TYPE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)$")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+_KNOWN_HOSTS_KEY_TYPE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)$", re.ASCII)
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$", re.ASCII)
 
 
 def private_vpc_cidr(value: str) -> ipaddress.IPv4Network:
@@ -71,19 +71,19 @@ def ipv4_cidr(value: str) -> ipaddress.IPv4Network:
 
 
 def ec2_instance_type(value: str) -> str:
-    if not _EC2_TYPE.match(value):
+    if not _EC2_TYPE.fullmatch(value):
         raise ValueError("an EC2 instance type such as m6i.large or t3.xlarge")
     return value
 
 
 def rds_instance_class(value: str) -> str:
-    if not _RDS_CLASS.match(value):
+    if not _RDS_CLASS.fullmatch(value):
         raise ValueError("an RDS instance class such as db.t4g.small or db.m6g.large")
     return value
 
 
 def semver(value: str) -> tuple[int, int, int]:
-    m = _SEMVER.match(value)
+    m = _SEMVER.fullmatch(value)
     if not m:
         raise ValueError("a semantic version MAJOR.MINOR.PATCH, e.g. 1.19.0")
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -92,7 +92,7 @@ def semver(value: str) -> tuple[int, int, int]:
 def go_duration_seconds(value: str) -> Decimal:
     """A positive Go duration such as 60s, 1m30s or 500ms; returns seconds."""
     allowed = "a positive Go duration such as 30s, 1m30s or 5m"
-    if not _GO_DURATION.match(value):
+    if not _GO_DURATION.fullmatch(value):
         raise ValueError(allowed)
     total = sum(
         (Decimal(n) * _GO_UNIT_SECONDS[u] for n, _, u in re.findall(r"(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)", value)),
@@ -107,7 +107,7 @@ def quantity(value: str, *, kind: str) -> Decimal:
     """A Kubernetes resource quantity for CPU (cores) or memory (bytes); returns the amount."""
     examples = {"cpu": "250m, 0.5 or 2", "memory": "512Mi, 2Gi or 1G"}[kind]
     allowed = f"a positive Kubernetes {kind} quantity such as {examples}"
-    m = _QUANTITY.match(value)
+    m = _QUANTITY.fullmatch(value)
     if not m:
         raise ValueError(allowed)
     suffix = m.group(3)
@@ -125,14 +125,14 @@ def quantity(value: str, *, kind: str) -> Decimal:
 
 
 def iam_principal_arn(value: str) -> str:
-    if not _IAM_PRINCIPAL_ARN.match(value):
+    if not _IAM_PRINCIPAL_ARN.fullmatch(value):
         raise ValueError("an IAM role or user ARN, e.g. arn:aws:iam::123456789012:role/platform-admins")
     return value
 
 
 def s3_bucket_name(value: str) -> str:
     allowed = "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens"
-    if not _BUCKET.match(value) or ".." in value:
+    if not _BUCKET.fullmatch(value) or ".." in value:
         raise ValueError(allowed)
     try:
         ipaddress.ip_address(value)
@@ -142,16 +142,16 @@ def s3_bucket_name(value: str) -> str:
 
 
 def aws_region(value: str) -> str:
-    if not _REGION.match(value):
+    if not _REGION.fullmatch(value):
         raise ValueError("an AWS region code such as us-east-1 or eu-west-2")
     return value
 
 
 def git_repo_kind(value: str) -> str:
     """'https' or 'ssh'; credentials never belong in the URL."""
-    if _HTTPS_REPO.match(value):
+    if _HTTPS_REPO.fullmatch(value):
         return "https"
-    if _SSH_REPO.match(value) and "://" not in value:
+    if _SSH_REPO.fullmatch(value) and "://" not in value:
         return "ssh"
     raise ValueError(
         "an https URL without embedded credentials (https://github.com/org/dags.git) "
@@ -160,8 +160,9 @@ def git_repo_kind(value: str) -> str:
 
 
 def git_ref(value: str) -> str:
-    if not _GIT_REF.match(value):
-        raise ValueError("a git branch, tag or commit name (letters, digits, . _ / -; no spaces or ..)")
+    if not _GIT_REF.fullmatch(value):
+        raise ValueError(
+            "a git branch, tag or commit name (letters, digits, . _ / -; not starting with - or /; no spaces or ..)")
     return value
 
 
@@ -171,7 +172,7 @@ def repo_sub_path(value: str) -> str:
         return value
     parts = value.strip("/").split("/")
     if value.startswith("/") or any(p in ("", ".", "..") for p in parts) or not all(
-        re.match(r"^[A-Za-z0-9._-]+$", p) for p in parts
+        re.fullmatch(r"[A-Za-z0-9._-]+", p) for p in parts
     ):
         raise ValueError("a relative directory inside the repository such as dags or src/dags, or empty")
     return "/".join(parts)
@@ -180,7 +181,7 @@ def repo_sub_path(value: str) -> str:
 def image_repository(value: str) -> str:
     if ":" in value.split("/")[-1] or "@" in value:
         raise ValueError("an image repository without tag or digest (the tag is airflowVersion)")
-    if not _IMAGE_REPOSITORY.match(value):
+    if not _IMAGE_REPOSITORY.fullmatch(value):
         raise ValueError(
             "an image repository such as apache/airflow or 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"
         )
@@ -197,7 +198,7 @@ def known_hosts(value: str) -> str:
         fields = line.split()
         if fields[0].startswith("@"):  # @cert-authority / @revoked markers
             fields = fields[1:]
-        if len(fields) < 3 or not _KNOWN_HOSTS_KEY_TYPE.match(fields[1]) or not _BASE64.match(fields[2]):
+        if len(fields) < 3 or not _KNOWN_HOSTS_KEY_TYPE.fullmatch(fields[1]) or not _BASE64.fullmatch(fields[2]):
             raise ValueError(allowed)
     return value
 

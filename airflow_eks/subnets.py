@@ -18,16 +18,11 @@ import ipaddress
 from dataclasses import dataclass
 
 MAX_AZS = 6
+# One NAT gateway for the VPC (cheap; egress stops if its AZ fails) or one per AZ.
+NAT_MODES = ("single", "onePerAz")
 PRIVATE_SHARE_BITS = 3  # 1/8 of the VPC
 PUBLIC_SHARE_BITS = 6  # 1/64 of the VPC
 PUBLIC_BLOCK = 6  # index of the /P+3 block the public subnets are cut from
-
-# AZs (by zone ID, which unlike AZ names is the same in every account) where EKS cannot place
-# a control plane and current (Nitro) instance types are unavailable: a subnet there fails the
-# cluster create with UnsupportedAvailabilityZoneException. Sources: the EKS user guide
-# ("Cluster VPC and subnet considerations", the UnsupportedAvailabilityZoneException
-# troubleshooting entry) and eksctl#817. IDs of other regions never match, so one list serves all.
-UNSUPPORTED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
 
 
 @dataclass(frozen=True)

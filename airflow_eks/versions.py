@@ -28,5 +28,10 @@ SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(CLUSTER_AUTOSCALER_IMAGE_
 # sells 13 to 17 today).
 SUPPORTED_POSTGRES_MAJORS: tuple[int, ...] = (13, 14, 15, 16, 17)
 
+# Airflow chart releases whose values.schema.json this program's values are tested against
+# (tests/test_helm_values.py). Adding one: pull its schema, run the suite against it
+# (README, "Development"), then list it here.
+SUPPORTED_AIRFLOW_CHART_VERSIONS: tuple[str, ...] = ("1.19.0",)
+
 AIRFLOW_CHART_NAME = "airflow"
 AIRFLOW_CHART_REPO = "https://airflow.apache.org"

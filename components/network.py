@@ -7,6 +7,7 @@ this program that cost estimates and policy checks can see. The subnet plan is t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -18,19 +19,21 @@ from airflow_eks import subnets
 # pick subnets for internet-facing and internal load balancers.
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
-NAT_MODES = ("single", "onePerAz")
 
 
 @dataclass
 class NetworkArgs:
     cidr: str
-    az_count: int
+    availability_zones: Sequence[str]
+    """Zone names, one subnet pair each (config.load looks them up: airflow_eks/zones.py)."""
     nat_gateways: str  # "single" | "onePerAz"
 
     def __post_init__(self) -> None:
-        if self.nat_gateways not in NAT_MODES:
-            raise ValueError(f"nat_gateways must be one of {NAT_MODES}, got {self.nat_gateways!r}")
-        subnets.plan(self.cidr, self.az_count)  # raises on a CIDR or AZ count that cannot fit
+        if self.nat_gateways not in subnets.NAT_MODES:
+            raise ValueError(f"nat_gateways must be one of {subnets.NAT_MODES}, got {self.nat_gateways!r}")
+        if len(set(self.availability_zones)) != len(self.availability_zones):
+            raise ValueError(f"availability_zones must be distinct, got {list(self.availability_zones)}")
+        subnets.plan(self.cidr, len(self.availability_zones))  # raises on a layout that cannot fit
 
 
 class Network(pulumi.ComponentResource):
@@ -38,7 +41,7 @@ class Network(pulumi.ComponentResource):
 
     vpc_id: pulumi.Output[str]
     vpc_cidr: str
-    availability_zones: list[pulumi.Output[str]]
+    availability_zones: list[str]
     private_subnet_ids: list[pulumi.Output[str]]
     """Nodes, pods and the database; egress through NAT."""
     public_subnet_ids: list[pulumi.Output[str]]
@@ -52,14 +55,8 @@ class Network(pulumi.ComponentResource):
         super().__init__("airflow-eks:network:Network", name, None, opts)
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
-        plan = subnets.plan(args.cidr, args.az_count)
-
-        zones = aws.get_availability_zones_output(
-            state="available", exclude_zone_ids=list(subnets.UNSUPPORTED_ZONE_IDS),
-            opts=pulumi.InvokeOutputOptions(parent=self))
-        # Index the looked-up names: the list length is only known at run time, but the AZ
-        # count is config, so no resource is created inside an apply.
-        self.availability_zones = [zones.names[i] for i in range(args.az_count)]
+        self.availability_zones = list(args.availability_zones)
+        plan = subnets.plan(args.cidr, len(self.availability_zones))
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc", cidr_block=args.cidr,
@@ -81,7 +78,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-public-{az.index}", subnet_id=subnet.id,
                                           route_table_id=public_routes.id, opts=self._child)
 
-        nat_count = args.az_count if args.nat_gateways == "onePerAz" else 1
+        nat_count = len(plan) if args.nat_gateways == "onePerAz" else 1
         nats = [self._nat_gateway(i, public[i], igw) for i in range(nat_count)]
         private_routes = [
             aws.ec2.RouteTable(

@@ -3,11 +3,13 @@ with a RunError naming the key, the bad value and what is allowed."""
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pytest
 
-from airflow_eks import config
-from tests import harness, loader
+from airflow_eks import config, config_reader, zones
+from tests import harness, loader, mocks
 
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
 KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
@@ -89,10 +91,14 @@ BAD_INPUTS = [
     ("availabilityZoneCount", 1, "2 to 6"),
     ("availabilityZoneCount", 7, "2 to 6"),
     ("availabilityZoneCount", "two", "integer"),
+    ("availabilityZoneCount", "+3", "integer"),
+    ("availabilityZoneCount", "\u0663", "integer"),  # ARABIC-INDIC DIGIT THREE, which int() takes
+    ("availabilityZoneCount", 6, "at most 5: the region's availability zones where EKS can run"),
     ("natGateways", "none", "single, onePerAz"),
     ("kubernetesVersion", "1.20", "one of"),
     ("kubernetesVersion", "latest", "one of"),
     ("clusterEndpointPublicAccess", "yes", "true or false"),
+    ("clusterEndpointPublicAccess", "TRUE", "true or false"),
     ("clusterPublicAccessCidrs", ["300.1.0.0/16"], "IPv4 CIDR"),
     ("clusterPublicAccessCidrs", [], "at least one CIDR"),
     ("clusterPublicAccessCidrs", "0.0.0.0/0", "list of strings"),
@@ -105,13 +111,20 @@ BAD_INPUTS = [
     ("systemNodeMinSize", 3, "at most systemNodeMaxSize"),
     ("systemNodeDesiredSize", 9, "between systemNodeMinSize"),
     ("systemNodeMaxSize", 0, "from 1 to 100"),
+    ("systemNodeMinSize", 0, "from 1 to 100"),
+    ("systemNodeInstanceTypes", ["m7g.large", "m6i.large"], "one CPU architecture"),
+    ("systemNodeInstanceTypes", ["m6i.large\n"], "EC2 instance type"),
     ("spotNodeInstanceTypes", ["m5.large"], "at least two distinct"),
     ("spotNodeInstanceTypes", ["m5.large", "m5.large"], "without duplicates"),
+    ("spotNodeInstanceTypes", ["m7g.large", "c7g.large"], "same CPU architecture as systemNodeInstanceTypes"),
     ("spotNodeMinSize", -1, "from 0 to 100"),
     ("spotNodeMinSize", 5, "at most spotNodeMaxSize"),
     ("dbInstanceClass", "t4g.micro", "RDS instance class"),
     ("dbEngineVersion", "12", "13, 14, 15, 16, 17"),
     ("dbEngineVersion", "sixteen", "PostgreSQL major"),
+    ("dbEngineVersion", "017", "PostgreSQL major"),
+    ("dbEngineVersion", "16.04", "PostgreSQL major"),
+    ("dbEngineVersion", "16\n", "PostgreSQL major"),
     ("dbAllocatedStorageGb", 10, "from 20 to 65536"),
     ("dbMaxAllocatedStorageGb", 70000, "from 20 to 65536"),
     ("dbBackupRetentionDays", 0, "from 1 to 35"),
@@ -120,18 +133,25 @@ BAD_INPUTS = [
     ("logRetentionDays", 0, "from 1 to 3650"),
     ("taskS3BucketNames", ["Bad_Bucket"], "S3 bucket name"),
     ("taskS3BucketNames", ["192.168.1.1"], "IP address"),
-    ("airflowChartVersion", "1.19", "semantic version"),
+    ("airflowChartVersion", "1.19", "one of 1.19.0"),
+    ("airflowChartVersion", "1.18.0", "one of 1.19.0"),
     ("airflowVersion", "2.10.5", "Airflow 3.x"),
     ("airflowImageRepository", "apache/airflow:3.1.8", "without tag"),
     ("airflowImageRepository", "Apache/Airflow", "image repository"),
+    ("airflowImageRepository", "apache/airflow\n", "image repository"),
     ("gitSyncRepo", "ftp://example.com/dags.git", "https URL"),
     ("gitSyncRepo", "https://user:pw@github.com/org/dags.git", "without embedded credentials"),
     ("gitSyncRepo", "", "required"),
     ("gitSyncRepo", "git@github.com:org/dags.git", "set gitSyncSshKey"),
     ("gitSyncBranch", "my branch", "git branch"),
+    ("gitSyncBranch", "-rf", "not starting with -"),
+    ("gitSyncBranch", "main\n", "git branch"),
     ("gitSyncSubPath", "../etc", "relative directory"),
     ("gitSyncPeriod", "60", "Go duration"),
-    ("gitSyncPeriod", "0s", "positive Go duration"),
+    ("gitSyncPeriod", "60s\n", "Go duration"),
+    ("gitSyncPeriod", "0s", "from 5s to 24h"),
+    ("gitSyncPeriod", "1ms", "from 5s to 24h"),
+    ("gitSyncPeriod", "25h", "from 5s to 24h"),
     ("gitSyncUsername", "bot", "empty unless gitSyncToken"),
     ("gitSyncKnownHosts", KNOWN_HOSTS, "empty unless gitSyncSshKey"),
     ("schedulerReplicas", 0, "from 1 to 10"),
@@ -145,6 +165,8 @@ BAD_INPUTS = [
     ("secretsBackend", "vault", "none, aws-secrets-manager"),
     ("aws:region", "moon-1", "AWS region"),
     ("aws:defaultTags", '{"tags": ["a"]}', "tags"),
+    ("aws:defaultTags", '{"tags": {"team=data": "x"}}', 'no "=" in a key'),
+    ("aws:region", "us-east-1\n", "AWS region"),
 ]
 
 
@@ -154,10 +176,15 @@ def test_bad_input_is_a_run_error_naming_key_value_and_what_is_allowed(key, valu
         load("dev", overrides={key: value})
     message = str(err.value)
     full_key = key if ":" in key else f"airflow-eks:{key}"
-    assert f"{full_key} " in message
-    shown = value if isinstance(value, str) else str(value).replace("'", '"')
-    if not isinstance(value, list):
-        assert str(shown) in message
+    assert message.startswith(f"Invalid configuration {full_key} = ")
+    # The value as shown: a string quoted (credentials redacted), anything else as JSON; a
+    # list is shown whole or by its one bad item.
+    if isinstance(value, list):
+        assert json.dumps(value) in message or any(repr(item) in message for item in value)
+    elif isinstance(value, str):
+        assert repr(config_reader.redact(value)) in message
+    else:
+        assert f"= {json.dumps(value)}:" in message
     assert allowed in message
 
 
@@ -192,6 +219,56 @@ def test_secret_values_never_appear_in_errors():
         load(overrides={"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": KNOWN_HOSTS},
              secrets={"gitSyncSshKey": "hunter2-not-a-key"})
     assert "hunter2" not in str(err.value) and "[secret]" in str(err.value)
+
+
+def test_credentials_in_a_repo_url_are_never_echoed():
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"gitSyncRepo": "https://bot:ghp_s3cr3t@github.com/org/dags.git"})
+    message = str(err.value)
+    assert "ghp_s3cr3t" not in message and "bot" not in message
+    assert "'https://***@github.com/org/dags.git'" in message
+
+
+def test_zones_are_the_regions_first_eks_capable_ones():
+    run = harness.run(config.load, stack="prod")
+    assert run.value.network.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1d")
+    [(_, args)] = [c for c in run.mocks.calls if c[0] == "aws:index/getAvailabilityZones:getAvailabilityZones"]
+    assert args["state"] == "available"
+    assert set(args["excludeZoneIds"]) == set(zones.UNSUPPORTED_ZONE_IDS) >= {"use1-az3"}
+    assert not {mocks.zone_id(z[-1]) for z in run.value.network.availability_zones} & set(zones.UNSUPPORTED_ZONE_IDS)
+
+
+def test_too_many_zones_for_the_region_stops_the_program_before_any_resource():
+    with pytest.raises(harness.ProgramError) as failed:
+        harness.run_program("dev", overrides={"availabilityZoneCount": 6})
+    assert isinstance(failed.value.error, pulumi.RunError)
+    assert "us-east-1a, us-east-1b, us-east-1d, us-east-1e, us-east-1f" in str(failed.value.error)
+    assert failed.value.resources == []
+
+
+def test_zone_lookup_runs_only_after_every_offline_check():
+    asked = []
+    with pytest.raises(harness.ProgramError, match="airflowVersion"):
+        harness.run(lambda: config.load(lambda: asked.append(1) or ["z1", "z2"]), stack="dev",
+                    overrides={"airflowVersion": "2.0.0"})
+    assert asked == []
+    harness.run(lambda: config.load(lambda: asked.append(1) or ["z1", "z2"]), stack="dev")
+    assert asked == [1]
+
+
+@pytest.mark.parametrize(("available", "count", "expected"), [
+    (["a", "b", "c"], 2, ("a", "b")),
+    (["a", "b", "c"], 3, ("a", "b", "c")),
+])
+def test_choose_takes_the_first_zones(available, count, expected):
+    assert zones.choose(available, count) == expected
+
+
+def test_choose_names_what_the_region_offers_when_it_is_too_few():
+    with pytest.raises(ValueError, match="at most 2: .* are a, b"):
+        zones.choose(["a", "b"], 3)
+    with pytest.raises(ValueError, match="none"):
+        zones.choose([], 2)
 
 
 def test_missing_required_repo_names_the_key_and_how_to_set_it():

@@ -15,11 +15,13 @@ EIP = "aws:ec2/eip:Eip"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 CIDR = "10.20.0.0/16"
+ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 
 
 def build(az_count: int, nat_gateways: str):
     def run():
-        network = Network("net", NetworkArgs(cidr=CIDR, az_count=az_count, nat_gateways=nat_gateways))
+        network = Network("net", NetworkArgs(cidr=CIDR, availability_zones=ZONES[:az_count],
+                                             nat_gateways=nat_gateways))
         pulumi.export("vpc", network.vpc_id)
         pulumi.export("private", network.private_subnet_ids)
         pulumi.export("public", network.public_subnet_ids)
@@ -61,24 +63,16 @@ def test_subnets_follow_the_plan_one_pair_per_az(ha):
     assert [s.get("cidrBlock") for s in private] == [str(az.private) for az in plan]
     assert [s.get("cidrBlock") for s in public] == [str(az.public) for az in plan]
     azs = ha.outputs["azs"][0]
-    # Looked up, indexed in order; us-east-1c is use1-az3 in the mock account, which EKS rejects.
-    assert azs == ["us-east-1a", "us-east-1b", "us-east-1d"]
+    assert azs == list(ZONES)
     assert [s.get("availabilityZone") for s in private] == azs
     assert [s.get("availabilityZone") for s in public] == azs
     assert ha.outputs["private"][0] == [f"subnet-{s.name}" for s in private]
     assert ha.outputs["public"][0] == [f"subnet-{s.name}" for s in public]
 
 
-def test_the_az_lookup_excludes_zone_ids_eks_does_not_support(ha):
-    [(_, args)] = [c for c in ha.mocks.calls if c[0] == "aws:index/getAvailabilityZones:getAvailabilityZones"]
-    assert args["state"] == "available"
-    assert set(args["excludeZoneIds"]) == {"use1-az3", "usw1-az2", "cac1-az3"} == set(subnets.UNSUPPORTED_ZONE_IDS)
-
-
-def test_no_subnet_lands_in_an_unsupported_zone(ha, single):
-    for run in (ha, single):
-        letters = [s.get("availabilityZone").removeprefix("us-east-1") for s in run.find(SUBNET)]
-        assert letters and not {mocks.zone_id(x) for x in letters} & set(subnets.UNSUPPORTED_ZONE_IDS)
+def test_the_component_looks_nothing_up(ha):
+    """Zones come from config.load, validated before any resource exists."""
+    assert not [token for token, _ in ha.mocks.calls if "getAvailabilityZones" in token]
 
 
 def test_only_public_subnets_map_public_ips(ha):
@@ -148,9 +142,10 @@ def test_every_subnet_and_nat_is_a_plain_aws_resource(ha, single):
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"nat_gateways": "none"}, "nat_gateways"),
-    ({"az_count": 7}, "availability zones"),
+    ({"availability_zones": [f"us-east-1{x}" for x in "abcdefg"]}, "availability zones"),
+    ({"availability_zones": ["us-east-1a", "us-east-1a"]}, "distinct"),
     ({"cidr": "10.0.0.0/24"}, "/22 or larger"),
 ])
 def test_args_reject_impossible_layouts(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        NetworkArgs(**{"cidr": CIDR, "az_count": 2, "nat_gateways": "single", **kwargs})
+        NetworkArgs(**{"cidr": CIDR, "availability_zones": ZONES[:2], "nat_gateways": "single", **kwargs})

@@ -1,0 +1,121 @@
+"""Typed, required reads over pulumi.Config, and the one error shape for bad values.
+
+Every failure is a pulumi.RunError naming the key, the bad value (credentials redacted) and
+what is allowed; the CLI shows it as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+
+# int() also takes "+3", " 3" and non-ASCII digits such as "٣"; config integers are plain.
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+# user:password@ in a URL: shown as ***@ so an error message never echoes a credential.
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(value: str) -> str:
+    return _URL_USERINFO.sub("***@", value)
+
+
+def _show(value: Any) -> str:
+    return redact(json.dumps(value) if not isinstance(value, str) else repr(value))
+
+
+def invalid(key: str, value: Any, allowed: str) -> pulumi.RunError:
+    """The one error shape: key, bad value, what is allowed."""
+    return pulumi.RunError(f"Invalid configuration {key} = {_show(value)}: expected {allowed}.")
+
+
+def invalid_secret(key: str, allowed: str) -> pulumi.RunError:
+    return pulumi.RunError(f"Invalid configuration {key} = [secret]: expected {allowed}.")
+
+
+class Reader:
+    """Typed required reads over pulumi.Config; every failure names the key."""
+
+    def __init__(self, namespace: str | None = None) -> None:
+        self.cfg = pulumi.Config(namespace)
+        self.namespace = self.cfg.name
+
+    def key(self, name: str) -> str:
+        return f"{self.namespace}:{name}"
+
+    def raw(self, name: str) -> str:
+        value = self.cfg.get(name)
+        if value is None:
+            raise pulumi.RunError(
+                f"Missing configuration {self.key(name)}: Pulumi.yaml declares its default, so run the "
+                f"program through the Pulumi CLI, or set it with `pulumi config set {name} <value>`."
+            )
+        return value
+
+    def string(self, name: str, check: Callable[[str], Any] | None = None) -> str:
+        value = self.raw(name)
+        self.check(name, value, check)
+        return value
+
+    def check(self, name: str, value: Any, check: Callable[[Any], Any] | None) -> Any:
+        if check is None:
+            return value
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise invalid(self.key(name), value, str(exc)) from None
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        value = self.raw(name)
+        if value not in allowed:
+            raise invalid(self.key(name), value, "one of " + ", ".join(allowed))
+        return value
+
+    def integer(self, name: str, low: int, high: int) -> int:
+        text = self.raw(name)
+        if not _INTEGER.fullmatch(text):
+            raise invalid(self.key(name), text, f"an integer from {low} to {high}")
+        value = int(text)
+        if not low <= value <= high:
+            raise invalid(self.key(name), value, f"an integer from {low} to {high}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        text = self.raw(name)
+        # What pulumi.Config.get_bool accepts, no more.
+        if text not in ("true", "True", "false", "False"):
+            raise invalid(self.key(name), text, "true or false")
+        return text.lower() == "true"
+
+    def strings(self, name: str, check: Callable[[str], Any] | None = None, *, min_items: int = 0) -> tuple[str, ...]:
+        text = self.raw(name)
+        try:
+            items = json.loads(text)
+        except ValueError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise invalid(self.key(name), text, 'a list of strings, e.g. ["a", "b"]')
+        if len(items) < min_items:
+            raise invalid(self.key(name), items, f"at least {min_items} item(s)")
+        if len(set(items)) != len(items):
+            raise invalid(self.key(name), items, "a list without duplicates")
+        for item in items:
+            self.check(name, item, check)
+        return tuple(items)
+
+    def secret(self, name: str) -> str | None:
+        """Raw value of a secret key, for validation only; callers wrap it in Output.secret."""
+        value = self.cfg.get(name)
+        return value if value not in (None, "") else None
+
+
+def one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError("each one of " + ", ".join(allowed))
+        return value
+
+    return check
