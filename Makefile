@@ -1,5 +1,8 @@
 # The README's commands. Everything runs offline: no AWS account, Pulumi CLI or helm needed.
-PYTHON ?= python3
+# The pins are tested on CPython 3.11 (the CI workflows' version); prefer it where installed.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
+PYTHON_CHECK = import sys; sys.exit(None if sys.version_info >= (3, 11) else \
+	"Python 3.11 or newer is required (found %s); set PYTHON=/path/to/python3.11" % sys.version.split()[0])
 VENV   ?= venv
 PY      = $(VENV)/bin/python
 STACK  ?= dev
@@ -10,6 +13,7 @@ export AIRFLOW_CHART_DIR
 .PHONY: install test lint unit
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c '$(PYTHON_CHECK)'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -20,6 +24,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 POLICY_VENV = policy/venv
 
 $(POLICY_VENV)/.installed: policy/requirements.txt
+	@$(PYTHON) -c '$(PYTHON_CHECK)'
 	$(PYTHON) -m venv $(POLICY_VENV)
 	$(POLICY_VENV)/bin/python -m pip install --quiet -r policy/requirements.txt
 	touch $@

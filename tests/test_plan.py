@@ -220,3 +220,26 @@ def test_plan_workflow_is_read_only_pinned_and_never_runs_pr_code_with_write_acc
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
             assert "${{" not in step.get("run", ""), step["run"]
+    uploads = {s["with"]["name"]: s["with"]["path"] for s in flow["jobs"]["plan-diff"]["steps"]
+               if s.get("uses", "").startswith("actions/upload-artifact@")}
+    assert uploads["offline-plan-comment"] == "plans/comment.md"
+
+
+def test_the_comment_workflow_posts_plan_yml_output_without_running_pr_code():
+    plan = yaml.safe_load((loader.ROOT / ".github" / "workflows" / "plan.yml").read_text())
+    flow = yaml.safe_load((loader.ROOT / ".github" / "workflows" / "plan-comment.yml").read_text())
+    triggers = flow[True] if True in flow else flow["on"]
+    assert triggers == {"workflow_run": {"workflows": [plan["name"]], "types": ["completed"]}}
+    assert flow["permissions"] == {}
+    [job] = flow["jobs"].values()
+    assert job["permissions"] == {"actions": "read", "pull-requests": "write"}
+    assert "workflow_run.event == 'pull_request'" in job["if"] and "conclusion == 'success'" in job["if"]
+    # No action at all (so no checkout of, or code from, the pull request): only gh on the runner.
+    assert all("uses" not in step for step in job["steps"])
+    scripts = "\n".join(step["run"] for step in job["steps"])
+    assert "--name offline-plan-comment" in scripts
+    assert "python" not in scripts and "make " not in scripts and "bash comment" not in scripts
+    # The pull request comes from the head commit GitHub ran, never from the artifact.
+    post = job["steps"][-1]
+    assert post["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    assert '--search "$HEAD_SHA"' in post["run"] and "-F body=@body.md" in post["run"]
