@@ -24,12 +24,13 @@ def redact(value: str) -> str:
 
 
 def _show(value: Any) -> str:
-    return redact(json.dumps(value) if not isinstance(value, str) else repr(value))
+    return json.dumps(value) if not isinstance(value, str) else repr(value)
 
 
 def invalid(key: str, value: Any, allowed: str) -> pulumi.RunError:
     """The one error shape: key, bad value, what is allowed."""
-    return pulumi.RunError(f"Invalid configuration {key} = {_show(value)}: expected {allowed}.")
+    # Redacted as a whole: `allowed` may quote the value too (e.g. an ipaddress error).
+    return pulumi.RunError(redact(f"Invalid configuration {key} = {_show(value)}: expected {allowed}."))
 
 
 def invalid_secret(key: str, allowed: str) -> pulumi.RunError:

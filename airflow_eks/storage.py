@@ -1,10 +1,13 @@
-"""Pure S3 helpers: bucket name prefixes and the TLS-only bucket policy."""
+"""Pure S3 helpers: bucket name prefixes, the TLS-only bucket policy and lifecycle rules."""
 
 from __future__ import annotations
 
 import re
 
 from airflow_eks import iam
+
+# Parts of an interrupted multipart upload are billed until they are aborted.
+ABORT_MULTIPART_DAYS = 7
 
 # S3 appends a 26-character unique suffix to `bucket_prefix`; names may have 63 characters.
 MAX_BUCKET_PREFIX = 37
@@ -32,3 +35,26 @@ def tls_only_policy(bucket_arn: str) -> dict:
         "Resource": [bucket_arn, f"{bucket_arn}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     })
+
+
+def lifecycle_rules(*, expire_days: int | None, noncurrent_days: int | None) -> list[dict]:
+    """BucketLifecycleConfiguration rules (pulumi-aws input dicts): abort stale uploads,
+    optionally expire objects and, in a versioned bucket, their noncurrent versions."""
+    every_object: dict = {}  # an empty filter: the whole bucket
+    rules: list[dict] = [{
+        "id": "abort-incomplete-multipart-uploads", "status": "Enabled", "filter": every_object,
+        "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
+    }]
+    if expire_days is not None:
+        rules.append({"id": "expire-objects", "status": "Enabled", "filter": every_object,
+                      "expiration": {"days": expire_days}})
+    if noncurrent_days is not None:
+        rules.append({
+            "id": "expire-noncurrent-versions", "status": "Enabled", "filter": every_object,
+            "noncurrent_version_expiration": {"noncurrent_days": noncurrent_days},
+            # In a versioned bucket every expiry or delete leaves a delete marker; once its
+            # noncurrent versions are gone it only slows down listings. S3 rejects this flag
+            # next to `days` in one expiration, so it lives in this rule, not expire-objects.
+            "expiration": {"expired_object_delete_marker": True},
+        })
+    return rules

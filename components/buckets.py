@@ -15,8 +15,6 @@ import pulumi_aws as aws
 
 from airflow_eks import storage
 
-# Parts of an interrupted multipart upload are billed until removed.
-ABORT_MULTIPART_DAYS = 7
 # With versioning (protectData), an overwrite or delete keeps the old version this long:
 # enough to notice and restore a mistake without keeping every task-log append forever.
 LOGS_NONCURRENT_DAYS = 7
@@ -99,34 +97,9 @@ class Buckets(pulumi.ComponentResource):
             ))
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id,
-            rules=_lifecycle_rules(expire_days=expire_days, noncurrent_days=noncurrent_days if protect else None),
+            rules=storage.lifecycle_rules(expire_days=expire_days,
+                                          noncurrent_days=noncurrent_days if protect else None),
             # Noncurrent-version rules need versioning in place first (pulumi-aws docs example).
             opts=child.merge(pulumi.ResourceOptions(depends_on=lifecycle_deps)),
         )
         return bucket
-
-
-def _lifecycle_rules(*, expire_days: int | None, noncurrent_days: int | None) -> list:
-    rule = aws.s3.BucketLifecycleConfigurationRuleArgs
-    every_object = aws.s3.BucketLifecycleConfigurationRuleFilterArgs()  # empty filter: whole bucket
-    rules = [rule(
-        id="abort-incomplete-multipart-uploads", status="Enabled", filter=every_object,
-        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-            days_after_initiation=ABORT_MULTIPART_DAYS),
-    )]
-    if expire_days is not None:
-        rules.append(rule(
-            id="expire-objects", status="Enabled", filter=every_object,
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=expire_days),
-        ))
-    if noncurrent_days is not None:
-        rules.append(rule(
-            id="expire-noncurrent-versions", status="Enabled", filter=every_object,
-            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                noncurrent_days=noncurrent_days),
-            # In a versioned bucket every expiry or delete leaves a delete marker; once its
-            # noncurrent versions are gone it only slows down listings. S3 rejects this flag
-            # next to `days` in one expiration, so it lives in this rule, not expire-objects.
-            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(expired_object_delete_marker=True),
-        ))
-    return rules

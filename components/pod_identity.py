@@ -36,7 +36,6 @@ class PodIdentityRoleArgs:
 class PodIdentityRole(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
     role_name: pulumi.Output[str]
-    role_name: pulumi.Output[str]
     associations: list[aws.eks.PodIdentityAssociation]
     """Pods started before their association exists get no credentials: wait for these."""
 

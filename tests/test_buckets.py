@@ -190,3 +190,15 @@ def test_tls_only_policy_grants_nothing():
     doc = storage.tls_only_policy("arn:aws:s3:::b")
     assert all(s["Effect"] == "Deny" for s in iam.statements(doc))
     assert iam.wildcard_actions(doc) == []
+
+
+def test_lifecycle_rules_abort_uploads_always_and_expire_only_when_asked():
+    [abort] = storage.lifecycle_rules(expire_days=None, noncurrent_days=None)
+    assert abort["abort_incomplete_multipart_upload"] == {"days_after_initiation": storage.ABORT_MULTIPART_DAYS}
+    rules = {r["id"]: r for r in storage.lifecycle_rules(expire_days=30, noncurrent_days=7)}
+    assert rules["expire-objects"]["expiration"] == {"days": 30}
+    noncurrent = rules["expire-noncurrent-versions"]
+    assert noncurrent["noncurrent_version_expiration"] == {"noncurrent_days": 7}
+    # S3 rejects expired_object_delete_marker next to days in one expiration.
+    assert noncurrent["expiration"] == {"expired_object_delete_marker": True}
+    assert all(r["filter"] == {} and r["status"] == "Enabled" for r in rules.values())

@@ -227,6 +227,10 @@ def test_credentials_in_a_repo_url_are_never_echoed():
     message = str(err.value)
     assert "ghp_s3cr3t" not in message and "bot" not in message
     assert "'https://***@github.com/org/dags.git'" in message
+    # Also where the "allowed" part quotes the value (an ipaddress error), under any key.
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"vpcCidr": "https://bot:ghp_s3cr3t@github.com/x"})
+    assert "ghp_s3cr3t" not in str(err.value) and "***@github.com" in str(err.value)
 
 
 def test_zones_are_the_regions_first_eks_capable_ones():

@@ -146,6 +146,6 @@ def test_real_program_path_runs_from_the_vpc_through_the_cluster_and_its_nodes(p
     assert types.index(EKS) < types.index(MNG) < types.index(ADDON)
     assert not [t for t in types if t.startswith(OFF_PATH)], result["path"]
     assert result["typesNotInTable"] == []
-    airflow = [r for r in program.find(HELM) if str(r.get("chart", "")).endswith("airflow")]
-    if airflow:  # once the program installs Airflow, its release is the last thing a deploy waits for
-        assert result["path"][-1]["urn"] == airflow[0].urn
+    # The Airflow release is the last thing a deploy waits for.
+    [airflow] = [r for r in program.find(HELM) if r.get("chart") == "airflow"]
+    assert result["path"][-1]["urn"] == airflow.urn

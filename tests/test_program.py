@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
-from tests import harness
+# The architecture: each component exists once per stack, except the Pod Identity roles, one
+# per workload (task pods, Airflow's components, the Cluster Autoscaler).
+COMPONENTS = {
+    "airflow-eks:network:Network": 1, "airflow-eks:cluster:Cluster": 1, "airflow-eks:cluster:ClusterAddons": 1,
+    "airflow-eks:cluster:ClusterAutoscaler": 1, "airflow-eks:database:Database": 1,
+    "airflow-eks:storage:Buckets": 1, "airflow-eks:identity:AirflowIdentity": 1,
+    "airflow-eks:identity:PodIdentityRole": 3, "airflow-eks:airflow:AirflowRelease": 1,
+    "airflow-eks:airflow:AirflowSecrets": 1,
+}
 
 
-def test_program_registers_resources_for_both_stacks(programs):
-    for run in programs.values():
-        assert run.resources, "the program registered nothing"
+def test_each_stack_builds_every_component_of_the_architecture(program):
+    counts = Counter(r.typ for r in program.resources if r.typ.startswith("airflow-eks:"))
+    assert dict(counts) == COMPONENTS
+    # Every resource but the providers belongs to a component of this program or of pulumi-eks.
+    ours = {r.urn for r in program.resources if not r.custom}
+    orphans = [r.name for r in program.resources
+               if r.custom and not r.typ.startswith("pulumi:providers:") and r.parent not in ours]
+    assert orphans == []
 
 
 def test_one_explicit_aws_provider_carries_the_default_tags(program):
@@ -27,8 +41,7 @@ def test_every_aws_resource_uses_the_tagged_provider(program):
     assert stray == []
 
 
-def test_stack_tag_names_the_stack():
-    for stack in ("dev", "prod"):
-        run = harness.run_program(stack)
+def test_stack_tag_names_the_stack(programs):
+    for stack, run in programs.items():
         tags = json.loads(run.one("pulumi:providers:aws").inputs["defaultTags"])["tags"]
         assert tags["stack"] == stack
