@@ -47,6 +47,7 @@ EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP_COMPONENT = "eks:index:ManagedNodeGroup"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 EKS_ADDON = "aws:eks/addon:Addon"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 SUBNET = "aws:ec2/subnet:Subnet"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -212,11 +213,20 @@ def _of_type(resources: Sequence[Resource], *types: str) -> list[Resource]:
     return [r for r in resources if r.type in types]
 
 
-def _references(owner: Resource, prop: str, target: Resource, keys: Sequence[str]) -> bool:
-    """Does `owner.props[prop]` point at `target`, by engine dependency or by value?"""
+def _references(owner: Resource, prop: str, target: Resource, keys: Sequence[str],
+                fields: Sequence[str] = ()) -> bool:
+    """Does `owner.props[prop]` point at `target`, by engine dependency or by value?
+
+    `fields`: the prop is a reference block rather than a value, such as a node group's
+    launchTemplate {id, name, version}; these of its fields name the target.
+    """
     if target.urn and target.urn in _items(owner.property_dependencies.get(prop)):
         return True
-    wanted = {str(v) for v in _items(owner.props.get(prop))}
+    value = owner.props.get(prop)
+    if fields:
+        block = _first(value)
+        value = [block.get(f) for f in fields if block.get(f)]
+    wanted = {str(v) for v in _items(value)}
     return any(str(target.props.get(key)) in wanted for key in keys if target.props.get(key))
 
 
@@ -448,13 +458,18 @@ def _public_subnet(subnet: Resource) -> bool:
     return subnet.props.get("mapPublicIpOnLaunch") is True or "kubernetes.io/role/elb" in _tags(subnet.props)
 
 
+def _node_groups(resources: Sequence[Resource]) -> list[Resource]:
+    """Managed node groups with their settings: the pulumi-eks component, or its aws:eks child."""
+    # A remote component as the engine sees it has no props; its aws:eks/nodeGroup child is checked.
+    return [g for g in _of_type(resources, EKS_NODE_GROUP_COMPONENT, EKS_NODE_GROUP)
+            if g.type != EKS_NODE_GROUP_COMPONENT or g.props]
+
+
 @rule("eks-private-nodes", "Managed node groups launch only in private subnets.")
 def eks_private_nodes(resources: Sequence[Resource], _cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
     subnets = _of_type(resources, SUBNET)
     found = []
-    for group in _of_type(resources, EKS_NODE_GROUP_COMPONENT, EKS_NODE_GROUP):
-        if group.type == EKS_NODE_GROUP_COMPONENT and not group.props:
-            continue  # remote component as the engine sees it; its aws:eks/nodeGroup child is checked
+    for group in _node_groups(resources):
         if not _items(group.props.get("subnetIds")):
             found.append(("set subnetIds to private subnets explicitly; the default may include public "
                           "ones.", group.urn))
@@ -462,6 +477,69 @@ def eks_private_nodes(resources: Sequence[Resource], _cfg: Mapping[str, Any]) ->
         public = [s.name for s in subnets if _references(group, "subnetIds", s, ("id",)) and _public_subnet(s)]
         if public:
             found.append((f"runs in public subnets {sorted(public)}; nodes belong in private subnets.", group.urn))
+    return found
+
+
+def _template_findings(template: Resource, max_hops: int) -> list[str]:
+    """What a node group's launch template leaves to account, AMI or EKS defaults."""
+    found = []
+    volumes = [_map(m) for m in _items(template.props.get("blockDeviceMappings")) if _map(m).get("ebs")]
+    if not volumes:
+        found.append("maps no EBS volume, so the root volume's encryption follows the AMI and the account "
+                     "default; map the root device (/dev/xvda on AL2023) with ebs.encrypted true.")
+    for mapping in volumes:
+        encrypted = _first(mapping.get("ebs")).get("encrypted")  # pulumi-aws 7: the string "true"
+        if not _truthy(encrypted):
+            found.append(f"block device {mapping.get('deviceName') or '?'} has ebs.encrypted "
+                         f"{'unset' if encrypted is None else repr(encrypted)}; set it to true, so the node's "
+                         "disk (images, pod logs, emptyDir data) is encrypted whatever the account default.")
+    metadata = _first(template.props.get("metadataOptions"))
+    if str(metadata.get("httpEndpoint")) == "disabled":
+        return found  # no instance metadata service at all: nothing for IMDSv1 or pods to reach
+    tokens = metadata.get("httpTokens")
+    if tokens != "required":
+        found.append(f"metadataOptions.httpTokens is {tokens or 'unset'}; set it to required (IMDSv2 only): "
+                     "IMDSv1 answers any plain GET, such as one forged through a server-side request forgery.")
+    hops = _number(metadata.get("httpPutResponseHopLimit"))
+    if hops is None:
+        # EC2 then applies the AMI's or the account's default, and AMIs that require IMDSv2
+        # (AL2023, which EKS picks for these groups) default to 2.
+        found.append(f"metadataOptions.httpPutResponseHopLimit is unset, so the AMI or account default "
+                     f"applies (2 for AL2023); set it to {max_hops} or less.")
+    elif hops > max_hops:
+        found.append(f"metadataOptions.httpPutResponseHopLimit is {int(hops)}; set it to {max_hops} or less: "
+                     "a token that survives a second hop reaches every pod, and with it the node role's "
+                     "credentials.")
+    return found
+
+
+@rule("eks-node-hardening", "Managed node groups launch from a launch template with encrypted root volumes "
+      "and IMDSv2 only.",
+      config={"maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1,
+                              "description": "Highest metadataOptions.httpPutResponseHopLimit allowed. 1 keeps "
+                                             "the metadata service to the node and host-network agents; 2 lets "
+                                             "every pod reach it and so the node role's credentials, bypassing "
+                                             "Pod Identity's per-workload roles."}})
+def eks_node_hardening(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    templates = _of_type(resources, LAUNCH_TEMPLATE)
+    found = []
+    used: dict[str, Resource] = {}  # each template judged once, however many groups share it
+    for group in _node_groups(resources):
+        if not _first(group.props.get("launchTemplate")) and not _items(
+                group.property_dependencies.get("launchTemplate")):
+            found.append(("launches without a launch template, so the root volume's encryption follows the "
+                          "account's EBS default and nothing here reviews the metadata settings of EKS's "
+                          "default template; set launchTemplate to one with an encrypted root volume, "
+                          f"httpTokens required and a hop limit of at most {cfg['maxHopLimit']}.", group.urn))
+            continue
+        mine = [t for t in templates if _references(group, "launchTemplate", t, ("id", "name"), ("id", "name"))]
+        if not mine:
+            found.append(("its launchTemplate is not a launch template of this stack, so its root volume and "
+                          "metadata settings cannot be reviewed; use one defined in this stack.", group.urn))
+        for template in mine:
+            used.setdefault(template.urn or template.name, template)
+    for template in used.values():
+        found += [(message, template.urn) for message in _template_findings(template, cfg["maxHopLimit"])]
     return found
 
 

@@ -78,6 +78,11 @@ def drop(_r: Resource) -> None:
     return None
 
 
+def set_metadata(**options: object) -> Callable[[Resource], Resource]:
+    return lambda r: dataclasses.replace(r, props={**r.props, "metadataOptions": {**r.props["metadataOptions"],
+                                                                                  **options}})
+
+
 def public_subnets(resources: list[Resource]) -> Callable[[Resource], Resource]:
     urns = [r.urn for r in resources if r.type == rules.SUBNET and "public" in r.name]
     return lambda r: dataclasses.replace(r, property_dependencies={**r.property_dependencies, "subnetIds": urns})
@@ -92,6 +97,7 @@ MUTATIONS = {
     "s3-versioning": (rules.S3_VERSIONING, "data", lambda _res: drop),
     "s3-logs-lifecycle": (rules.S3_LIFECYCLE, "logs", lambda _res: drop),
     "eks-private-nodes": (rules.EKS_NODE_GROUP_COMPONENT, "spot", public_subnets),
+    "eks-node-hardening": (rules.LAUNCH_TEMPLATE, "spot", lambda _res: set_metadata(httpTokens="optional")),
     "eks-required-addons": (rules.EKS_ADDON, "pod-identity", lambda _res: drop),
     "aws-required-tags": (rules.AWS_PROVIDER, "aws", lambda _res: set_props(defaultTags=None)),
     "task-pods-limit-range": (rules.LIMIT_RANGE, "", lambda _res: drop),
@@ -109,3 +115,21 @@ def test_breaking_the_program_trips_the_rule(programs, rule):
     if typ == rules.AWS_PROVIDER:  # resources carry their provider's props
         broken = [dataclasses.replace(r, provider={}) if r.provider else r for r in broken]
     assert rule in {v.rule for v in rules.evaluate(broken, pack_config("prod"))}
+
+
+# The MUTATIONS entry weakens one template; these prove each real group is linked to its own.
+@pytest.mark.parametrize("pool", ["system", "spot"])
+def test_node_hardening_links_each_real_node_group_to_its_own_template(programs, pool):
+    resources = prod_resources(programs)
+    [group] = [r for r in resources if r.type == rules.EKS_NODE_GROUP_COMPONENT and r.name.endswith(f"-{pool}")]
+    [template] = [r for r in resources if r.type == rules.LAUNCH_TEMPLATE and r.name.endswith(f"-{pool}-nodes")]
+
+    def flagged(broken: list[Resource]) -> set[str]:
+        return {v.urn for v in rules.evaluate(broken, pack_config("prod")) if v.rule == "eks-node-hardening"}
+
+    assert flagged(replace(resources, rules.LAUNCH_TEMPLATE, f"-{pool}-nodes", drop)) == {group.urn}
+    hops = replace(resources, rules.LAUNCH_TEMPLATE, f"-{pool}-nodes", set_metadata(httpPutResponseHopLimit=2.0))
+    assert flagged(hops) == {template.urn}
+    unencrypted = [{**m, "ebs": {**m["ebs"], "encrypted": "false"}} for m in template.props["blockDeviceMappings"]]
+    assert flagged(replace(resources, rules.LAUNCH_TEMPLATE, f"-{pool}-nodes",
+                           set_props(blockDeviceMappings=unencrypted))) == {template.urn}

@@ -139,6 +139,30 @@ def node_stack(public: bool) -> list[Resource]:
     return [private, public_, group]
 
 
+# The program's launch template as pulumi-aws 7 records it: `encrypted` is a string there.
+GOOD_TEMPLATE = {
+    "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 20.0, "volumeType": "gp3",
+                                                                "encrypted": "true", "deleteOnTermination": "true"}}],
+    "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1.0},
+}
+
+
+def hardened_stack(link: str = "dependency", *, typ: str = rules.EKS_NODE_GROUP_COMPONENT,
+                   **template: object) -> list[Resource]:
+    """A node group and its launch template (GOOD_TEMPLATE with `template` on top).
+
+    link: how the group names the template: "dependency" (the engine's record, as under the
+    mock engine), "id" or "name" (values only, as a stack policy sees outputs), or "none".
+    """
+    lt = res(rules.LAUNCH_TEMPLATE, "system-nodes", {**GOOD_TEMPLATE, "id": "lt-0123", "name": "system-nodes-1",
+                                                   **template})
+    ref = {"dependency": {"id": "lt-unknown", "version": "1"}, "id": {"id": "lt-0123", "version": "1"},
+           "name": {"name": "system-nodes-1", "version": "$Latest"}, "none": None}[link]
+    deps = {"launchTemplate": [lt.urn]} if link == "dependency" else {}
+    group = res(typ, "system", {"subnetIds": ["subnet-x"], "launchTemplate": ref}, deps)
+    return [lt, group]
+
+
 def addon_stack(*addons: str) -> list[Resource]:
     return [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS)),
             *(res(rules.EKS_ADDON, a, {"addonName": a}) for a in addons)]
@@ -170,6 +194,7 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "s3-versioning": (bucket_stack(), bucket_stack(versioned=False)),
     "s3-logs-lifecycle": (release_and_lifecycle(expire=True), release_and_lifecycle(expire=False)),
     "eks-private-nodes": (node_stack(public=False), node_stack(public=True)),
+    "eks-node-hardening": (hardened_stack(), hardened_stack(metadataOptions={"httpTokens": "optional"})),
     "eks-required-addons": (addon_stack("eks-pod-identity-agent", "aws-ebs-csi-driver"),
                             addon_stack("eks-pod-identity-agent")),
     "aws-required-tags": (tag_stack(TAGS), tag_stack({"project": "airflow-eks"})),
@@ -271,6 +296,66 @@ def test_public_endpoint_rule_accepts_a_private_only_endpoint_and_flags_missing_
 def test_node_groups_need_explicit_subnets():
     group = res(rules.EKS_NODE_GROUP, "system", {"clusterName": "c"})
     assert check_stack("eks-private-nodes", [group])
+
+
+@pytest.mark.parametrize(("link", "template", "fix"), [
+    ("none", {}, "set launchTemplate"),
+    ("dependency", {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}]},
+     "ebs.encrypted 'false'; set it to true"),
+    ("dependency", {"blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 20.0}}]},
+     "ebs.encrypted unset; set it to true"),
+    ("dependency", {"blockDeviceMappings": []}, "map the root device"),
+    ("dependency", {"metadataOptions": {**GOOD_TEMPLATE["metadataOptions"], "httpTokens": "optional"}},
+     "httpTokens is optional; set it to required"),
+    ("dependency", {"metadataOptions": {"httpPutResponseHopLimit": 1.0}}, "httpTokens is unset; set it to required"),
+    ("dependency", {"metadataOptions": {**GOOD_TEMPLATE["metadataOptions"], "httpPutResponseHopLimit": 2.0}},
+     "httpPutResponseHopLimit is 2; set it to 1 or less"),
+    ("dependency", {"metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required"}},
+     "httpPutResponseHopLimit is unset"),
+    ("id", {"id": "lt-someone-elses"}, "not a launch template of this stack"),
+])
+def test_node_hardening_findings_say_what_to_change(link, template, fix):
+    [(message, urn)] = check_stack("eks-node-hardening", hardened_stack(link, **template))
+    assert fix in message
+    # Template settings are reported on the template; a missing or foreign template on the group.
+    owner = rules.EKS_NODE_GROUP_COMPONENT if link == "none" or "id" in template else rules.LAUNCH_TEMPLATE
+    assert urn.startswith(f"urn:{owner}::")
+
+
+@pytest.mark.parametrize("link", ["dependency", "id", "name"])
+@pytest.mark.parametrize("typ", [rules.EKS_NODE_GROUP_COMPONENT, rules.EKS_NODE_GROUP])
+def test_node_hardening_finds_the_template_by_dependency_id_or_name(link, typ):
+    assert check_stack("eks-node-hardening", hardened_stack(link, typ=typ)) == []
+    # ...and really judges that template, rather than passing because it found none.
+    weak = {"metadataOptions": {**GOOD_TEMPLATE["metadataOptions"], "httpTokens": "optional"}}
+    [(_message, urn)] = check_stack("eks-node-hardening", hardened_stack(link, typ=typ, **weak))
+    assert urn.startswith(f"urn:{rules.LAUNCH_TEMPLATE}::")
+
+
+def test_node_hardening_reads_older_list_shaped_blocks_and_boolean_encrypted():
+    lt, group = hardened_stack("id", typ=rules.EKS_NODE_GROUP, metadataOptions=[GOOD_TEMPLATE["metadataOptions"]],
+                               blockDeviceMappings=[{"deviceName": "/dev/xvda", "ebs": [{"encrypted": True}]}])
+    listed = Resource(group.type, group.name, {**group.props, "launchTemplate": [{"id": "lt-0123", "version": "1"}]},
+                      group.urn)
+    assert check_stack("eks-node-hardening", [lt, listed]) == []
+
+
+def test_node_hardening_hop_limit_comes_from_pack_config():
+    two = hardened_stack(metadataOptions={**GOOD_TEMPLATE["metadataOptions"], "httpPutResponseHopLimit": 2.0})
+    assert check_stack("eks-node-hardening", two)
+    assert check_stack("eks-node-hardening", two, maxHopLimit=2) == []
+
+
+def test_node_hardening_skips_the_propless_component_and_judges_a_shared_template_once():
+    lt, group = hardened_stack(metadataOptions={"httpTokens": "optional", "httpPutResponseHopLimit": 1.0})
+    other = Resource(group.type, "spot", group.props, "urn:spot", property_dependencies=group.property_dependencies)
+    remote = res(rules.EKS_NODE_GROUP_COMPONENT, "remote", {})
+    assert [urn for _m, urn in check_stack("eks-node-hardening", [lt, group, other, remote])] == [lt.urn]
+
+
+def test_node_hardening_leaves_token_and_hop_settings_alone_when_the_metadata_service_is_off():
+    off = hardened_stack(metadataOptions={"httpEndpoint": "disabled"})
+    assert check_stack("eks-node-hardening", off) == []
 
 
 @pytest.mark.parametrize(("typ", "props"), [
