@@ -132,6 +132,8 @@ class RefSafeMockMonitor(MockMonitor):
         self.records: list[Registered] = []
         self.dependencies: dict[str, list[str]] = {}
         self._pending: dict[tuple[str, str], dict] = {}
+        self.registered_outputs: dict[str, dict] = {}
+        """A component's `register_outputs`, by URN (secret markers intact)."""
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         if request.type == "pulumi:pulumi:Stack":
@@ -160,6 +162,12 @@ class RefSafeMockMonitor(MockMonitor):
             },
         }
         return super().RegisterResource(req)
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+        from pulumi.runtime import rpc
+
+        self.registered_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
 
     def Call(self, request):  # noqa: N802 - gRPC method name; MockMonitor has none
         from pulumi.runtime import rpc
