@@ -97,8 +97,8 @@ class AirflowSecrets(pulumi.ComponentResource):
 
     def _secret(self, purpose: str, physical_name: str, string_data: Mapping[str, pulumi.Input[str]]) -> None:
         # The chart values refer to the Secret by name, so the name is fixed. The whole
-        # Explicitly secret: pulumi-kubernetes 4.x marks stringData secret too, but this must not
-        # depend on a provider version.
+        # string_data is marked secret here: pulumi-kubernetes 4.x marks stringData secret
+        # too, but keeping credentials out of plaintext state must not hang on a provider version.
         self.secrets.append(k8s.core.v1.Secret(
             f"{self._name}-{purpose}",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=physical_name, namespace=self._namespace),
