@@ -13,7 +13,8 @@ from components.network import Network, NetworkArgs
 
 settings = config.load()  # validates everything before the first resource is registered
 
-# One explicit, tagged AWS provider for every AWS resource (project, stack, managed-by).
+# Explicit rather than the default provider: every AWS resource gets the stack's tags, and
+# a stray AWS_REGION in someone's shell cannot move a stack to another region.
 aws_provider = aws.Provider(
     "aws",
     region=settings.region,
@@ -27,7 +28,6 @@ network = Network("airflow", NetworkArgs(
     nat_gateways=settings.network.nat_gateways,
 ), on_aws)
 
-# The cluster builds its own Kubernetes provider (cluster.k8s_provider) for in-cluster resources.
 cluster = Cluster("airflow", ClusterArgs(
     settings=settings.cluster,
     region=settings.region,
@@ -40,6 +40,8 @@ cluster = Cluster("airflow", ClusterArgs(
     log_retention_days=settings.data.log_retention_days,
     protect_data=settings.data.protect_data,
     tags=settings.tags,
+    image_mirror=settings.image_mirror,
+    mirrored_registries=settings.mirrored_registries,
 ), on_aws)
 
 # Built alongside the cluster, not after it: only the database's ingress rule waits for the
@@ -60,8 +62,8 @@ buckets = Buckets("airflow", BucketsArgs(
     log_retention_days=settings.data.log_retention_days,
 ), on_aws)
 
-# Pod Identity roles for task pods and Airflow's components; the release waits for
-# identity.associations.
+# Pods get AWS credentials only if their association exists when they start: the release
+# waits for identity.associations.
 identity = AirflowIdentity("airflow", AirflowIdentityArgs(
     cluster_name=cluster.cluster_name,
     region=settings.region,
@@ -89,6 +91,7 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
                           *identity.associations],
     release_depends_on=[cluster.system_node_group, cluster.spot_node_group, cluster.pod_identity_agent,
                         cluster.coredns, cluster.ebs_csi_driver, *identity.associations],
+    image_mirror=settings.image_mirror,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
 
 pulumi.export("vpcId", network.vpc_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_eks import iam, names, versions
+from airflow_eks import iam, images, names, versions
 
 DISCOVERY_TAG = "k8s.io/cluster-autoscaler/enabled"
 
@@ -71,7 +71,7 @@ def extra_args() -> dict[str, Any]:
     }
 
 
-def values(*, cluster_name: Any, region: str, kubernetes_version: str) -> dict:
+def values(*, cluster_name: Any, region: str, kubernetes_version: str, image_mirror: str = "") -> dict:
     """Chart values; `cluster_name` may be an Output (the chart templates it into tags)."""
     return {
         "cloudProvider": "aws",
@@ -80,7 +80,7 @@ def values(*, cluster_name: Any, region: str, kubernetes_version: str) -> dict:
         # Stable object names; the release name is fixed too (see the component).
         "fullnameOverride": "cluster-autoscaler",
         "image": {
-            "repository": versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
+            "repository": images.mirrored(versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY, image_mirror),
             "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
         },
         # The Pod Identity association names this service account; no annotations, no keys.

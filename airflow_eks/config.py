@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, subnets, versions, zones
+from airflow_eks import eks, formats, images, subnets, versions, zones
 from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
@@ -141,6 +141,13 @@ class Settings:
     database: DatabaseSettings
     data: DataSettings
     airflow: AirflowSettings
+    image_mirror: str
+    """'' (public registries) or where every public image is pulled through (airflow_eks/images.py)."""
+
+    @property
+    def mirrored_registries(self) -> tuple[str, ...]:
+        return images.mirrored_registries(self.image_mirror, airflow_repository=self.airflow.image_repository,
+                                          cluster_autoscaler=self.cluster.cluster_autoscaler)
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -345,6 +352,17 @@ def _tags(aws: Reader, project: str, stack: str) -> dict[str, str]:
     return {**tags, "project": project, "stack": stack, "managed-by": "pulumi"}
 
 
+def _image_mirror(r: Reader) -> str:
+    value = r.raw("imageMirror")
+    if value == "":
+        return value
+    r.check("imageMirror", value, formats.registry_path)
+    if images.is_public(value + "/x"):
+        raise invalid(r.key("imageMirror"), value, "a registry you control, not a public registry "
+                      f"({', '.join(images.PUBLIC_REGISTRIES)}), or empty")
+    return value
+
+
 def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> NetworkSettings:
     cidr = str(r.string("vpcCidr", formats.private_vpc_cidr))
     count = r.integer("availabilityZoneCount", 2, subnets.MAX_AZS)
@@ -376,8 +394,9 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
     airflow = _airflow(r)
+    image_mirror = _image_mirror(r)
     return Settings(
         project=project, stack=stack, region=region, tags=tags,
         network=_network(r, available_zones),
-        cluster=cluster, database=database, data=data, airflow=airflow,
+        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror,
     )

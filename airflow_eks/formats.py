@@ -41,6 +41,7 @@ _GIT_REF = re.compile(r"^(?![/-])(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.l
 _IMAGE_REPOSITORY = re.compile(
     r"^([a-z0-9]+([.-][a-z0-9]+)*(:\d+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$", re.ASCII
 )
+_REGISTRY_PATH = re.compile(r"^[a-z0-9]+([.-][a-z0-9]+)*\.[a-z]{2,}(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$", re.ASCII)
 _KNOWN_HOSTS_KEY_TYPE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)$", re.ASCII)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$", re.ASCII)
 
@@ -185,6 +186,14 @@ def image_repository(value: str) -> str:
         raise ValueError(
             "an image repository such as apache/airflow or 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"
         )
+    return value
+
+
+def registry_path(value: str) -> str:
+    """A registry host (with a dot), optional port and path, no scheme, tag or trailing slash."""
+    if not _REGISTRY_PATH.fullmatch(value):
+        raise ValueError("a registry host and optional path, without https:// or a trailing slash, "
+                         "e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com or harbor.example.com/proxy")
     return value
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 
-from airflow_eks import names, secret_data
+from airflow_eks import images, names, secret_data
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
 from airflow_eks.secret_data import SECRET_NAMES, SecretNames
 
@@ -92,21 +92,28 @@ def airflow_values(
     logs_bucket: str,
     storage_class: str,
     pgbouncer_ini_sha256: str,
+    image_mirror: str = "",
     secrets: SecretNames = SECRET_NAMES,
 ) -> dict:
     """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
 
     `pgbouncer_ini_sha256` is secret_data.pgbouncer_ini_sha256() of the pgbouncer.ini in our
-    Secret (host, port, database, pool settings; no password).
+    Secret (host, port, database, pool settings; no password). `image_mirror`: see
+    airflow_eks/images.py.
     """
-    image = f"{airflow.image_repository}:{airflow.version}"
+    repository = images.mirrored(airflow.image_repository, image_mirror)
+    image = f"{repository}:{airflow.version}"
     values = {
         "executor": "KubernetesExecutor",
         # defaultAirflow* (not images.airflow.*) also feed the worker pod template (§4.1).
-        "defaultAirflowRepository": airflow.image_repository,
+        "defaultAirflowRepository": repository,
         "defaultAirflowTag": airflow.version,
         "airflowVersion": airflow.version,
-        "images": {"migrationsWaitTimeout": MIGRATION_WAIT_SECONDS},
+        "images": {
+            "migrationsWaitTimeout": MIGRATION_WAIT_SECONDS,
+            # Repositories only: the tags stay the chart's, tested together.
+            **{key: {"repository": repo} for key, repo in images.sidecar_repositories(image_mirror).items()},
+        },
         # Fallback for any pod the chart renders without its own selector (the worker pod
         # template uses workers.nodeSelector first).
         "nodeSelector": dict(names.SYSTEM_NODE_LABELS),

@@ -47,6 +47,8 @@ class AirflowReleaseArgs:
     """EBS CSI add-on, StorageClass, Pod Identity associations: deleted only after the namespace."""
     release_depends_on: Sequence[pulumi.Resource]
     """Node groups, add-ons, associations: the release needs nodes, volumes and credentials."""
+    image_mirror: str = ""
+    """Registry public images are pulled through ('' for none; airflow_eks/images.py)."""
 
 
 class AirflowRelease(pulumi.ComponentResource):
@@ -92,11 +94,12 @@ class AirflowRelease(pulumi.ComponentResource):
             db_password=args.db_password,
         ), opts=child)
 
-        settings, region = args.settings, args.region
+        settings, region, mirror = args.settings, args.region, args.image_mirror
         values = pulumi.Output.all(
             args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
         ).apply(lambda v: helm_values.airflow_values(
             settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
+            image_mirror=mirror,
         ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",

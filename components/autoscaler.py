@@ -29,6 +29,8 @@ class ClusterAutoscalerArgs:
     k8s_provider: k8s.Provider
     wait_for: Sequence[pulumi.Resource]
     """What must run before the autoscaler's pod: its nodes and the Pod Identity agent."""
+    image_mirror: str = ""
+    """Registry public images are pulled through ('' for none; airflow_eks/images.py)."""
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -55,7 +57,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.CLUSTER_AUTOSCALER_CHART_REPO),
             namespace=names.KUBE_SYSTEM,
             values=autoscaler.values(cluster_name=args.cluster_name, region=args.region,
-                                     kubernetes_version=args.kubernetes_version),
+                                     kubernetes_version=args.kubernetes_version, image_mirror=args.image_mirror),
             # An interrupted install must not leave the release locked "pending"
             # (pulumi-kubernetes#2054).
             atomic=True, cleanup_on_fail=True, timeout=600,

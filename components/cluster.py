@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from airflow_eks import eks as eks_spec
-from airflow_eks import iam, names, physical_names
+from airflow_eks import iam, images, names, physical_names
 from airflow_eks.config import ClusterSettings, NodeGroupSettings
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
@@ -47,6 +47,11 @@ class ClusterArgs:
     tags: dict[str, str]
     """The stack's tags, for what EKS and the EBS CSI driver launch (instances, volumes), which
     the provider's default tags do not reach."""
+    image_mirror: str = ""
+    """Registry public images are pulled through ('' for none; airflow_eks/images.py)."""
+    mirrored_registries: Sequence[str] = ()
+    """Upstream registries the stack's images are pulled through the mirror from; with an ECR
+    mirror the node role may import from them into the cache."""
     nodes_depend_on: Sequence[pulumi.Resource] = ()
     """Egress the nodes need before they launch (the network's NAT routes)."""
 
@@ -102,7 +107,7 @@ class Cluster(pulumi.ComponentResource):
         self.k8s_provider = k8s.Provider(
             f"{name}-k8s", kubeconfig=self.kubeconfig, cluster_identifier=name, opts=self._child)
 
-        node_role, attachments = self._node_role(partition)
+        node_role, attachments = self._node_role(partition, args)
         self.node_role_arn = node_role.arn
         # Nodes need their IAM policies and a route out (image pulls, registration) at launch,
         # or the node group fails with NodeCreationFailure; nothing in their inputs says so.
@@ -136,6 +141,7 @@ class Cluster(pulumi.ComponentResource):
                 cluster_name=self.cluster_name, cluster_arn=self.cluster_arn, region=args.region,
                 kubernetes_version=settings.kubernetes_version, k8s_provider=self.k8s_provider,
                 wait_for=[self.system_node_group, self.pod_identity_agent, self.coredns],
+                image_mirror=args.image_mirror,
             ), opts=self._child)
             self.cluster_autoscaler = scaler.release
 
@@ -209,12 +215,13 @@ class Cluster(pulumi.ComponentResource):
             opts=self._child.merge(pulumi.ResourceOptions(depends_on=log_groups)),
         )
 
-    def _node_role(self, partition: pulumi.Output[str]) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    def _node_role(self, partition: pulumi.Output[str],
+                   args: ClusterArgs) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
         # EKS creates the EC2_LINUX access entry for a managed node group's role itself; an
         # entry of our own would collide with it.
         role = aws.iam.Role(f"{self._name}-node-role", description="EKS managed node groups' instances",
                             assume_role_policy=json.dumps(iam.node_trust()), opts=self._child)
-        attachments = [
+        grants: list[pulumi.Resource] = [
             aws.iam.RolePolicyAttachment(
                 f"{self._name}-node-{policy.lower().replace('_', '-')}", role=role.name,
                 policy_arn=partition.apply(lambda p, policy=policy: iam.aws_managed_policy_arn(policy, p)),
@@ -222,7 +229,13 @@ class Cluster(pulumi.ComponentResource):
             )
             for policy in eks_spec.NODE_POLICIES
         ]
-        return role, attachments
+        # The kubelet pulls with the node role; the first pull of an image through an ECR
+        # pull-through cache imports it, which AmazonEC2ContainerRegistryReadOnly does not allow.
+        cache = images.pull_through_cache_policy(args.image_mirror, args.mirrored_registries)
+        if cache is not None and args.mirrored_registries:
+            grants.append(aws.iam.RolePolicy(f"{self._name}-node-pull-through-cache", role=role.id,
+                                             policy=json.dumps(cache), opts=self._child))
+        return role, grants
 
     def _node_group(self, pool: str, cluster: eks.Cluster, role: aws.iam.Role, sizes: NodeGroupSettings,
                     labels: dict[str, str], *, taints: list[aws.eks.NodeGroupTaintArgs],

@@ -75,6 +75,16 @@ AIRFLOW_CHART = "airflow"
 CHART_DEFAULT_REPOSITORY = "apache/airflow"
 CHART_DEFAULT_PASSWORD = "admin"  # noqa: S105 - the value the rule forbids
 DOCKER_HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
+# Registries the project does not control (airflow_eks/images.py PUBLIC_REGISTRIES).
+PUBLIC_REGISTRIES = DOCKER_HUB | {"quay.io", "registry.k8s.io", "ghcr.io", "gcr.io", "public.ecr.aws"}
+# Chart 1.19.0's sidecar images (values.yaml), each with the values path that turns it on and
+# whether the chart enables it by default (airflow_eks/images.py CHART_SIDECAR_IMAGES).
+CHART_SIDECAR_IMAGES = {
+    "pgbouncer": ("apache/airflow", "pgbouncer.enabled", False),
+    "pgbouncerExporter": ("apache/airflow", "pgbouncer.enabled", False),
+    "statsd": ("quay.io/prometheus/statsd-exporter", "statsd.enabled", True),
+    "gitSync": ("registry.k8s.io/git-sync/git-sync", "dags.gitSync.enabled", False),
+}
 READ_VERBS = ("Describe", "Get", "List", "Head", "BatchGet", "Lookup", "Search", "View")
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
@@ -756,23 +766,41 @@ def airflow_task_resources(values: Mapping[str, Any], _cfg: Mapping[str, Any]) -
     return [f"workers.resources lacks {missing}: one runaway task must not starve the node."] if missing else []
 
 
-@_airflow_rule("airflow-image-registry", "Airflow images come from a registry you control, not Docker Hub.",
+def _registry(repository: str) -> str:
+    first, _, rest = repository.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def _airflow_images(values: Mapping[str, Any]) -> dict[str, str]:
+    """Every image repository the release runs: Airflow's and each enabled sidecar's, with the
+    chart's default where the values set none."""
+    found = {"defaultAirflowRepository": str(values.get("defaultAirflowRepository") or CHART_DEFAULT_REPOSITORY)}
+    if _path(values, "images.airflow.repository"):
+        found["images.airflow"] = str(_path(values, "images.airflow.repository"))
+    for key, (default, switch, on_by_default) in CHART_SIDECAR_IMAGES.items():
+        enabled = _path(values, switch)
+        if (on_by_default and enabled is not False) or _truthy(enabled):
+            found[f"images.{key}"] = str(_path(values, f"images.{key}.repository") or default)
+    return found
+
+
+@_airflow_rule("airflow-image-registry", "Airflow's images, its own and the chart's sidecars (PgBouncer, StatsD, "
+               "git-sync), come from a registry you control, not a public one.",
                level=ADVISORY,
                config={"allowedRegistries": {"type": "array", "items": {"type": "string"}, "default": [],
                                              "description": "Repository prefixes allowed (e.g. an ECR "
-                                                            "registry); empty: any registry but Docker Hub."}})
+                                                            "registry); empty: any registry but the public "
+                                                            "ones (Docker Hub, quay.io, registry.k8s.io, ...)."}})
 def airflow_image_registry(values: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
-    repositories = [str(values.get("defaultAirflowRepository") or CHART_DEFAULT_REPOSITORY)]
-    if _path(values, "images.airflow.repository"):
-        repositories.append(str(_path(values, "images.airflow.repository")))
+    allowed = cfg["allowedRegistries"]
     found = []
-    for repository in repositories:
-        first = repository.split("/", 1)[0]
-        host = first if "/" in repository and ("." in first or ":" in first or first == "localhost") else "docker.io"
-        allowed = cfg["allowedRegistries"]
-        if (allowed and not any(repository.startswith(p) for p in allowed)) or (not allowed and host in DOCKER_HUB):
-            found.append(f"image {repository} is pulled from {host}; mirror it to a registry you control "
-                         "(rate limits, availability, supply chain) and set airflowImageRepository.")
+    for where, repository in _airflow_images(values).items():
+        host = _registry(repository)
+        if (allowed and not any(repository.startswith(p) for p in allowed)) or (
+                not allowed and host in PUBLIC_REGISTRIES):
+            found.append(f"{where}: image {repository} is pulled from {host}; pull it from a registry you control "
+                         "(rate limits, availability, supply chain): airflowImageRepository for Airflow's own "
+                         "image, imageMirror for the rest.")
     return found
 
 

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests import harness, loader
 
@@ -26,13 +27,24 @@ def chart_dir() -> Path:
     return Path(os.environ.get("AIRFLOW_CHART_DIR") or loader.ROOT.parent / "shared" / "airflow-chart")
 
 
-@pytest.fixture(scope="session")
-def chart_schema() -> dict:
-    """values.schema.json of the pinned Airflow chart; CI fails (never skips) without it."""
-    path = chart_dir() / "values.schema.json"
+def _chart_file(name: str) -> Path:
+    """A file of the pinned Airflow chart; CI fails (never skips) without it."""
+    path = chart_dir() / name
     if not path.is_file():
-        message = f"Airflow chart schema not found at {path}; set AIRFLOW_CHART_DIR (see README)"
+        message = f"Airflow chart {name} not found at {path}; set AIRFLOW_CHART_DIR (see README)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return json.loads(path.read_text())
+    return path
+
+
+@pytest.fixture(scope="session")
+def chart_schema() -> dict:
+    """values.schema.json of the pinned Airflow chart."""
+    return json.loads(_chart_file("values.schema.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def chart_values() -> dict:
+    """values.yaml (the defaults) of the pinned Airflow chart."""
+    return yaml.safe_load(_chart_file("values.yaml").read_text())

@@ -109,3 +109,11 @@ def test_policy_follows_the_partition():
     resources = {r for s in iam.statements(doc) for r in iam._as_list(s["Resource"]) if r != "*"}
     assert resources and all(r.startswith("arn:aws-cn:") for r in resources)
 
+
+
+def test_values_pull_the_image_through_a_mirror_with_the_same_tag():
+    values = autoscaler.values(cluster_name=CLUSTER, region="eu-west-1", kubernetes_version="1.33",
+                               image_mirror="harbor.example.com/proxy")
+    assert values["image"] == {
+        "repository": "harbor.example.com/proxy/registry.k8s.io/autoscaling/cluster-autoscaler",
+        "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS["1.33"]}

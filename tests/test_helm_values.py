@@ -12,7 +12,7 @@ import re
 import jsonschema
 import pytest
 
-from airflow_eks import config, formats, helm_values, names
+from airflow_eks import config, formats, helm_values, images, names
 from airflow_eks import secret_data as data
 from airflow_eks.secret_data import SECRET_NAMES
 from tests import harness
@@ -39,6 +39,7 @@ VARIANTS = {
                        "gitSyncBranch": "release/v2", "gitSyncSubPath": "airflow/dags", "gitSyncPeriod": "2m",
                        "taskCpuRequest": "300m", "taskMemoryRequest": "768Mi",
                        "taskCpuLimit": "2", "taskMemoryLimit": "3Gi"}, {}),
+    "mirror": ("dev", {"imageMirror": "harbor.example.com/proxy"}, {}),
 }
 SYSTEM_BLOCKS = ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer", "statsd",
                  "migrateDatabaseJob", "createUserJob")
@@ -53,7 +54,7 @@ def settings(variant: str) -> config.Settings:
 def values(variant: str) -> dict:
     s = settings(variant)
     return helm_values.airflow_values(s.airflow, region=s.region, logs_bucket=BUCKET, storage_class=STORAGE_CLASS,
-                                      pgbouncer_ini_sha256=INI_SHA256)
+                                      pgbouncer_ini_sha256=INI_SHA256, image_mirror=s.image_mirror)
 
 
 def schema_errors(schema: dict, instance: dict) -> list[str]:
@@ -297,3 +298,51 @@ def test_builder_does_not_mutate_or_share_state_between_calls():
 
 def test_ui_command_targets_the_charts_api_server_service():
     assert helm_values.ui_command("airflow") == "kubectl port-forward svc/airflow-api-server 8080:8080 -n airflow"
+
+
+def image_repositories(v: dict, chart_values: dict) -> dict[str, str]:
+    """Every image the release runs: Airflow's, and each sidecar the values turn on, with the
+    chart default where the values set none."""
+    found = {"airflow": v["defaultAirflowRepository"]}
+    for key in images.CHART_SIDECAR_IMAGES:
+        found[key] = v["images"].get(key, {}).get("repository") or chart_values["images"][key]["repository"]
+    return found
+
+
+def test_the_sidecar_table_is_the_charts(chart_values):
+    assert {k: chart_values["images"][k]["repository"] for k in images.CHART_SIDECAR_IMAGES} == (
+        images.CHART_SIDECAR_IMAGES)
+    # The sidecars the values run: PgBouncer (and exporter), StatsD, git-sync.
+    v = values("dev")
+    assert v["pgbouncer"]["enabled"] is True and v["dags"]["gitSync"]["enabled"] is True
+    assert v.get("statsd", {}).get("enabled", chart_values["statsd"]["enabled"]) is True
+
+
+def test_without_a_mirror_images_come_from_the_public_defaults(chart_values):
+    got = image_repositories(values("dev"), chart_values)
+    assert got == {"airflow": "apache/airflow", **images.CHART_SIDECAR_IMAGES}
+    assert set(values("dev")["images"]) == {"migrationsWaitTimeout"}
+
+
+def test_a_mirror_serves_every_public_image_under_its_upstream_path(chart_values):
+    got = image_repositories(values("mirror"), chart_values)
+    assert got == {
+        "airflow": "harbor.example.com/proxy/docker.io/apache/airflow",
+        "pgbouncer": "harbor.example.com/proxy/docker.io/apache/airflow",
+        "pgbouncerExporter": "harbor.example.com/proxy/docker.io/apache/airflow",
+        "statsd": "harbor.example.com/proxy/quay.io/prometheus/statsd-exporter",
+        "gitSync": "harbor.example.com/proxy/registry.k8s.io/git-sync/git-sync",
+    }
+    v = values("mirror")
+    [wait] = v["createUserJob"]["extraInitContainers"]
+    assert wait["image"] == "harbor.example.com/proxy/docker.io/apache/airflow:3.1.8"
+    # Tags stay the chart's: only repositories are set.
+    assert all(set(v["images"][k]) == {"repository"} for k in images.CHART_SIDECAR_IMAGES)
+
+
+def test_prod_keeps_its_own_airflow_image_and_mirrors_the_rest(chart_values):
+    got = image_repositories(values("prod"), chart_values)
+    mirror = settings("prod").image_mirror
+    assert got["airflow"] == settings("prod").airflow.image_repository  # not public: not rewritten
+    assert all(got[k].startswith(mirror + "/") for k in images.CHART_SIDECAR_IMAGES)
+    assert not [r for r in got.values() if images.is_public(r)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from airflow_eks import iam, names, versions
+from airflow_eks import iam, images, names, versions
 from policy import rules
 from policy.rules import Resource
 
@@ -37,6 +37,7 @@ GOOD_EKS = {"encryptionConfigKeyArn": KEY_ARN, "enabledClusterLogTypes": ["api",
             "endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"], "authenticationMode": "API"}
 POD_TRUST = {"Effect": "Allow", "Principal": {"Service": iam.POD_IDENTITY_SERVICE},
              "Action": ["sts:AssumeRole", "sts:TagSession"]}
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 AIRFLOW_VALUES = {
     "defaultAirflowRepository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow",
     "data": {"metadataSecretName": "airflow-metadata"},
@@ -45,6 +46,8 @@ AIRFLOW_VALUES = {
     "workers": {"resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
                               "limits": {"cpu": "1", "memory": "1Gi"}}},
     "config": {"logging": {"remote_logging": "True", "remote_base_log_folder": "s3://logs-bucket/logs"}},
+    # StatsD is on by default; its image comes through the mirror.
+    "images": {"statsd": {"repository": f"{ECR}/quay.io/prometheus/statsd-exporter"}},
 }
 
 
@@ -447,11 +450,32 @@ def test_image_registry_allow_list_and_docker_hub_spellings():
                  with_values(defaultAirflowRepository="docker.io/apache/airflow"))
     assert check("airflow-image-registry", rules.HELM_RELEASE, with_values(defaultAirflowRepository=None)), \
         "the chart's default is Docker Hub"
-    ghcr = with_values(defaultAirflowRepository="ghcr.io/acme/airflow")
-    assert check("airflow-image-registry", rules.HELM_RELEASE, ghcr) == []
-    ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/"
-    assert check("airflow-image-registry", rules.HELM_RELEASE, ghcr, allowedRegistries=[ecr])
-    assert check("airflow-image-registry", rules.HELM_RELEASE, with_values(), allowedRegistries=[ecr]) == []
+    assert check("airflow-image-registry", rules.HELM_RELEASE,
+                 with_values(defaultAirflowRepository="ghcr.io/acme/airflow")), "ghcr.io is public too"
+    own = with_values(defaultAirflowRepository="registry.example.com/acme/airflow")
+    assert check("airflow-image-registry", rules.HELM_RELEASE, own) == []
+    assert check("airflow-image-registry", rules.HELM_RELEASE, own, allowedRegistries=[ECR + "/"])
+    assert check("airflow-image-registry", rules.HELM_RELEASE, with_values(), allowedRegistries=[ECR + "/"]) == []
+
+
+@pytest.mark.parametrize(("switch", "key", "public"), [
+    ({"statsd": {"enabled": True}}, "statsd", "quay.io/prometheus/statsd-exporter"),
+    ({"pgbouncer": {"enabled": True}}, "pgbouncer", "apache/airflow"),
+    ({"pgbouncer": {"enabled": True}}, "pgbouncerExporter", "apache/airflow"),
+    ({"dags": {"gitSync": {"enabled": True}}}, "gitSync", "registry.k8s.io/git-sync/git-sync"),
+])
+def test_enabled_sidecars_on_their_public_default_images_are_flagged(switch, key, public):
+    images = {k: v for k, v in AIRFLOW_VALUES["images"].items() if k != key}
+    found = check("airflow-image-registry", rules.HELM_RELEASE, with_values(**switch, images=images))
+    assert any(f"images.{key}: image {public}" in m for m in found), found
+    mirrored = {**images, **{k: {"repository": f"harbor.example.com/proxy/{v[0]}"}
+                             for k, v in rules.CHART_SIDECAR_IMAGES.items()}}
+    assert not check("airflow-image-registry", rules.HELM_RELEASE, with_values(**switch, images=mirrored))
+
+
+def test_disabled_sidecars_are_not_checked():
+    off = with_values(statsd={"enabled": False}, images={})
+    assert check("airflow-image-registry", rules.HELM_RELEASE, off) == []
 
 
 def test_default_admin_password_details():
@@ -547,3 +571,5 @@ def test_shared_names_agree_with_the_program():
     assert rules.POD_IDENTITY_SERVICE == iam.POD_IDENTITY_SERVICE
     assert rules.AIRFLOW_NAMESPACE == names.AIRFLOW_NAMESPACE
     assert rules.AIRFLOW_CHART == versions.AIRFLOW_CHART_NAME
+    assert set(images.PUBLIC_REGISTRIES) <= rules.PUBLIC_REGISTRIES
+    assert {k: v[0] for k, v in rules.CHART_SIDECAR_IMAGES.items()} == images.CHART_SIDECAR_IMAGES

@@ -156,6 +156,31 @@ def test_autoscaler_release_values_and_order(program):
     assert program.depends_on(release, association)
 
 
+def test_the_autoscaler_image_comes_through_the_mirror_in_prod_only(programs):
+    def image(run):
+        [release] = [r for r in run.find(RELEASE) if r.get("chart") == "cluster-autoscaler"]
+        return release.get("values.image.repository")
+
+    assert image(programs["dev"]) == versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY
+    assert image(programs["prod"]) == (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry.k8s.io/autoscaling/cluster-autoscaler")
+
+
+def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
+    policies = {stack: [p for p in run.find("aws:iam/rolePolicy:RolePolicy") if "pull-through" in p.name]
+                for stack, run in programs.items()}
+    assert policies["dev"] == []  # no mirror
+    [policy] = policies["prod"]
+    run = programs["prod"]
+    assert policy.get("role") == run.one("aws:iam/role:Role", name="airflow-node-role").name + "-1234567"
+    [statement] = json.loads(policy.get("policy"))["Statement"]
+    assert statement["Resource"] == [
+        f"arn:aws:ecr:us-east-1:123456789012:repository/{registry}/*"
+        for registry in ("docker.io", "quay.io", "registry.k8s.io")]
+    # The nodes must hold it before they pull their first image.
+    assert all(run.depends_on(group, policy) for group in run.find(MNG))
+
+
 def test_autoscaler_iam_is_scoped_to_this_cluster(program):
     cluster = program.outputs["clusterName"][0]
     [policy] = [p for p in program.find("aws:iam/rolePolicy:RolePolicy") if p.name.startswith("airflow-autoscaler")]

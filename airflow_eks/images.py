@@ -1,0 +1,115 @@
+"""Container images from a registry you control: the imageMirror rewrite. Pure.
+
+With `imageMirror` set, every image on a public registry that the stack runs is pulled as
+`<imageMirror>/<upstream registry>/<path>` instead, e.g. quay.io/prometheus/statsd-exporter
+becomes 123456789012.dkr.ecr.us-east-1.amazonaws.com/quay.io/prometheus/statsd-exporter.
+That is the layout of ECR pull-through cache rules whose prefixes are the upstream registry
+names (README, "Before the first prod deploy"), and of most proxy caches (Harbor, Artifactory).
+Tags stay the chart's and the program's own, so a mirror never pins a different version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from airflow_eks import iam, versions
+
+DOCKER_HUB = "docker.io"
+# Registries anyone can publish to or that the project does not control; a pull from them
+# is subject to their rate limits and availability.
+PUBLIC_REGISTRIES = (DOCKER_HUB, "quay.io", "registry.k8s.io", "ghcr.io", "gcr.io", "public.ecr.aws")
+
+# Chart 1.19.0's sidecar images (values.yaml `images.<key>.repository`) that this program's
+# values turn on: PgBouncer and its exporter, the StatsD exporter, git-sync. Airflow's own
+# image is airflowImageRepository; Redis and Flower are off (KubernetesExecutor).
+CHART_SIDECAR_IMAGES = {
+    "pgbouncer": "apache/airflow",
+    "pgbouncerExporter": "apache/airflow",
+    "statsd": "quay.io/prometheus/statsd-exporter",
+    "gitSync": "registry.k8s.io/git-sync/git-sync",
+}
+
+_ECR_HOST = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?",
+                       re.ASCII)
+
+
+def registry_of(repository: str) -> str:
+    """The registry host of an image repository; Docker's rules: a first path part with a dot
+    or a port, or `localhost`, is a host, anything else is Docker Hub."""
+    first, _, rest = repository.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return DOCKER_HUB if first in ("index.docker.io", "registry-1.docker.io") else first
+    return DOCKER_HUB
+
+
+def qualified(repository: str) -> str:
+    """The repository with its registry spelled out: `apache/airflow` -> `docker.io/apache/airflow`,
+    `redis` -> `docker.io/library/redis` (Docker Hub's official images); others unchanged."""
+    if registry_of(repository) != DOCKER_HUB:
+        return repository
+    first, _, rest = repository.partition("/")
+    path = rest if rest and ("." in first or ":" in first) else repository
+    return f"{DOCKER_HUB}/{path if '/' in path else 'library/' + path}"
+
+
+def is_public(repository: str) -> bool:
+    return registry_of(repository) in PUBLIC_REGISTRIES
+
+
+def mirrored(repository: str, mirror: str) -> str:
+    """Where to pull `repository` from: through the mirror if it is public and a mirror is set."""
+    if not mirror or not is_public(repository):
+        return repository
+    return f"{mirror}/{qualified(repository)}"
+
+
+def sidecar_repositories(mirror: str) -> dict[str, str]:
+    """`images.<key>.repository` values for the chart; empty without a mirror (chart defaults)."""
+    if not mirror:
+        return {}
+    return {key: mirrored(repo, mirror) for key, repo in CHART_SIDECAR_IMAGES.items()}
+
+
+def mirrored_registries(mirror: str, *, airflow_repository: str, cluster_autoscaler: bool) -> tuple[str, ...]:
+    """The upstream registries the stack pulls through `mirror` (none without one)."""
+    if not mirror:
+        return ()
+    repositories = [*CHART_SIDECAR_IMAGES.values(), airflow_repository]
+    if cluster_autoscaler:
+        repositories.append(versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY)
+    return tuple(sorted({registry_of(r) for r in repositories if is_public(r)}))
+
+
+@dataclass(frozen=True)
+class EcrRegistry:
+    partition: str
+    account: str
+    region: str
+    path: str
+    """The mirror's path below the host ('' or 'team/' style, with a trailing slash)."""
+
+
+def ecr_registry(mirror: str) -> EcrRegistry | None:
+    """The ECR private registry the mirror names, or None for any other registry."""
+    host, _, path = mirror.partition("/")
+    m = _ECR_HOST.fullmatch(host)
+    if not m:
+        return None
+    return EcrRegistry(partition="aws-cn" if m["cn"] else "aws", account=m["account"], region=m["region"],
+                       path=f"{path}/" if path else "")
+
+
+def pull_through_cache_policy(mirror: str, upstreams: Iterable[str]) -> dict | None:
+    """What the nodes need beyond AmazonEC2ContainerRegistryReadOnly to pull through an ECR
+    cache: the first pull of an image imports it, into a repository it may have to create
+    (ECR user guide, "IAM permissions required to sync an upstream registry"). Scoped to the
+    cache repositories of the upstream registries in use. None when the mirror is not ECR."""
+    ecr = ecr_registry(mirror)
+    if ecr is None:
+        return None
+    arn = f"arn:{ecr.partition}:ecr:{ecr.region}:{ecr.account}:repository/{ecr.path}"
+    return iam.document(iam.allow(["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                                  [f"{arn}{upstream}/*" for upstream in sorted(set(upstreams))],
+                                  sid="PullThroughCache"))
