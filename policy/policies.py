@@ -1,6 +1,6 @@
 """CrossGuard policies: one per rule in rules.RULES, with its level, description and config schema.
 
-The CLI runs the pack with this directory on sys.path, so `rules` is a sibling module. Each
+The CLI runs the pack with this directory on sys.path, so `rules` is a sibling package. Each
 wrapper only adapts CrossGuard's arguments to the pure rule: props stay CrossGuard's proxies,
 so reading a value that is unknown during preview raises UnknownValueError, which CrossGuard
 reports as "can't run policy during preview" instead of a violation.

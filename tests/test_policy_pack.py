@@ -49,6 +49,11 @@ class _PolicyConfigSchema:
         self.properties, self.required = properties, required
 
 
+def _rules_modules() -> list[str]:
+    """The top-level `rules` package and its submodules, as the CLI-style import loads them."""
+    return [name for name in sys.modules if name == "rules" or name.startswith("rules.")]
+
+
 @pytest.fixture
 def policies(monkeypatch):
     """policy/policies.py imported as the CLI would (policy/ on sys.path), over a stand-in SDK."""
@@ -60,13 +65,15 @@ def policies(monkeypatch):
     for name in ("PolicyResource", "ReportViolation", "ResourceValidationArgs", "StackValidationArgs"):
         setattr(sdk, name, object)
     monkeypatch.setitem(sys.modules, "pulumi_policy", sdk)
-    monkeypatch.delitem(sys.modules, "rules", raising=False)
+    for name in _rules_modules():
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.syspath_prepend(str(POLICY))
     spec = importlib.util.spec_from_file_location("policies", POLICY / "policies.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module
-    sys.modules.pop("rules", None)
+    for name in _rules_modules():
+        sys.modules.pop(name, None)
 
 
 def test_every_rule_is_wrapped_once_with_its_kind_level_and_schema(policies):

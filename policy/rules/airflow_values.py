@@ -1,0 +1,31 @@
+"""Reading the official Airflow chart's Helm release values (used by the S3 and Kubernetes rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .base import Resource
+from .constants import AIRFLOW_CHART, HELM_RELEASE
+from .helpers import _map, _of_type, _path
+
+
+def _is_airflow(props: Mapping[str, Any]) -> bool:
+    chart = str(props.get("chart") or "")
+    return chart == AIRFLOW_CHART or chart.endswith(f"/{AIRFLOW_CHART}")
+
+
+def _values(props: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    return _map(props.get("values")) if _is_airflow(props) else None
+
+
+def _airflow_values(resources: Sequence[Resource]) -> list[Mapping[str, Any]]:
+    return [v for r in _of_type(resources, HELM_RELEASE) if (v := _values(r.props)) is not None]
+
+
+def _log_bucket(values: Mapping[str, Any]) -> str | None:
+    """The bucket of `remote_base_log_folder` (s3://<bucket>/<prefix>), if it is an S3 URL."""
+    folder = str(_path(values, "config.logging.remote_base_log_folder") or "")
+    if not folder.startswith("s3://"):
+        return None
+    return folder.removeprefix("s3://").split("/", 1)[0] or None

@@ -1,0 +1,73 @@
+"""Enforcement levels, the resource types the rules read, and the names the pack shares with the program.
+
+The pack is self-contained (it runs in its own virtualenv, without the program's packages), so the
+few names it shares with the program are repeated here; tests/test_policy_rules.py checks they still
+agree with airflow_eks.
+"""
+
+from __future__ import annotations
+
+import re
+
+MANDATORY, ADVISORY, DISABLED = "mandatory", "advisory", "disabled"
+LEVELS = (ADVISORY, MANDATORY, DISABLED)
+
+# Resource types (pulumi-aws 7, pulumi-eks 4, pulumi-kubernetes 4).
+AWS_PROVIDER = "pulumi:providers:aws"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+# pulumi-eks components: the program's inputs arrive on these. In a real deployment the engine
+# sees a remote component with empty props (the provider registers it without inputs), and
+# the aws:eks children carry the settings, so both are checked.
+EKS_COMPONENT = "eks:index:Cluster"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP_COMPONENT = "eks:index:ManagedNodeGroup"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_ADDON = "aws:eks/addon:Addon"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+SUBNET = "aws:ec2/subnet:Subnet"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SECURITY_GROUP_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_POLICY_DOCUMENTS = {  # type -> property holding a permissions policy (JSON)
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+}
+IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                   "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+                   "aws:iam/groupPolicyAttachment:GroupPolicyAttachment")
+KMS_KEY = "aws:kms/key:Key"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+
+# Shared with the program (airflow_eks.iam.POD_IDENTITY_SERVICE, names.AIRFLOW_NAMESPACE).
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+POD_IDENTITY_ACTIONS = frozenset({"sts:AssumeRole", "sts:TagSession"})
+AIRFLOW_NAMESPACE = "airflow"
+AIRFLOW_CHART = "airflow"
+# Chart 1.19.0 defaults the Airflow image to Docker Hub and the admin user to admin:admin.
+CHART_DEFAULT_REPOSITORY = "apache/airflow"
+CHART_DEFAULT_PASSWORD = "admin"  # noqa: S105 - the value the rule forbids
+DOCKER_HUB = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
+# Registries the project does not control (airflow_eks/images.py PUBLIC_REGISTRIES).
+PUBLIC_REGISTRIES = DOCKER_HUB | {"quay.io", "registry.k8s.io", "ghcr.io", "gcr.io", "public.ecr.aws"}
+# Chart 1.19.0's sidecar images (values.yaml), each with the values path that turns it on and
+# whether the chart enables it by default (airflow_eks/images.py CHART_SIDECAR_IMAGES).
+CHART_SIDECAR_IMAGES = {
+    "pgbouncer": ("apache/airflow", "pgbouncer.enabled", False),
+    "pgbouncerExporter": ("apache/airflow", "pgbouncer.enabled", False),
+    "statsd": ("quay.io/prometheus/statsd-exporter", "statsd.enabled", True),
+    "gitSync": ("registry.k8s.io/git-sync/git-sync", "dags.gitSync.enabled", False),
+}
+READ_VERBS = ("Describe", "Get", "List", "Head", "BatchGet", "Lookup", "Search", "View")
+BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")

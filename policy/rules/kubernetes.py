@@ -1,0 +1,159 @@
+"""Kubernetes rules: pinned Helm charts, the Airflow release's values, and the task pods' LimitRange."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .airflow_values import _is_airflow, _log_bucket, _values
+from .base import Resource, rule
+from .constants import (
+    ADVISORY,
+    AIRFLOW_NAMESPACE,
+    CHART_DEFAULT_PASSWORD,
+    CHART_DEFAULT_REPOSITORY,
+    CHART_SIDECAR_IMAGES,
+    HELM_RELEASE,
+    LIMIT_RANGE,
+    PUBLIC_REGISTRIES,
+    SEMVER,
+)
+from .helpers import _items, _map, _of_type, _path, _truthy
+
+
+@rule("helm-release-pinned", "Helm releases pin an exact chart version from an HTTPS or OCI repository.",
+      types=[HELM_RELEASE])
+def helm_release_pinned(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    chart, version = str(props.get("chart") or ""), str(props.get("version") or "")
+    repo = str(_path(props, "repositoryOpts.repo") or "")
+    found = []
+    if not SEMVER.match(version):
+        found.append(f"chart {chart!r} version {version or 'unset'!r} is not an exact version; pin X.Y.Z so "
+                     "an upstream release never changes a deploy.")
+    if not chart.startswith("oci://") and not repo.startswith("https://"):
+        found.append(f"chart {chart!r} must come from an https:// repository (repositoryOpts.repo) or oci://.")
+    return found
+
+
+def _airflow_rule(name: str, description: str, **kw: Any) -> Callable[[Callable], Callable]:
+    """A rule over the values of the official Airflow chart's releases (other charts: n/a)."""
+    def register(check: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]) -> Callable:
+        def over_values(_typ: str, props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+            values = _values(props)
+            return [] if values is None else check(values, cfg)
+        over_values.__name__ = check.__name__
+        return rule(name, description, types=[HELM_RELEASE], **kw)(over_values)
+    return register
+
+
+@_airflow_rule("airflow-remote-logging-s3", "Airflow writes task logs to S3 (remote logging), not pod disks.")
+def airflow_remote_logging_s3(values: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    if _truthy(_path(values, "config.logging.remote_logging")) and _log_bucket(values):
+        return []
+    return ["set config.logging.remote_logging True and remote_base_log_folder s3://<bucket>/...: task pods "
+            "are deleted when they finish, and their logs with them."]
+
+
+@_airflow_rule("airflow-task-resources", "Task pods (workers) request and limit CPU and memory.")
+def airflow_task_resources(values: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    resources = _map(_path(values, "workers.resources"))
+    missing = [f"{kind}.{res}" for kind in ("requests", "limits") for res in ("cpu", "memory")
+               if not _path(resources, f"{kind}.{res}")]
+    return [f"workers.resources lacks {missing}: one runaway task must not starve the node."] if missing else []
+
+
+def _registry(repository: str) -> str:
+    first, _, rest = repository.partition("/")
+    return first if rest and ("." in first or ":" in first or first == "localhost") else "docker.io"
+
+
+def _airflow_images(values: Mapping[str, Any]) -> dict[str, str]:
+    """Every image repository the release runs: Airflow's and each enabled sidecar's, with the
+    chart's default where the values set none."""
+    found = {"defaultAirflowRepository": str(values.get("defaultAirflowRepository") or CHART_DEFAULT_REPOSITORY)}
+    if _path(values, "images.airflow.repository"):
+        found["images.airflow"] = str(_path(values, "images.airflow.repository"))
+    for key, (default, switch, on_by_default) in CHART_SIDECAR_IMAGES.items():
+        enabled = _path(values, switch)
+        if (on_by_default and enabled is not False) or _truthy(enabled):
+            found[f"images.{key}"] = str(_path(values, f"images.{key}.repository") or default)
+    return found
+
+
+@_airflow_rule("airflow-image-registry", "Airflow's images, its own and the chart's sidecars (PgBouncer, StatsD, "
+               "git-sync), come from a registry you control, not a public one.",
+               level=ADVISORY,
+               config={"allowedRegistries": {"type": "array", "items": {"type": "string"}, "default": [],
+                                             "description": "Repository prefixes allowed (e.g. an ECR "
+                                                            "registry); empty: any registry but the public "
+                                                            "ones (Docker Hub, quay.io, registry.k8s.io, ...)."}})
+def airflow_image_registry(values: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    allowed = cfg["allowedRegistries"]
+    found = []
+    for where, repository in _airflow_images(values).items():
+        host = _registry(repository)
+        if (allowed and not any(repository.startswith(p) for p in allowed)) or (
+                not allowed and host in PUBLIC_REGISTRIES):
+            found.append(f"{where}: image {repository} is pulled from {host}; pull it from a registry you control "
+                         "(rate limits, availability, supply chain): airflowImageRepository for Airflow's own "
+                         "image, imageMirror for the rest.")
+    return found
+
+
+@_airflow_rule("airflow-ui-rbac", "The UI uses an auth manager with roles (FAB), not SimpleAuthManager.")
+def airflow_ui_rbac(values: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    manager = str(_path(values, "config.core.auth_manager") or "")  # unset: the chart's FabAuthManager
+    found = []
+    if "SimpleAuthManager" in manager:
+        found.append("SimpleAuthManager keeps generated passwords in a pod file and has no RBAC store; use "
+                     "the chart's FabAuthManager.")
+    if _truthy(_path(values, "config.core.simple_auth_manager_all_admins")):
+        found.append("simple_auth_manager_all_admins makes every visitor an admin.")
+    return found
+
+
+@_airflow_rule("airflow-no-default-admin-password", "The UI admin never gets the chart's admin:admin default.")
+def airflow_no_default_admin_password(values: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    found = []
+    if _path(values, "createUserJob.enabled") is not False:
+        password = _path(values, "createUserJob.defaultUser.password")
+        if not password or password == CHART_DEFAULT_PASSWORD:
+            found.append("createUserJob creates the admin with the chart's default password 'admin'; "
+                         "set createUserJob.defaultUser.password from a generated secret.")
+    if _path(values, "webserver.defaultUser.password") == CHART_DEFAULT_PASSWORD:
+        found.append("webserver.defaultUser.password is the default 'admin'.")
+    return found
+
+
+@_airflow_rule("airflow-secrets-by-reference", "Airflow's keys and database credentials live in Kubernetes "
+               "Secrets referenced by name, never in Helm values.")
+def airflow_secrets_by_reference(values: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    inline = [k for k in ("fernetKey", "apiSecretKey", "jwtSecret", "webserverSecretKey") if values.get(k)]
+    found = [f"{k} is set inline; create the Secret and use {k}SecretName." for k in inline]
+    if not _path(values, "data.metadataSecretName"):
+        found.append("data.metadataSecretName is unset, so the chart builds the database URL from "
+                     "data.metadataConnection (default postgres/postgres, sslmode disable).")
+    return found
+
+
+def _limits_containers(limit_range: Resource) -> bool:
+    return any(_map(item).get("type") == "Container"
+               and all(_path(_map(item), f"default.{r}") for r in ("cpu", "memory"))
+               for item in _items(_path(limit_range.props, "spec.limits")))
+
+
+@rule("task-pods-limit-range", "The Airflow namespace has a LimitRange giving every container default "
+      "CPU and memory limits.",
+      config={"namespace": {"type": "string", "default": AIRFLOW_NAMESPACE,
+                            "description": "Namespace used when the Airflow release names none."}})
+def task_pods_limit_range(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    releases = [r for r in _of_type(resources, HELM_RELEASE) if _is_airflow(r.props)]
+    found = []
+    for release in releases:
+        namespace = str(release.props.get("namespace") or cfg["namespace"])
+        if not any(str(_path(lr.props, "metadata.namespace")) == namespace and _limits_containers(lr)
+                   for lr in _of_type(resources, LIMIT_RANGE)):
+            found.append((f"namespace {namespace} needs a LimitRange with default cpu and memory limits for "
+                          "Container, so pods a DAG creates (e.g. KubernetesPodOperator) are bounded too.",
+                          release.urn))
+    return found
