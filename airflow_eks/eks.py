@@ -17,8 +17,9 @@ CLUSTER_NAME_MAX_LENGTH = 100
 # AL2023 per CPU architecture; the node group's instance types decide which (ami_type()).
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
 # Graviton families carry a "g" right after the generation digit (m7g, c6gn, r8gd, t4g, g5g);
-# a1 is the first Graviton generation (EC2 user guide, "Instance type naming conventions").
-_GRAVITON_FAMILY = re.compile(r"^([a-z]+[0-9]+g[a-z]*|a1)$")
+# a1 is the first Graviton generation (EC2 user guide, "Instance type naming conventions");
+# -gb families (p6e-gb200) run on NVIDIA Grace, also arm64.
+_GRAVITON_FAMILY = re.compile(r"^([a-z]+[0-9]+g[a-z]*|a1|[a-z]+[0-9]+[a-z]*-gb[0-9]+)$")
 
 # Node root volumes: the managed node group's own default size, but gp3 and encrypted, which
 # the default launch template does not guarantee (it follows the account's EBS setting).

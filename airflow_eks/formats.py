@@ -37,7 +37,7 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", re.ASCII)
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$", re.ASCII)
 _HTTPS_REPO = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%+-]+)+/?$", re.ASCII)
 _SSH_REPO = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$", re.ASCII)
-_GIT_REF = re.compile(r"^(?![/-])(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]+(?<!/)(?<!\.lock)$", re.ASCII)
+_GIT_REF = re.compile(r"^(?![/-])(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+@-]+(?<!/)(?<!\.lock)$", re.ASCII)
 _IMAGE_REPOSITORY = re.compile(
     r"^([a-z0-9]+([.-][a-z0-9]+)*(:\d+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$", re.ASCII
 )
@@ -163,7 +163,8 @@ def git_repo_kind(value: str) -> str:
 def git_ref(value: str) -> str:
     if not _GIT_REF.fullmatch(value):
         raise ValueError(
-            "a git branch, tag or commit name (letters, digits, . _ / -; not starting with - or /; no spaces or ..)")
+            "a git branch, tag or commit name (letters, digits, . _ / + @ -; not starting with - or /; "
+            "no spaces, .. or @{)")
     return value
 
 

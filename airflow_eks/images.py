@@ -31,8 +31,8 @@ CHART_SIDECAR_IMAGES = {
     "gitSync": "registry.k8s.io/git-sync/git-sync",
 }
 
-_ECR_HOST = re.compile(r"(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?",
-                       re.ASCII)
+_ECR_HOST = re.compile(
+    r"(?P<account>[0-9]{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?", re.ASCII)
 
 
 def registry_of(repository: str) -> str:
@@ -97,8 +97,8 @@ def ecr_registry(mirror: str) -> EcrRegistry | None:
     m = _ECR_HOST.fullmatch(host)
     if not m:
         return None
-    return EcrRegistry(partition="aws-cn" if m["cn"] else "aws", account=m["account"], region=m["region"],
-                       path=f"{path}/" if path else "")
+    partition = "aws-cn" if m["cn"] else "aws-us-gov" if m["region"].startswith("us-gov-") else "aws"
+    return EcrRegistry(partition=partition, account=m["account"], region=m["region"], path=f"{path}/" if path else "")
 
 
 def pull_through_cache_policy(mirror: str, upstreams: Iterable[str]) -> dict | None:

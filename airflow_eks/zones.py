@@ -32,5 +32,10 @@ def choose(available: Sequence[str], count: int) -> tuple[str, ...]:
 def available_in_region() -> list[str]:
     """The region's available AZ names minus UNSUPPORTED_ZONE_IDS (an AWS call, through the
     default provider, which reads the same aws:region)."""
-    result = aws.get_availability_zones(state="available", exclude_zone_ids=list(UNSUPPORTED_ZONE_IDS))
+    result = aws.get_availability_zones(
+        state="available", exclude_zone_ids=list(UNSUPPORTED_ZONE_IDS),
+        # Availability Zones only: in an account that opted into Local or Wavelength Zones the
+        # lookup returns those too, and they sort first (us-east-1-bos-1a < us-east-1a).
+        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+    )
     return list(result.names)

@@ -90,6 +90,7 @@ class Cluster(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         self._private_subnet_ids = args.private_subnet_ids
         self._tags = args.tags
+        self._kubernetes_version = args.settings.kubernetes_version
         settings = args.settings
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
@@ -248,6 +249,9 @@ class Cluster(pulumi.ComponentResource):
             capacity_type=sizes.capacity_type,
             instance_types=list(sizes.instance_types),
             ami_type=eks_spec.ami_type(sizes.instance_types),
+            # pulumi-eks fills in the cluster's version only without a launch template; unset,
+            # EKS would keep the nodes on their first minor through every control-plane upgrade.
+            version=self._kubernetes_version,
             # No image in the template: EKS keeps choosing the AMI (ami_type) and bootstrapping
             # the nodes; a new template version rolls the group.
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(

@@ -205,6 +205,11 @@ class Mocks(pulumi.runtime.Mocks):
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             excluded = set(args.args.get("excludeZoneIds") or [])
             zones = [(f"{self.region}{s}", zone_id(s)) for s in REGION_AZS if zone_id(s) not in excluded]
+            # The mock account opted into a Local Zone: AWS lists it (first, by name) unless
+            # the lookup filters on opt-in-status.
+            only_azs = {"name": "opt-in-status", "values": ["opt-in-not-required"]} in (args.args.get("filters") or [])
+            if not only_azs:
+                zones.insert(0, (f"{self.region}-bos-1a", "use1-bos1-az1"))
             return {"names": [n for n, _ in zones], "zoneIds": [z for _, z in zones],
                     "id": self.region, "groupNames": [self.region]}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":

@@ -158,6 +158,8 @@ def test_each_node_group_launches_from_its_own_tagged_encrypted_imdsv2_template(
         template, group = templates[f"c-{pool}-nodes"], node_group(dev, pool)
         assert group.get("launchTemplate") == {"id": f"lt-{template.name}", "version": "1"}
         assert "diskSize" not in group.plain_inputs  # EKS rejects diskSize beside a launch template
+        # pulumi-eks leaves the version unset when a launch template is given.
+        assert group.get("version") == "1.34"
         assert "imageId" not in template.plain_inputs and "userData" not in template.plain_inputs
         [root] = template.get("blockDeviceMappings")
         assert root == {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 20, "volumeType": "gp3",
@@ -170,6 +172,12 @@ def test_each_node_group_launches_from_its_own_tagged_encrypted_imdsv2_template(
             assert spec["tags"] == {"project": "airflow-eks", "stack": "dev", "managed-by": "pulumi",
                                     "Name": f"c-{pool}"}
         assert template.parent == dev.one("airflow-eks:cluster:Cluster").urn
+
+
+def test_node_groups_follow_the_clusters_kubernetes_version():
+    run = harness.run(build, stack="dev", overrides={"kubernetesVersion": "1.33"})
+    assert run.one("eks:index:Cluster").get("version") == "1.33"
+    assert {node_group(run, p).get("version") for p in ("system", "spot")} == {"1.33"}
 
 
 def test_graviton_instance_types_get_the_arm64_ami():

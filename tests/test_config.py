@@ -150,6 +150,7 @@ BAD_INPUTS = [
     ("gitSyncBranch", "my branch", "git branch"),
     ("gitSyncBranch", "-rf", "not starting with -"),
     ("gitSyncBranch", "main\n", "git branch"),
+    ("gitSyncBranch", "main@{1}", "no spaces, .. or @{"),
     ("gitSyncSubPath", "../etc", "relative directory"),
     ("gitSyncPeriod", "60", "Go duration"),
     ("gitSyncPeriod", "60s\n", "Go duration"),
@@ -225,6 +226,11 @@ def test_secret_values_never_appear_in_errors():
     assert "hunter2" not in str(err.value) and "[secret]" in str(err.value)
 
 
+@pytest.mark.parametrize("ref", ["main", "release/v2.1", "feature/foo+bar", "deps@2", "v1.0.0-rc.1"])
+def test_git_refs_git_allows_are_accepted(ref):
+    assert load(overrides={"gitSyncBranch": ref}).airflow.git_sync.branch == ref
+
+
 def test_credentials_in_a_repo_url_are_never_echoed():
     with pytest.raises(pulumi.RunError) as err:
         load(overrides={"gitSyncRepo": "https://bot:ghp_s3cr3t@github.com/org/dags.git"})
@@ -243,6 +249,8 @@ def test_zones_are_the_regions_first_eks_capable_ones():
     [(_, args)] = [c for c in run.mocks.calls if c[0] == "aws:index/getAvailabilityZones:getAvailabilityZones"]
     assert args["state"] == "available"
     assert set(args["excludeZoneIds"]) == set(zones.UNSUPPORTED_ZONE_IDS) >= {"use1-az3"}
+    # Without this filter the mock account's Local Zone (us-east-1-bos-1a) would come first.
+    assert args["filters"] == [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
     assert not {mocks.zone_id(z[-1]) for z in run.value.network.availability_zones} & set(zones.UNSUPPORTED_ZONE_IDS)
 
 

@@ -101,6 +101,7 @@ def test_gp3_parameters_encrypt_and_tag_every_volume():
     (["m6i.large", "t3a.xlarge", "m5.large"], "AL2023_x86_64_STANDARD"),
     (["m7g.large", "t4g.small", "c6gn.xlarge", "r8gd.2xlarge", "a1.large", "g5g.xlarge"], "AL2023_ARM_64_STANDARD"),
     (["g5.xlarge", "inf2.xlarge", "m7i-flex.large"], "AL2023_x86_64_STANDARD"),
+    (["p6e-gb200.36xlarge"], "AL2023_ARM_64_STANDARD"),  # NVIDIA Grace
 ])
 def test_ami_type_follows_the_instance_architecture(types, expected):
     assert eks.ami_type(types) == expected

@@ -52,6 +52,8 @@ def test_mirrored_registries_are_the_upstreams_actually_pulled():
     (ECR, ("aws", "123456789012", "eu-west-1", "")),
     (f"{ECR}/team", ("aws", "123456789012", "eu-west-1", "team/")),
     ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", ("aws-cn", "123456789012", "cn-north-1", "")),
+    ("123456789012.dkr.ecr.us-gov-west-1.amazonaws.com", ("aws-us-gov", "123456789012", "us-gov-west-1", "")),
+    ("123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", ("aws", "123456789012", "us-east-1", "")),
 ])
 def test_ecr_registries_are_recognised(mirror, expected):
     ecr = images.ecr_registry(mirror)

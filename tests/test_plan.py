@@ -243,3 +243,4 @@ def test_the_comment_workflow_posts_plan_yml_output_without_running_pr_code():
     post = job["steps"][-1]
     assert post["env"]["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha }}"
     assert '--search "$HEAD_SHA"' in post["run"] and "-F body=@body.md" in post["run"]
+    assert 'select(.headRefOid == \\"$HEAD_SHA\\")' in post["run"]
