@@ -30,10 +30,13 @@ def choose(available: Sequence[str], count: int) -> tuple[str, ...]:
 
 
 def available_in_region() -> list[str]:
-    """The region's available AZ names minus UNSUPPORTED_ZONE_IDS (an AWS call, through the
-    default provider, which reads the same aws:region)."""
+    """The region's AZ names minus UNSUPPORTED_ZONE_IDS (an AWS call, through the default
+    provider, which reads the same aws:region)."""
+    # No state="available" filter: the list must be the same on every run, or one impaired
+    # zone during an `up` would shift the selection and replace subnets, nodes and the
+    # database subnet group.
     result = aws.get_availability_zones(
-        state="available", exclude_zone_ids=list(UNSUPPORTED_ZONE_IDS),
+        exclude_zone_ids=list(UNSUPPORTED_ZONE_IDS),
         # Availability Zones only: in an account that opted into Local or Wavelength Zones the
         # lookup returns those too, and they sort first (us-east-1-bos-1a < us-east-1a).
         filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
