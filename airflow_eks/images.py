@@ -105,11 +105,13 @@ def pull_through_cache_policy(mirror: str, upstreams: Iterable[str]) -> dict | N
     """What the nodes need beyond AmazonEC2ContainerRegistryReadOnly to pull through an ECR
     cache: the first pull of an image imports it, into a repository it may have to create
     (ECR user guide, "IAM permissions required to sync an upstream registry"). Scoped to the
-    cache repositories of the upstream registries in use. None when the mirror is not ECR."""
+    cache repositories of the upstream registries in use. None when the mirror is not ECR or
+    nothing is pulled through it."""
     ecr = ecr_registry(mirror)
-    if ecr is None:
+    upstreams = sorted(set(upstreams))
+    if ecr is None or not upstreams:
         return None
     arn = f"arn:{ecr.partition}:ecr:{ecr.region}:{ecr.account}:repository/{ecr.path}"
     return iam.document(iam.allow(["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-                                  [f"{arn}{upstream}/*" for upstream in sorted(set(upstreams))],
+                                  [f"{arn}{upstream}/*" for upstream in upstreams],
                                   sid="PullThroughCache"))

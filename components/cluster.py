@@ -233,7 +233,7 @@ class Cluster(pulumi.ComponentResource):
         # The kubelet pulls with the node role; the first pull of an image through an ECR
         # pull-through cache imports it, which AmazonEC2ContainerRegistryReadOnly does not allow.
         cache = images.pull_through_cache_policy(args.image_mirror, args.mirrored_registries)
-        if cache is not None and args.mirrored_registries:
+        if cache is not None:
             grants.append(aws.iam.RolePolicy(f"{self._name}-node-pull-through-cache", role=role.id,
                                              policy=json.dumps(cache), opts=self._child))
         return role, grants
