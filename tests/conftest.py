@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests import harness, loader
+from airflow_eks.offline import harness, loader
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from tests import mocks
+from airflow_eks.offline import mocks
 from tools.plan import build, model
 
 STACK = "dev"

@@ -11,8 +11,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from airflow_eks import names
+from airflow_eks.offline import harness, mocks
 from components.addons import VOLUME_TEARDOWN_WAIT, ClusterAddons, ClusterAddonsArgs
-from tests import harness, mocks
 
 ADDON = "aws:eks/addon:Addon"
 ROLE = "aws:iam/role:Role"

@@ -16,8 +16,8 @@ import pytest
 
 from airflow_eks import config, helm_values, names
 from airflow_eks import secret_data as data
+from airflow_eks.offline import harness, mocks
 from components.airflow import AirflowRelease, AirflowReleaseArgs
-from tests import harness, mocks
 
 DB_PASSWORD = "Db-pa55:w/rd@x"
 DB_HOST = "airflow-db.abc.us-east-1.rds.amazonaws.com"

@@ -15,8 +15,8 @@ import pytest
 from airflow_eks import helm_values, names
 from airflow_eks import secret_data as data
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
+from airflow_eks.offline import harness, mocks
 from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs
-from tests import harness, mocks
 
 SECRET = "kubernetes:core/v1:Secret"
 NAMESPACE = "kubernetes:core/v1:Namespace"

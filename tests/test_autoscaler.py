@@ -7,7 +7,7 @@ import re
 import pytest
 
 from airflow_eks import autoscaler, iam, names, versions
-from tests import loader
+from airflow_eks.offline import loader
 
 CLUSTER = "airflow-eks-eksCluster-1234567"
 CLUSTER_ARN = f"arn:aws:eks:eu-west-1:123456789012:cluster/{CLUSTER}"

@@ -12,8 +12,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from airflow_eks import autoscaler, names, versions
+from airflow_eks.offline import harness, mocks
 from components.autoscaler import RELEASE_NAME, ClusterAutoscaler, ClusterAutoscalerArgs
-from tests import harness, mocks
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ROLE = "aws:iam/role:Role"

@@ -9,8 +9,8 @@ import pulumi
 import pytest
 
 from airflow_eks import config, iam, storage
+from airflow_eks.offline import harness
 from components.buckets import Buckets, BucketsArgs
-from tests import harness
 
 BUCKET = "aws:s3/bucket:Bucket"
 PURPOSES = ("logs", "data")

@@ -8,8 +8,8 @@ import pulumi
 import pytest
 
 from airflow_eks import autoscaler, config, iam, names, versions
+from airflow_eks.offline import harness, mocks
 from components.cluster import Cluster, ClusterArgs
-from tests import harness, mocks
 
 EKS = "eks:index:Cluster"
 MNG = "eks:index:ManagedNodeGroup"

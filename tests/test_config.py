@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from airflow_eks import config, config_reader, zones
-from tests import harness, loader, mocks
+from airflow_eks.offline import harness, loader, mocks
 
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
 KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"

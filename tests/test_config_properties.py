@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from airflow_eks import config
-from tests import harness, loader
+from airflow_eks.offline import harness, loader
 
 PROJECT = loader.project_file()["config"]
 SCHEMA = {k: v for k, v in PROJECT.items() if ":" not in k and not v.get("secret")}

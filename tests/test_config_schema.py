@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from airflow_eks import config
-from tests import harness, loader
+from airflow_eks.offline import harness, loader
 
 PROJECT = loader.project_file()
 SCHEMA = {k: v for k, v in PROJECT["config"].items() if ":" not in k}

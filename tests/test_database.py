@@ -10,8 +10,8 @@ import pulumi_eks as eks
 import pytest
 
 from airflow_eks import config, rds
+from airflow_eks.offline import harness, mocks
 from components.database import Database, DatabaseArgs
-from tests import harness, mocks
 
 INSTANCE = "aws:rds/instance:Instance"
 RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"

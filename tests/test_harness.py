@@ -8,7 +8,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_random as random
 
-from tests import harness, mocks
+from airflow_eks.offline import harness, mocks
 
 
 def test_eks_cluster_outputs_are_modelled_and_flow_into_dependents():

@@ -14,8 +14,8 @@ import pytest
 
 from airflow_eks import config, formats, helm_values, images, names
 from airflow_eks import secret_data as data
+from airflow_eks.offline import harness
 from airflow_eks.secret_data import SECRET_NAMES
-from tests import harness
 
 BUCKET = "airflow-eks-dev-logs-20261123000000"
 STORAGE_CLASS = "gp3"

@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_eks import cloudwatch, config, eks, physical_names, rds
+from airflow_eks.offline import harness
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
-from tests import harness
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 EKS = "eks:index:Cluster"

@@ -6,8 +6,8 @@ import pulumi
 import pytest
 
 from airflow_eks import subnets
+from airflow_eks.offline import harness, mocks
 from components.network import Network, NetworkArgs
-from tests import harness, mocks
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"

@@ -8,7 +8,7 @@ import re
 import pytest
 import yaml
 
-from tests import harness, loader, mocks
+from airflow_eks.offline import harness, loader, mocks
 from tests.plan_records import dev_like, plan_of, rec
 from tools.plan import __main__ as cli
 from tools.plan import build, diff, model, render

@@ -9,9 +9,9 @@ import pulumi
 import pytest
 
 from airflow_eks import airflow_iam, config, iam, names
+from airflow_eks.offline import harness
 from components.airflow_identity import AirflowIdentity, AirflowIdentityArgs
 from components.pod_identity import PodIdentityRole, PodIdentityRoleArgs
-from tests import harness
 
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/rolePolicy:RolePolicy"

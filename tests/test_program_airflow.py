@@ -8,7 +8,7 @@ import pytest
 
 from airflow_eks import helm_values
 from airflow_eks import secret_data as data
-from tests import mocks
+from airflow_eks.offline import mocks
 
 SPOT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 

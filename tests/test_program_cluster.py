@@ -7,7 +7,7 @@ import json
 import pytest
 
 from airflow_eks import iam, names, versions
-from tests import harness, mocks
+from airflow_eks.offline import harness, mocks
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from airflow_eks import iam, names
-from tests import harness, mocks
+from airflow_eks.offline import harness, mocks
 
 INSTANCE = "aws:rds/instance:Instance"
 RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests import harness, loader
+from airflow_eks.offline import harness, loader
 from tools import config_reference
 
 README = (loader.ROOT / "README.md").read_text()

@@ -10,7 +10,7 @@ from .constants import DISABLED, LEVELS
 
 
 def as_resources(records: Iterable[Any]) -> list[Resource]:
-    """Resources from mock-engine records (tests/mocks.Registered) or Resources as they are."""
+    """Resources from mock-engine records (airflow_eks/offline/mocks.Registered) or Resources as they are."""
     records = list(records)
     by_urn = {getattr(r, "urn", None): r for r in records}
     resources = []

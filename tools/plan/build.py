@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests import harness, loader
+from airflow_eks.offline import harness, loader
 from tools.plan import cost, deploy_time, model
 
 FORMAT = 1
@@ -42,5 +42,5 @@ def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dic
 
 
 def plan(stack: str, *, busy_hours: float = 8) -> dict[str, Any]:
-    """Run `stack`'s program offline (tests/harness.py) and return its plan."""
+    """Run `stack`'s program offline (airflow_eks/offline/harness.py) and return its plan."""
     return assemble(harness.run_program(stack), stack, busy_hours=busy_hours)

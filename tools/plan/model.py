@@ -1,6 +1,6 @@
 """Recorded resources -> the plan's deterministic, secret-free JSON model.
 
-Input: the `Registered` records of tests/mocks.py (what the program registered under the
+Input: the `Registered` records of airflow_eks/offline/mocks.py (what the program registered under the
 mock engine). Output: plain dicts sorted by URN, with every secret replaced by `[secret]`,
 integral floats as ints (the engine sends numbers as floats) and repository paths made
 relative, so the same program gives the same JSON on any machine.
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tests import mocks
+from airflow_eks.offline import mocks
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECRET = "[secret]"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pulumi
 
-from tests import loader
-from tests import mocks as mock_engine
+from airflow_eks.offline import loader
+from airflow_eks.offline import mocks as mock_engine
 
 MAIN = loader.ROOT / "__main__.py"
 
