@@ -1,0 +1,94 @@
+"""Render the real upstream charts offline (helm-python-sdk: Helm's Go SDK, no helm binary).
+
+The charts are upstream artefacts beside the checkout (../shared/airflow-chart and
+../shared/charts/<name>-<version>, see ../shared/charts/README.md); they are never copied into
+the project. In CI a missing chart fails the test, never skips it.
+
+Renders are cached per (chart, values, release, namespace): a chart renders in well under a
+second, but the suite renders the same values sets from many tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from airflow_eks.offline import loader
+
+SHARED = loader.ROOT.parent / "shared"
+
+
+def airflow_chart_dir() -> Path:
+    return Path(os.environ.get("AIRFLOW_CHART_DIR") or SHARED / "airflow-chart")
+
+
+def chart_dir(name: str, version: str) -> Path:
+    """An upstream chart under ../shared/charts, e.g. chart_dir("cluster-autoscaler", "9.59.0")."""
+    if name == "airflow":
+        return airflow_chart_dir()
+    return SHARED / "charts" / f"{name}-{version}"
+
+
+def require(path: Path) -> Path:
+    """The chart folder, or a failure in CI (a skip only on a developer's machine)."""
+    if not (path / "Chart.yaml").is_file():
+        message = f"chart not found at {path} (../shared beside the checkout; see README, Development)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@functools.lru_cache(maxsize=64)
+def _render(path: str, values_json: str, release: str, namespace: str) -> tuple[tuple[str, str], ...]:
+    import helm_python  # test dependency (requirements-dev.txt)
+
+    with helm_python.Chart.load(path) as chart:
+        manifests = chart.render(json.loads(values_json), name=release, namespace=namespace)
+    return tuple(sorted(manifests.items()))
+
+
+def render(path: Path, values: dict[str, Any], *, release: str, namespace: str) -> list[dict]:
+    """Every Kubernetes object the chart renders for `values`, as Kubernetes would receive it
+    (NOTES.txt dropped); `render_by_template` also says which template made each one."""
+    return [obj for _, obj in render_by_template(path, values, release=release, namespace=namespace)]
+
+
+def render_by_template(path: Path, values: dict[str, Any], *, release: str,
+                       namespace: str) -> list[tuple[str, dict]]:
+    """(template path, object) for every rendered object."""
+    rendered = _render(str(require(path)), json.dumps(values, sort_keys=True), release, namespace)
+    out = []
+    for template, text in rendered:
+        if not template.endswith((".yaml", ".yml")):
+            continue  # NOTES.txt and helpers
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                out.append((template, doc))
+    return out
+
+
+def of_kind(objects: list[dict], kind: str, name: str | None = None) -> list[dict]:
+    return [o for o in objects if o.get("kind") == kind and (name is None or o["metadata"]["name"] == name)]
+
+
+def one(objects: list[dict], kind: str, name: str) -> dict:
+    found = of_kind(objects, kind, name)
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def pod_spec(obj: dict) -> dict:
+    """The pod spec of a workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) or a Pod."""
+    spec = obj["spec"]
+    if obj["kind"] == "CronJob":
+        return spec["jobTemplate"]["spec"]["template"]["spec"]
+    if obj["kind"] == "Pod":
+        return spec
+    return spec["template"]["spec"]

@@ -1,0 +1,21 @@
+"""The official Airflow chart rendered with the whole program's values (dev and prod): what
+Kubernetes will be asked to run, not only what the values say."""
+
+from __future__ import annotations
+
+from tests import charts
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def airflow_objects(run) -> list[dict]:
+    release = next(r for r in run.find(RELEASE) if r.get("chart") == "airflow")
+    return charts.render(charts.airflow_chart_dir(), release.plain_inputs["values"],
+                         release=release.get("name"), namespace=release.get("namespace"))
+
+
+def test_the_chart_renders_the_components_the_program_configures(program):
+    objects = airflow_objects(program)
+    workloads = {o["metadata"]["name"] for o in objects if o["kind"] in ("Deployment", "StatefulSet")}
+    for component in ("scheduler", "api-server", "dag-processor", "triggerer", "statsd", "pgbouncer"):
+        assert any(name.endswith(component) for name in workloads), (component, sorted(workloads))
