@@ -51,3 +51,35 @@ plan: install ## offline plan of STACK (default dev): resource tree, outputs, mo
 
 golden: install ## regenerate tests/golden/plan-{dev,prod}.json and the README's plan sample
 	$(PY) -m tools.plan --write-golden
+
+# ---- Runtime tier (make test-runtime): the generated configuration run by the real Airflow,
+# PostgreSQL and PgBouncer on 127.0.0.1 (README, Runtime tier). Separate from `make test`.
+RUNTIME_DIR      ?= build/runtime
+AIRFLOW_VENV      = $(RUNTIME_DIR)/venv-airflow
+TOOLS_VENV        = $(RUNTIME_DIR)/venv-tools
+RUNTIME_JUNIT    ?= build/runtime-junit.xml
+export AIRFLOW_VENV TOOLS_VENV
+
+$(AIRFLOW_VENV)/.installed: runtime/requirements-airflow.txt runtime/constraints-airflow.txt
+	@$(PYTHON) -c '$(PYTHON_CHECK)'
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet -r runtime/requirements-airflow.txt -c runtime/constraints-airflow.txt
+	touch $@
+
+$(TOOLS_VENV)/.installed: runtime/requirements-tools.txt
+	@$(PYTHON) -c '$(PYTHON_CHECK)'
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet -r runtime/requirements-tools.txt
+	touch $@
+
+.PHONY: runtime-packages runtime-install test-runtime
+
+runtime-packages: ## PostgreSQL server and PgBouncer from Debian, when missing
+	@./runtime/install-packages
+
+runtime-install: install runtime-packages $(AIRFLOW_VENV)/.installed $(TOOLS_VENV)/.installed ## everything make test-runtime needs
+
+test-runtime: runtime-install ## the runtime tier: real Airflow 3.1.8, PostgreSQL, PgBouncer, moto, OIDC provider
+	@mkdir -p $(dir $(RUNTIME_JUNIT))
+	$(PY) -m pytest runtime/tests -p no:cacheprovider -q --tb=short -rs --junitxml=$(RUNTIME_JUNIT)
