@@ -1,0 +1,111 @@
+"""Airflow 3.1.8 run from the generated configuration, with only what cannot exist here changed.
+
+Every change from what the cluster would run is made by a function in this module and named
+in CHANGES (the tests print it into their failure messages and the README lists it):
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from airflow_eks import secret_data
+
+from . import services
+from .program import Generated
+
+CHANGES = {
+    "pgbouncer-address": "PgBouncer's Service address airflow-pgbouncer.airflow:6543 -> 127.0.0.1:<free port> "
+                         "in the metadata connection (no cluster DNS here)",
+    "pgbouncer-listen": "pgbouncer.ini listen_addr * -> 127.0.0.1, listen_port 6543 -> a free port, "
+                        "auth_file -> the test's copy of users.txt (loopback only; ports are shared)",
+    "rds-address": "pgbouncer.ini [databases] host <RDS endpoint> -> 127.0.0.1, port 5432 -> the test "
+                   "cluster's port",
+    "cluster-dns": "[core] execution_api_server_url and [metrics] statsd_host name cluster Services -> "
+                   "127.0.0.1",
+    "dags-folder": "[core] dags_folder (gitSync checkout) -> the tests' sample DAGs",
+    "aws": "EKS Pod Identity credentials -> static test credentials and AWS_ENDPOINT_URL of the moto server",
+    "executor": "[core] executor KubernetesExecutor -> LocalExecutor (no Kubernetes here; test 5 only)",
+}
+
+PGBOUNCER_SERVICE = f"{secret_data.PGBOUNCER_HOST}:{secret_data.PGBOUNCER_PORT}"
+
+
+def _sub_once(pattern: str, replacement: str, text: str) -> str:
+    new, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
+    assert count == 1, f"expected exactly one match of {pattern!r} in the generated file:\n{text}"
+    return new
+
+
+def local_pgbouncer_ini(ini: str, *, pg_port: int, listen_port: int, auth_file: Path) -> str:
+    """CHANGES pgbouncer-listen and rds-address; everything else is the program's file."""
+    ini = _sub_once(r"(?<= host=)\S+", services.LOOPBACK, ini)
+    ini = _sub_once(r"(?<= port=)5432\b", str(pg_port), ini)
+    ini = _sub_once(r"^listen_addr = \*$", f"listen_addr = {services.LOOPBACK}", ini)
+    ini = _sub_once(rf"^listen_port = {secret_data.PGBOUNCER_PORT}$", f"listen_port = {listen_port}", ini)
+    return _sub_once(rf"^auth_file = {re.escape(secret_data.PGBOUNCER_AUTH_FILE)}$", f"auth_file = {auth_file}", ini)
+
+
+def local_url(url: str, pgbouncer_port: int) -> str:
+    """CHANGES pgbouncer-address, for a connection URL from one of the program's Secrets."""
+    assert PGBOUNCER_SERVICE in url or "127.0.0.1" in url, url
+    return url.replace(PGBOUNCER_SERVICE, f"{services.LOOPBACK}:{pgbouncer_port}")
+
+
+def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, executor: str | None = None) -> str:
+    """The chart's airflow.cfg with CHANGES cluster-dns, dags-folder and (if asked) executor."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # keep keys exactly as rendered
+    parser.read_string(cfg)
+    assert parser.get("core", "execution_api_server_url").startswith("http://"), "chart default changed"
+    parser.set("core", "execution_api_server_url", f"http://{services.LOOPBACK}:{api_port}/execution/")
+    for section in ("metrics", "scheduler"):
+        if parser.has_option(section, "statsd_host"):
+            parser.set(section, "statsd_host", services.LOOPBACK)
+    if dags_folder is not None:
+        parser.set("core", "dags_folder", str(dags_folder))
+    if executor is not None:
+        parser.set("core", "executor", executor)
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue()
+
+
+class AirflowHome:
+    """An AIRFLOW_HOME with the rendered airflow.cfg, and each component's environment as the
+    chart gives it to that component's container."""
+
+    def __init__(self, path: Path, gen: Generated, *, pgbouncer_port: int, api_port: int | None = None,
+                 dags_folder: Path | None = None, executor: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.path = path
+        self.gen = gen
+        self.pgbouncer_port = pgbouncer_port
+        self.api_port = api_port or services.free_port()
+        self.extra_env = dict(extra_env or {})
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "airflow.cfg").write_text(
+            local_cfg(gen.airflow_cfg(), api_port=self.api_port, dags_folder=dags_folder, executor=executor))
+
+    def env(self, kind: str = "Deployment", component: str = "scheduler", container: str | None = None) -> dict:
+        spec_env = self.gen.env(self.gen.container(kind, component, container or component))
+        env = {k: (local_url(v, self.pgbouncer_port) if k in _DB_URL_VARS else v) for k, v in spec_env.items()}
+        env["AIRFLOW_HOME"] = str(self.path)  # the chart's /opt/airflow is the image's
+        base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+        return {**base, **env, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+
+    def run(self, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run([str(services.AIRFLOW), *args], env=env or self.env(), capture_output=True,
+                              text=True, timeout=timeout, cwd=self.path)
+
+    def start(self, args: list[str], name: str, env: dict | None = None) -> services.Process:
+        return services.Process([str(services.AIRFLOW), *args], log=self.path / f"{name}.log",
+                                env=env or self.env(), cwd=self.path)
+
+
+# The chart sets the metadata connection in these (from our Secret); each gets the same change.
+_DB_URL_VARS = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_AIRFLOW_DB"}
