@@ -16,7 +16,7 @@ from pathlib import Path
 from airflow_eks import secret_data
 
 from . import services
-from .program import Generated
+from .program import Generated, expand
 
 CHANGES = {
     "pgbouncer-address": "PgBouncer's Service address airflow-pgbouncer.airflow:6543 -> 127.0.0.1:<free port> "
@@ -92,19 +92,35 @@ class AirflowHome:
             local_cfg(gen.airflow_cfg(), api_port=self.api_port, dags_folder=dags_folder, executor=executor))
 
     def env(self, kind: str = "Deployment", component: str = "scheduler", container: str | None = None) -> dict:
-        spec_env = self.gen.env(self.gen.container(kind, component, container or component))
+        return self.container_env(self.gen.container(kind, component, container or component))
+
+    def container_env(self, container: dict) -> dict:
+        """A rendered container's env with CHANGES pgbouncer-address; AIRFLOW_HOME is this home."""
+        spec_env = self.gen.env(container)
         env = {k: (local_url(v, self.pgbouncer_port) if k in _DB_URL_VARS else v) for k, v in spec_env.items()}
         env["AIRFLOW_HOME"] = str(self.path)  # the chart's /opt/airflow is the image's
         base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+        # The image's `airflow` first on PATH: the chart's commands call it by name.
+        base["PATH"] = f"{services.AIRFLOW.parent}:{base.get('PATH', '')}"
         return {**base, **env, **self.extra_env, "PYTHONUNBUFFERED": "1"}
 
+    def run_container(self, container: dict, *, timeout: float = 300) -> subprocess.CompletedProcess:
+        """A rendered container's command and args, `$(VAR)` expanded from its env as the
+        kubelet does, to completion (a Job's containers and init containers)."""
+        env = self.container_env(container)
+        args = [expand(a, env) for a in (container.get("command") or []) + container["args"]]
+        return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, cwd=self.path)
+
+    def start_container(self, container: dict, name: str) -> services.Process:
+        """A rendered long-running container (a Deployment's or StatefulSet's), in the background."""
+        env = self.container_env(container)
+        args = [expand(a, env) for a in (container.get("command") or []) + container["args"]]
+        return services.Process(args, log=self.path / f"{name}.log", env=env, cwd=self.path)
+
     def run(self, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+        """An `airflow` CLI command (default: with the scheduler container's env)."""
         return subprocess.run([str(services.AIRFLOW), *args], env=env or self.env(), capture_output=True,
                               text=True, timeout=timeout, cwd=self.path)
-
-    def start(self, args: list[str], name: str, env: dict | None = None) -> services.Process:
-        return services.Process([str(services.AIRFLOW), *args], log=self.path / f"{name}.log",
-                                env=env or self.env(), cwd=self.path)
 
 
 # The chart sets the metadata connection in these (from our Secret); each gets the same change.

@@ -100,3 +100,62 @@ def write_dags(folder: Path, *dags: str) -> Path:
     for name in dags:
         shutil.copy(Path(__file__).parent / "dags" / name, folder / name)
     return folder
+
+
+@dataclass
+class Stack:
+    home: airflow_env.AirflowHome
+    api: str
+    """Base URL of the API server."""
+    moto: services.Moto
+    aws_env: dict[str, str]
+    logs_bucket: str
+    logs_prefix: str
+    processes: dict[str, services.Process]
+
+
+def remote_log_folder(cfg: str) -> tuple[str, str]:
+    import configparser
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(cfg)
+    folder = parser.get("logging", "remote_base_log_folder")
+    assert folder.startswith("s3://"), folder
+    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
+# The chart's containers, started with their rendered command (kind, component).
+COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
+              ("StatefulSet", "triggerer")]
+
+
+@pytest.fixture(scope="session")
+def stack(gen, database, migrated, tmp_path_factory) -> Stack:
+    """API server, scheduler, DAG processor and triggerer from the rendered chart, through
+    PgBouncer, remote logs to moto's S3. CHANGES: all of airflow_env.CHANGES, plus one API
+    server worker instead of the default four and a free port instead of 8080 (2 shared cores,
+    shared ports): AIRFLOW__API__WORKERS and AIRFLOW__API__PORT."""
+    assert migrated[2].returncode == 0, "migration failed (see test_database)"
+    base = tmp_path_factory.mktemp("stack")
+    moto = services.Moto(base)
+    processes: dict[str, services.Process] = {}
+    try:
+        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
+        aws_env = services.fake_aws_env(moto.url, region)
+        bucket, prefix = remote_log_folder(gen.airflow_cfg())
+        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
+        api_port = services.free_port()
+        home = airflow_env.AirflowHome(
+            base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
+            dags_folder=write_dags(base / "dags", "runtime_smoke.py"), executor="LocalExecutor",
+            extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port)})
+        for kind, component in COMPONENTS:
+            processes[component] = home.start_container(gen.container(kind, component, component), component)
+        api = f"http://127.0.0.1:{api_port}"
+        processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),
+                                           timeout=180, what="API server")
+        yield Stack(home, api, moto, aws_env, bucket, prefix, processes)
+    finally:
+        for process in processes.values():
+            process.stop()
+        moto.stop()
