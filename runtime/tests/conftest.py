@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from airflow_eks import secret_data
+from airflow_eks import helm_values, secret_data
+from tests import charts
 from airflow_eks.secret_data import SECRET_NAMES
 
-from . import airflow_env, program, services
+from . import airflow_env, api, program, services
 
 
 def pytest_sessionstart(session):
@@ -133,8 +134,8 @@ COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deplo
 def stack(gen, database, migrated, tmp_path_factory) -> Stack:
     """API server, scheduler, DAG processor and triggerer from the rendered chart, through
     PgBouncer, remote logs to moto's S3. CHANGES: all of airflow_env.CHANGES, plus one API
-    server worker instead of the default four and a free port instead of 8080 (2 shared cores,
-    shared ports): AIRFLOW__API__WORKERS and AIRFLOW__API__PORT."""
+    server worker instead of the default four, and free ports instead of 8080 (API), 8793 and
+    8794 (the worker's and triggerer's log servers): 2 shared cores, shared ports."""
     assert migrated[2].returncode == 0, "migration failed (see test_database)"
     base = tmp_path_factory.mktemp("stack")
     moto = services.Moto(base)
@@ -148,7 +149,9 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
         home = airflow_env.AirflowHome(
             base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
             dags_folder=write_dags(base / "dags", "runtime_smoke.py"), executor="LocalExecutor",
-            extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port)})
+            extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
+                       "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
+                       "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
         for kind, component in COMPONENTS:
             processes[component] = home.start_container(gen.container(kind, component, component), component)
         api = f"http://127.0.0.1:{api_port}"
@@ -159,3 +162,30 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
         for process in processes.values():
             process.stop()
         moto.stop()
+
+
+@dataclass
+class Admin:
+    results: list
+    """(container name, CompletedProcess) of the create-user Job's containers, in order."""
+    username: str
+    password: str
+
+
+@pytest.fixture(scope="session")
+def admin(gen, stack) -> Admin:
+    """The chart's create-user Job as rendered: init containers, then the create-user container."""
+    spec = charts.pod_spec(gen.workload("Job", "create-user"))
+    results = []
+    for container in [*spec.get("initContainers", []), *spec["containers"]]:
+        results.append((container["name"], stack.home.run_container(container, timeout=300)))
+        if results[-1][1].returncode:
+            break
+    return Admin(results, helm_values.ADMIN_USERNAME, gen.secret(SECRET_NAMES.admin, secret_data.ADMIN_PASSWORD_KEY))
+
+
+@pytest.fixture(scope="session")
+def admin_token(admin, stack) -> str:
+    status, body = api.token(stack.api, admin.username, admin.password)
+    assert status == 201, (status, body, [(n, r.returncode, r.stderr[-500:]) for n, r in admin.results])
+    return body["access_token"]

@@ -5,10 +5,22 @@ from __future__ import annotations
 import datetime
 
 import pendulum
-from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
-from airflow.sdk import DAG, task
+from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+from airflow.sdk import DAG, BaseOperator, task
 
 MARKER = "runtime-tier-marker-7f3a"
+
+
+class DeferToTriggerer(BaseOperator):
+    """Always defers (a sensor whose target already passed would not): only the triggerer can
+    fire the trigger that resumes it."""
+
+    def execute(self, context):
+        self.defer(trigger=TimeDeltaTrigger(datetime.timedelta(seconds=1)), method_name="resume")
+
+    def resume(self, context, event=None):
+        print(f"{MARKER}: resumed after the triggerer fired")
+
 
 with DAG("runtime_smoke", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False):
 
@@ -17,7 +29,4 @@ with DAG("runtime_smoke", schedule=None, start_date=pendulum.datetime(2026, 1, 1
         print(f"{MARKER}: hello from a task run through the Execution API")
         return 42
 
-    # Deferrable: the worker hands it to the triggerer, which resumes it after the delta.
-    wait = TimeDeltaSensor(task_id="deferred_wait", delta=datetime.timedelta(seconds=2), deferrable=True)
-
-    say_hello() >> wait
+    say_hello() >> DeferToTriggerer(task_id="deferred_wait")

@@ -1,0 +1,62 @@
+"""Test 5: a DAG runs to success on API server, scheduler, DAG processor and triggerer started
+from the rendered chart, through PgBouncer; its task log lands in S3 (moto) under
+remote_base_log_folder through the program's AIRFLOW_CONN_AWS_DEFAULT, and the API serves it
+from there once the local copy is gone.
+
+Changes (airflow_env.CHANGES): all of them, executor included (LocalExecutor), plus one API
+server worker on a free port (conftest.stack).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from . import api, services
+
+DAG = "runtime_smoke"
+MARKER = "runtime-tier-marker-7f3a"  # printed by dags/runtime_smoke.py
+
+
+def run_dag(stack, token: str, dag_id: str, *, timeout: float = 300) -> dict:
+    api.poll(lambda: api.call("GET", f"{stack.api}/api/v2/dags/{dag_id}", token=token)[0], lambda s: s == 200,
+             timeout=180, what=f"DAG {dag_id} parsed by the DAG processor")
+    status, _ = api.call("PATCH", f"{stack.api}/api/v2/dags/{dag_id}", {"is_paused": False}, token=token)
+    assert status == 200
+    status, run = api.call("POST", f"{stack.api}/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None},
+                           token=token)
+    assert status == 200, run
+    url = f"{stack.api}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
+    return api.poll(lambda: api.call("GET", url, token=token)[1], lambda r: r["state"] in ("success", "failed"),
+                    timeout=timeout, interval=2, what=f"run of {dag_id}")
+
+
+def test_a_dag_runs_to_success_and_its_log_is_served_from_s3(stack, admin_token):
+    run = run_dag(stack, admin_token, DAG)
+    run_url = f"{stack.api}/api/v2/dags/{DAG}/dagRuns/{run['dag_run_id']}"
+    _, tis = api.call("GET", f"{run_url}/taskInstances", token=admin_token)
+    states = {ti["task_id"]: ti["state"] for ti in tis["task_instances"]}
+    assert run["state"] == "success", (states, services.tail(stack.processes["scheduler"].log, 60))
+    assert states == {"say_hello": "success", "deferred_wait": "success"}, states
+    # The deferred task came back through the triggerer (only a fired trigger resumes it).
+    status, deferred = api.call("GET", f"{run_url}/taskInstances/deferred_wait/logs/1", token=admin_token)
+    assert status == 200 and f"{MARKER}: resumed after the triggerer fired" in json.dumps(deferred), deferred
+
+    # S3: the object under the configured prefix holds the task's output.
+    keys = json.loads(services.tools_python(
+        "import boto3, json; r = boto3.client('s3').list_objects_v2("
+        f"Bucket={stack.logs_bucket!r}, Prefix={stack.logs_prefix + '/'!r}); "
+        "print(json.dumps([o['Key'] for o in r.get('Contents', [])]))", env=stack.aws_env))
+    hello = [k for k in keys if f"dag_id={DAG}/" in k and "task_id=say_hello/" in k]
+    assert hello, keys
+    body = services.tools_python(
+        f"import boto3; print(boto3.client('s3').get_object(Bucket={stack.logs_bucket!r}, Key={hello[0]!r})"
+        "['Body'].read().decode())", env=stack.aws_env)
+    assert MARKER in body
+
+    # The task's process is gone and so is its local log: the API must read S3.
+    local = stack.home.path / "logs" / f"dag_id={DAG}"
+    shutil.rmtree(local, ignore_errors=True)
+    status, log = api.call("GET", f"{run_url}/taskInstances/say_hello/logs/1", token=admin_token)
+    assert status == 200, log
+    assert MARKER in json.dumps(log), log
