@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 
-from airflow_eks import images, names, secret_data
+from airflow_eks import images, local_settings, names, secret_data
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
 from airflow_eks.secret_data import SECRET_NAMES, SecretNames
 
@@ -178,6 +178,9 @@ def airflow_values(
             {"name": "AWS_DEFAULT_REGION", "value": region},
         ],
         "config": _config(airflow, region=region, logs_bucket=logs_bucket),
+        # Mounted into every Airflow pod as airflow_local_settings.py (local_settings.py: asyncpg
+        # through PgBouncer's transaction pooling).
+        "airflowLocalSettings": local_settings.SOURCE,
     }
     # The blocks above share the module's constant dicts; callers get their own copy.
     return copy.deepcopy(values)
@@ -333,6 +336,7 @@ def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str) -> dict:
             "remote_log_conn_id": AWS_CONN_ID,
         },
         "scheduler": {"task_queued_timeout": TASK_QUEUED_TIMEOUT_SECONDS},
+        **local_settings.config(),
     }
     if airflow.secrets_backend == "aws-secrets-manager":
         # Airflow 3 task pods fall back from [workers] secrets_backend to this (§4.7).

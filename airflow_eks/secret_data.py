@@ -72,12 +72,16 @@ GIT_CREDENTIAL_KEYS = ("GIT_SYNC_USERNAME", "GIT_SYNC_PASSWORD", "GITSYNC_USERNA
 def metadata_connection(*, user: str, password: str) -> str:
     """SQLAlchemy URL Airflow uses: to PgBouncer in the cluster, not to RDS.
 
-    sslmode=disable: the chart configures no client-side TLS on PgBouncer, so `require`
-    would fail; the leg stays inside the cluster network. TLS is enforced on the
-    PgBouncer -> RDS leg (`server_tls_sslmode` in `pgbouncer_ini`).
+    No query parameters: Airflow 3 derives its asyncpg URL from this one by swapping the
+    scheme (settings.SQL_ALCHEMY_CONN_ASYNC), and asyncpg rejects libpq-only parameters
+    (`sslmode=disable` made every async session fail with "connect() got an unexpected keyword
+    argument 'sslmode'"; found by the runtime tier). Both drivers then default to `prefer`,
+    which falls back to plain text because the chart's PgBouncer offers no client-side TLS;
+    the leg stays inside the cluster network. TLS is enforced on the PgBouncer -> RDS leg
+    (`server_tls_sslmode` in `pgbouncer_ini`).
     """
     return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
-            f"@{PGBOUNCER_HOST}:{PGBOUNCER_PORT}/{PGBOUNCER_DATABASE}?sslmode=disable")
+            f"@{PGBOUNCER_HOST}:{PGBOUNCER_PORT}/{PGBOUNCER_DATABASE}")
 
 
 def pgbouncer_stats_connection(*, user: str, password: str) -> str:

@@ -32,6 +32,7 @@ CHANGES = {
     "executor": "[core] executor KubernetesExecutor -> LocalExecutor (no Kubernetes here; test 5 only)",
 }
 
+CHART_AIRFLOW_HOME = "/opt/airflow"  # values.yaml airflowHome
 PGBOUNCER_SERVICE = f"{secret_data.PGBOUNCER_HOST}:{secret_data.PGBOUNCER_PORT}"
 
 
@@ -88,8 +89,23 @@ class AirflowHome:
         self.api_port = api_port or services.free_port()
         self.extra_env = dict(extra_env or {})
         path.mkdir(parents=True, exist_ok=True)
-        (path / "airflow.cfg").write_text(
-            local_cfg(gen.airflow_cfg(), api_port=self.api_port, dags_folder=dags_folder, executor=executor))
+        self.cfg = local_cfg(gen.airflow_cfg(), api_port=self.api_port, dags_folder=dags_folder, executor=executor)
+        (path / "airflow.cfg").write_text(self.cfg)
+
+    def container_home(self, container: dict) -> Path:
+        """An AIRFLOW_HOME holding exactly the files the container mounts from the chart's
+        ConfigMap under the chart's airflowHome (airflow.cfg, airflow_local_settings.py): a
+        container the chart gives no local settings must run without them."""
+        home = self.path / "containers" / container["name"]
+        home.mkdir(parents=True, exist_ok=True)
+        files = self.gen.config_files()
+        for mount in container.get("volumeMounts", []):
+            sub = mount.get("subPath")
+            if sub in files and mount["mountPath"].startswith(f"{CHART_AIRFLOW_HOME}/"):
+                target = home / mount["mountPath"].removeprefix(f"{CHART_AIRFLOW_HOME}/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(self.cfg if sub == "airflow.cfg" else files[sub])
+        return home
 
     def env(self, kind: str = "Deployment", component: str = "scheduler", container: str | None = None) -> dict:
         return self.container_env(self.gen.container(kind, component, container or component))
@@ -98,7 +114,8 @@ class AirflowHome:
         """A rendered container's env with CHANGES pgbouncer-address; AIRFLOW_HOME is this home."""
         spec_env = self.gen.env(container)
         env = {k: (local_url(v, self.pgbouncer_port) if k in _DB_URL_VARS else v) for k, v in spec_env.items()}
-        env["AIRFLOW_HOME"] = str(self.path)  # the chart's /opt/airflow is the image's
+        assert env.get("AIRFLOW_HOME", CHART_AIRFLOW_HOME) == CHART_AIRFLOW_HOME, env.get("AIRFLOW_HOME")
+        env["AIRFLOW_HOME"] = str(self.container_home(container))  # the image's /opt/airflow
         base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
         # The image's `airflow` first on PATH: the chart's commands call it by name.
         base["PATH"] = f"{services.AIRFLOW.parent}:{base.get('PATH', '')}"
@@ -109,18 +126,20 @@ class AirflowHome:
         kubelet does, to completion (a Job's containers and init containers)."""
         env = self.container_env(container)
         args = [expand(a, env) for a in (container.get("command") or []) + container["args"]]
-        return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout, cwd=self.path)
+        return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout,
+                              cwd=env["AIRFLOW_HOME"])
 
     def start_container(self, container: dict, name: str) -> services.Process:
         """A rendered long-running container (a Deployment's or StatefulSet's), in the background."""
         env = self.container_env(container)
         args = [expand(a, env) for a in (container.get("command") or []) + container["args"]]
-        return services.Process(args, log=self.path / f"{name}.log", env=env, cwd=self.path)
+        return services.Process(args, log=self.path / f"{name}.log", env=env, cwd=env["AIRFLOW_HOME"])
 
     def run(self, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
         """An `airflow` CLI command (default: with the scheduler container's env)."""
-        return subprocess.run([str(services.AIRFLOW), *args], env=env or self.env(), capture_output=True,
-                              text=True, timeout=timeout, cwd=self.path)
+        env = env or self.env()
+        return subprocess.run([str(services.AIRFLOW), *args], env=env, capture_output=True, text=True,
+                              timeout=timeout, cwd=env.get("AIRFLOW_HOME", self.path))
 
 
 # The chart sets the metadata connection in these (from our Secret); each gets the same change.

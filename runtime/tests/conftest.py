@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from airflow_eks import helm_values, secret_data
-from tests import charts
 from airflow_eks.secret_data import SECRET_NAMES
+from tests import charts
 
 from . import airflow_env, api, program, services
 
@@ -22,7 +22,8 @@ from . import airflow_env, api, program, services
 def pytest_sessionstart(session):
     missing = [str(p) for p in (services.AIRFLOW, services.TOOLS_VENV / "bin" / "moto_server") if not p.exists()]
     if missing:
-        raise pytest.UsageError(f"runtime tier not installed ({', '.join(missing)} missing): run `make runtime-install`")
+        raise pytest.UsageError(f"runtime tier not installed ({', '.join(missing)} missing): "
+                                "run `make runtime-install`")
 
 
 @pytest.fixture(scope="session")

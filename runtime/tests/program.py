@@ -34,8 +34,12 @@ class Generated:
     def secret(self, name: str, key: str) -> str:
         return self.secrets[name][key]
 
+    def config_files(self) -> dict[str, str]:
+        """The chart's `<release>-config` ConfigMap: airflow.cfg, airflow_local_settings.py, ..."""
+        return charts.one(self.objects, "ConfigMap", f"{self.release}-config")["data"]
+
     def airflow_cfg(self) -> str:
-        return charts.one(self.objects, "ConfigMap", f"{self.release}-config")["data"]["airflow.cfg"]
+        return self.config_files()["airflow.cfg"]
 
     def workload(self, kind: str, component: str) -> dict:
         return charts.one(self.objects, kind, f"{self.release}-{component}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -40,9 +41,9 @@ def test_rendered_airflow_cfg_loads_in_airflow_and_lints_clean(stack_name, tmp_p
     gen = program.generated(stack_name)
     cfg = gen.airflow_cfg()
     home = airflow_env.AirflowHome(tmp_path, gen, pgbouncer_port=1)
-    # Lint the file exactly as rendered (AirflowHome wrote a localized copy for running).
-    (tmp_path / "airflow.cfg").write_text(cfg)
     env = home.env("Deployment", "api-server")
+    # Lint the file exactly as rendered (AirflowHome mounted a localized copy for running).
+    (Path(env["AIRFLOW_HOME"]) / "airflow.cfg").write_text(cfg)
 
     result = home.run("config", "lint", env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]

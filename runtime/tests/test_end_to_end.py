@@ -39,14 +39,20 @@ def test_a_dag_runs_to_success_and_its_log_is_served_from_s3(stack, admin_token)
     assert run["state"] == "success", (states, services.tail(stack.processes["scheduler"].log, 60))
     assert states == {"say_hello": "success", "deferred_wait": "success"}, states
     # The deferred task came back through the triggerer (only a fired trigger resumes it).
-    status, deferred = api.call("GET", f"{run_url}/taskInstances/deferred_wait/logs/1", token=admin_token)
-    assert status == 200 and f"{MARKER}: resumed after the triggerer fired" in json.dumps(deferred), deferred
+    # (The task's state is set before its process uploads the log: poll, bounded.)
+    resumed = f"{MARKER}: resumed after the triggerer fired"
+    deferred = api.poll(lambda: api.call("GET", f"{run_url}/taskInstances/deferred_wait/logs/1", token=admin_token),
+                        lambda r: r[0] == 200 and resumed in json.dumps(r[1]), timeout=60, what="resumed log")
+    assert "triggerer_job_runner" in json.dumps(deferred[1])  # the trigger's own lines, from the triggerer
 
     # S3: the object under the configured prefix holds the task's output.
-    keys = json.loads(services.tools_python(
-        "import boto3, json; r = boto3.client('s3').list_objects_v2("
-        f"Bucket={stack.logs_bucket!r}, Prefix={stack.logs_prefix + '/'!r}); "
-        "print(json.dumps([o['Key'] for o in r.get('Contents', [])]))", env=stack.aws_env))
+    def s3_keys() -> list[str]:
+        return json.loads(services.tools_python(
+            "import boto3, json; r = boto3.client('s3').list_objects_v2("
+            f"Bucket={stack.logs_bucket!r}, Prefix={stack.logs_prefix + '/'!r}); "
+            "print(json.dumps([o['Key'] for o in r.get('Contents', [])]))", env=stack.aws_env))
+
+    keys = api.poll(s3_keys, lambda ks: any("task_id=say_hello/" in k for k in ks), timeout=60, what="S3 log")
     hello = [k for k in keys if f"dag_id={DAG}/" in k and "task_id=say_hello/" in k]
     assert hello, keys
     body = services.tools_python(
@@ -54,9 +60,15 @@ def test_a_dag_runs_to_success_and_its_log_is_served_from_s3(stack, admin_token)
         "['Body'].read().decode())", env=stack.aws_env)
     assert MARKER in body
 
+    # The API server's async endpoint (asyncpg through PgBouncer, test_async_database).
+    status, waited = api.call("GET", f"{run_url}/wait?interval=1", token=admin_token)
+    assert status == 200 and '"state": "success"' in json.dumps(waited), (status, waited)
+
     # The task's process is gone and so is its local log: the API must read S3.
-    local = stack.home.path / "logs" / f"dag_id={DAG}"
-    shutil.rmtree(local, ignore_errors=True)
+    local = list(stack.home.path.glob(f"containers/*/logs/dag_id={DAG}"))
+    assert local, "the task wrote no local log first"
+    for folder in local:
+        shutil.rmtree(folder)
     status, log = api.call("GET", f"{run_url}/taskInstances/say_hello/logs/1", token=admin_token)
     assert status == 200, log
     assert MARKER in json.dumps(log), log

@@ -1,0 +1,48 @@
+"""airflow_local_settings.py: Airflow's asyncpg engine through PgBouncer's transaction pooling
+(defect found by the runtime tier, runtime/tests/test_async_database.py)."""
+
+from __future__ import annotations
+
+from airflow_eks import local_settings
+from tests import charts
+from tests.test_rendered_airflow import airflow_objects
+
+AIRFLOW_CONTAINERS = {"airflow-scheduler": "scheduler", "airflow-api-server": "api-server",
+                      "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer"}
+
+
+def generated_module() -> dict:
+    namespace: dict = {}
+    exec(compile(local_settings.SOURCE, "airflow_local_settings.py", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_async_connect_args_disable_both_statement_caches_and_never_reuse_a_name():
+    args = generated_module()[local_settings.ASYNC_CONNECT_ARGS]
+    assert args["statement_cache_size"] == 0  # asyncpg
+    assert args["prepared_statement_cache_size"] == 0  # SQLAlchemy's adapter
+    names = {args["prepared_statement_name_func"]() for _ in range(1000)}
+    assert len(names) == 1000
+    # Not asyncpg's per-process counter names (__asyncpg_stmt_1__, ...), which two API server
+    # processes would both use on the same PgBouncer server connection.
+    assert not any(name.startswith("__asyncpg_stmt_") for name in names)
+
+
+def test_airflow_reads_the_connect_args_from_the_module_the_chart_mounts(program):
+    release = next(r for r in program.find("kubernetes:helm.sh/v3:Release") if r.get("chart") == "airflow")
+    values = release.plain_inputs["values"]
+    assert values["airflowLocalSettings"] == local_settings.SOURCE
+    path = values["config"]["database"]["sql_alchemy_connect_args_async"]
+    module, _, attribute = path.rpartition(".")
+    assert (module, attribute) == (local_settings.MODULE, local_settings.ASYNC_CONNECT_ARGS)
+
+    objects = airflow_objects(program)
+    config = charts.one(objects, "ConfigMap", "airflow-config")["data"]
+    assert config[f"{module}.py"].strip() == local_settings.SOURCE.strip()
+    assert f"sql_alchemy_connect_args_async = {path}" in config["airflow.cfg"]
+    # Every component that opens the async engine imports it from $AIRFLOW_HOME/config.
+    for workload, container in AIRFLOW_CONTAINERS.items():
+        kind = "StatefulSet" if workload.endswith("triggerer") else "Deployment"
+        spec = charts.pod_spec(charts.one(objects, kind, workload))
+        mounts = next(c for c in spec["containers"] if c["name"] == container)["volumeMounts"]
+        assert any(m["mountPath"] == f"/opt/airflow/config/{module}.py" for m in mounts), workload
