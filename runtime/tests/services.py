@@ -8,6 +8,7 @@ PostgreSQL and PgBouncer refuse to run as root (CI runs as root): then they run 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import glob
 import os
@@ -230,12 +231,33 @@ class PgBouncer:
 class Moto:
     """moto's server mode: S3 and Secrets Manager over HTTP on loopback."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, *, record: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
+        env = {**os.environ, "MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(base / "moto-recording")}
         self.process = Process([str(TOOLS_VENV / "bin" / "moto_server"), "-H", LOOPBACK, "-p", str(self.port)],
-                               log=base / "moto.log")
+                               log=base / "moto.log", env=env if record else None)
         self.process.wait_ready(lambda: http_ok(f"{self.url}/moto-api/"), timeout=60, what="moto server")
+
+    def start_recording(self) -> None:
+        """moto's recorder: every request from here on (the tests read back what was asked)."""
+        for action in ("reset-recording", "start-recording"):
+            request = urllib.request.Request(f"{self.url}/moto-api/recorder/{action}", method="POST", data=b"")
+            urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback test URL
+
+    def recorded_secret_ids(self) -> list[str]:
+        import json
+        with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording", timeout=10) as r:  # noqa: S310
+            lines = r.read().decode().splitlines()
+        ids = []
+        for line in lines:
+            entry = json.loads(line)
+            body = entry.get("body") or ""
+            if entry.get("body_encoded"):
+                body = base64.b64decode(body).decode()
+            if "SecretId" in body:
+                ids.append(json.loads(body)["SecretId"])
+        return ids
 
     def stop(self) -> None:
         self.process.stop()
