@@ -40,7 +40,8 @@ def tracks_prepared_statements(version: str, ini: str) -> bool:
     return major_minor >= (1, 21) and setting > 0
 
 
-def test_airflows_async_engine_works_through_pgbouncer_under_concurrency(migrated, database):
+def test_airflows_async_engine_works_through_pgbouncer_under_concurrency(migrated, database, record_property):
+    record_property("pgbouncer_version", services.pgbouncer_version())
     home, _, _ = migrated
     env = home.env("Deployment", "api-server")
     out = async_probe(env)
@@ -49,7 +50,8 @@ def test_airflows_async_engine_works_through_pgbouncer_under_concurrency(migrate
     assert out["ok"] == WORKERS * ROUNDS
 
 
-def test_without_the_programs_connect_args_asyncpg_breaks_through_this_pgbouncer(migrated, database):
+def test_without_the_programs_connect_args_asyncpg_breaks_through_this_pgbouncer(migrated, database,
+                                                                                record_property):
     """The evidence behind the fix: same probe, asyncpg's defaults. On a PgBouncer that does not
     track prepared statements (Debian 12's 1.18, or the chart's 1.23.1 with its default
     max_prepared_statements = 0) sessions fail; on one that does, they must not."""
@@ -59,6 +61,8 @@ def test_without_the_programs_connect_args_asyncpg_breaks_through_this_pgbouncer
     env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"] = "no_async_connect_args.ARGS"
     out = async_probe(env)
     version = services.pgbouncer_version()
+    record_property("pgbouncer_version", version)
+    record_property("failed_sessions_without_fix", sum(out["errors"].values()))
     if tracks_prepared_statements(version, database.ini):
         assert out["errors"] == {}, (version, out)
     else:
