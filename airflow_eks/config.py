@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, subnets, versions, zones
+from airflow_eks import eks, formats, images, scrape, subnets, versions, zones
 from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
@@ -130,6 +130,58 @@ class AirflowSettings:
     secrets_backend: str  # "none" | "aws-secrets-manager"
 
 
+# --- metrics and alerts (issue 16) ---------------------------------------------------------
+METRICS_MODES = ("none", "amp")
+# Deliberately plain: SNS validates the address and the owner confirms it by mail.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    mode: str  # "none" | "amp"
+    alert_email: str
+    """'' or an address subscribed to the alerts' SNS topic (confirmed by mail)."""
+    scrape_interval: str
+    """A Prometheus duration, e.g. 60s (airflow_eks/scrape.py bounds it)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    @property
+    def scrape_interval_seconds(self) -> int:
+        return scrape.parse_interval(self.scrape_interval)
+
+
+def _scrape_interval(value: str) -> str:
+    low, high = scrape.INTERVAL_SECONDS
+    allowed = f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m"
+    try:
+        seconds = scrape.parse_interval(value)
+    except ValueError:
+        raise ValueError(allowed) from None
+    if not low <= seconds <= high:
+        raise ValueError(allowed)
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("an e-mail address such as oncall@example.com, or empty")
+    return value
+
+
+def _metrics(r: Reader) -> MetricsSettings:
+    mode = r.choice("metrics", METRICS_MODES)
+    email = r.raw("alertEmail")
+    if email:
+        r.check("alertEmail", email, _email)
+        if mode == "none":
+            raise invalid(r.key("alertEmail"), email, "empty while metrics is none (there are no alerts to send)")
+    return MetricsSettings(mode=mode, alert_email=email,
+                           scrape_interval=r.string("metricsScrapeInterval", _scrape_interval))
+
+
 @dataclass(frozen=True)
 class Settings:
     project: str
@@ -143,6 +195,7 @@ class Settings:
     airflow: AirflowSettings
     image_mirror: str
     """'' (public registries) or where every public image is pulled through (airflow_eks/images.py)."""
+    metrics: MetricsSettings
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
@@ -395,8 +448,10 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     )
     airflow = _airflow(r)
     image_mirror = _image_mirror(r)
+    metrics = _metrics(r)
     return Settings(
         project=project, stack=stack, region=region, tags=tags,
         network=_network(r, available_zones),
         cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror,
+        metrics=metrics,
     )

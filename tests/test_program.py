@@ -16,9 +16,14 @@ COMPONENTS = {
 }
 
 
+# Only where the stack turns it on (prod: metrics amp).
+OPTIONAL_COMPONENTS = {"airflow-eks:metrics:Metrics": "metricsWorkspaceId"}
+
+
 def test_each_stack_builds_every_component_of_the_architecture(program):
     counts = Counter(r.typ for r in program.resources if r.typ.startswith("airflow-eks:"))
-    assert dict(counts) == COMPONENTS
+    optional = {typ: 1 for typ, output in OPTIONAL_COMPONENTS.items() if output in program.outputs}
+    assert dict(counts) == {**COMPONENTS, **optional}
     # Every resource but the providers belongs to a component of this program or of pulumi-eks.
     ours = {r.urn for r in program.resources if not r.custom}
     orphans = [r.name for r in program.resources
