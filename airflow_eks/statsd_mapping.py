@@ -17,6 +17,7 @@ regex rules in order (`produced` below reproduces that for the tests and the ser
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -124,6 +125,7 @@ def mappings_sha256() -> str:
     return hashlib.sha256(json.dumps(override_mappings(), sort_keys=True).encode()).hexdigest()
 
 
+@functools.cache
 def _pattern(rule: Rule) -> re.Pattern:
     if rule.regex:
         return re.compile(rule.match)
@@ -134,7 +136,7 @@ def _pattern(rule: Rule) -> re.Pattern:
 def match(statsd_name: str) -> tuple[Rule, dict[str, str]] | None:
     """The rule that maps a StatsD name and the labels it gets, or None if it is dropped.
     Globs first, then regexes in order, as statsd_exporter's mapper does."""
-    for rule in sorted(RULES, key=lambda r: r.regex):
+    for rule in sorted(RULES, key=lambda r: r.regex):  # stable: globs, then regexes, each in order
         found = _pattern(rule).match(statsd_name)
         if found:
             return rule, {key: _expand(value, found) for key, value in rule.labels}
