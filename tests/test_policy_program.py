@@ -22,7 +22,7 @@ POLICY = Path(__file__).resolve().parent.parent / "policy"
 
 # What dev's pack config relaxes: the prod-only data-protection and HA rules.
 DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-backup-retention", "s3-versioning",
-               "eks-control-plane-logging"}
+               "eks-control-plane-logging", "metrics-enabled"}
 
 
 def pack_config(stack: str) -> dict:
@@ -101,6 +101,7 @@ MUTATIONS = {
     "eks-required-addons": (rules.EKS_ADDON, "pod-identity", lambda _res: drop),
     "aws-required-tags": (rules.AWS_PROVIDER, "aws", lambda _res: set_props(defaultTags=None)),
     "task-pods-limit-range": (rules.LIMIT_RANGE, "", lambda _res: drop),
+    "metrics-enabled": (rules.AMP_SCRAPER, "collector", lambda _res: drop),
     "iam-pod-identity-trust": (rules.IAM_ROLE, "task", lambda _res: set_props(assumeRolePolicy=json.dumps({
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:*"}]}))),
 }
@@ -133,3 +134,10 @@ def test_node_hardening_links_each_real_node_group_to_its_own_template(programs,
     unencrypted = [{**m, "ebs": {**m["ebs"], "encrypted": "false"}} for m in template.props["blockDeviceMappings"]]
     assert flagged(replace(resources, rules.LAUNCH_TEMPLATE, f"-{pool}-nodes",
                            set_props(blockDeviceMappings=unencrypted))) == {template.urn}
+
+
+@pytest.mark.parametrize(("typ", "name_part"), [(rules.AMP_RULE_GROUPS, "rules"),
+                                                (rules.AMP_ALERT_MANAGER, "alertmanager")])
+def test_prod_without_alert_rules_or_delivery_trips_metrics_enabled(programs, typ, name_part):
+    broken = replace(prod_resources(programs), typ, name_part, drop)
+    assert "metrics-enabled" in {v.rule for v in rules.evaluate(broken, pack_config("prod"))}

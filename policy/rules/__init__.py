@@ -32,6 +32,10 @@ from .constants import (
     ADVISORY,
     AIRFLOW_CHART,
     AIRFLOW_NAMESPACE,
+    AMP_ALERT_MANAGER,
+    AMP_RULE_GROUPS,
+    AMP_SCRAPER,
+    AMP_WORKSPACE,
     AWS_PROVIDER,
     BROAD_MANAGED_POLICIES,
     CHART_DEFAULT_PASSWORD,
@@ -86,6 +90,7 @@ from .aws_eks import (
 )
 from .aws_network import no_open_ingress
 from .aws_iam_kms import iam_least_privilege, iam_pod_identity_trust, kms_key_rotation, aws_required_tags
+from .observability import metrics_enabled
 from .kubernetes import (
     helm_release_pinned, airflow_remote_logging_s3, airflow_task_resources, airflow_image_registry,
     airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference, task_pods_limit_range,
@@ -100,7 +105,8 @@ __all__ = [
     "S3_POLICY", "S3_LIFECYCLE", "S3_VERSIONING", "EKS_COMPONENT", "EKS_CLUSTER", "EKS_NODE_GROUP_COMPONENT",
     "EKS_NODE_GROUP", "EKS_ADDON", "LAUNCH_TEMPLATE", "SUBNET", "SECURITY_GROUP", "SECURITY_GROUP_RULE",
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
-    "LIMIT_RANGE", "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE", "AIRFLOW_CHART",
+    "LIMIT_RANGE", "AMP_WORKSPACE", "AMP_SCRAPER", "AMP_RULE_GROUPS", "AMP_ALERT_MANAGER",
+    "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE", "AIRFLOW_CHART",
     "CHART_DEFAULT_REPOSITORY", "CHART_DEFAULT_PASSWORD", "DOCKER_HUB", "PUBLIC_REGISTRIES", "CHART_SIDECAR_IMAGES",
     "READ_VERBS", "BROAD_MANAGED_POLICIES", "SEMVER",
     # model and registry
@@ -115,6 +121,7 @@ __all__ = [
     "iam_least_privilege", "iam_pod_identity_trust", "kms_key_rotation", "aws_required_tags",
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
     "airflow_ui_rbac", "airflow_no_default_admin_password", "airflow_secrets_by_reference", "task_pods_limit_range",
+    "metrics_enabled",
     # running the rules outside the CLI
     "as_resources", "level_of", "evaluate", "config_schema",
 ]
