@@ -163,7 +163,8 @@ def refusal(minor: str, support_type: str, day: dt.date) -> str | None:
     if phase == UNRELEASED:
         return f"a minor EKS offers on {day}: {minor} is released on EKS on {row.released}"
     if phase == ENDED:
-        return (f"a minor EKS still supports on {day} (in standard support: {others}): extended support of "
+        return (f"a minor EKS still supports on {day} ({', '.join(offered(day)) or 'none known'}; in standard "
+                f"support: {others}): extended support of "
                 f"{minor} ended on {row.end_of_extended}, and EKS upgrades such control planes to the next "
                 "minor by itself")
     if phase == EXTENDED_SUPPORT and support_type == STANDARD:

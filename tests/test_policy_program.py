@@ -145,5 +145,6 @@ def test_a_minor_past_standard_support_blocks_prod_and_warns_dev(programs, stack
     config = pack_config(stack)
     for day, expected in ((harness.REFERENCE_DAY.isoformat(), []), (end_of_standard, [level])):
         config["eks-version-supported"]["asOf"] = day
-        found = [v.level for v in rules.evaluate(programs[stack].resources, config) if v.rule == "eks-version-supported"]
+        found = [v.level for v in rules.evaluate(programs[stack].resources, config)
+                 if v.rule == "eks-version-supported"]
         assert found == expected, day
