@@ -39,7 +39,8 @@ def golden_path(stack: str) -> Path:
 
 def readme_sample(plan: dict) -> str:
     text = render.render_plan(plan, SAMPLE_SECTIONS)
-    command = f"$ make plan STACK={plan['stack']}    # excerpt: the resource tree, key settings and outputs omitted"
+    command = (f"$ make plan STACK={plan['stack']} PLAN_ARGS=\"--date {plan['cost']['date']}\"    "
+               "# excerpt: the resource tree, key settings and outputs omitted")
     return f"```text\n{command}\n{text}```"
 
 
