@@ -90,11 +90,6 @@ CALENDAR: dict[str, MinorSupport] = {m.minor: m for m in (
 )}
 
 
-def support(minor: str) -> MinorSupport:
-    """The calendar row of a minor; KeyError for one the program does not know."""
-    return CALENDAR[minor]
-
-
 def next_minor(minor: str) -> str:
     major, number = minor.split(".")
     return f"{major}.{int(number) + 1}"
@@ -116,12 +111,11 @@ def offered(day: dt.date) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ControlPlane:
-    """What a cluster created on `minor` with `support_type` runs and is billed on `day`."""
+    """What a cluster created on `minor` with `support_type` runs on `day`; its phase sets the rate."""
 
     minor: str
     """The minor the control plane runs that day (EKS may have upgraded it)."""
     phase: str
-    hourly: float
     upgraded_on: dt.date | None
     """The day EKS upgraded it by itself, if it did."""
 
@@ -137,13 +131,12 @@ def control_plane_on(minor: str, support_type: str, day: dt.date) -> ControlPlan
         row = CALENDAR[minor]
         phase = row.phase(day)
         if phase == STANDARD_SUPPORT or (phase == EXTENDED_SUPPORT and support_type == EXTENDED):
-            return ControlPlane(minor, phase, EXTENDED_HOURLY if phase == EXTENDED_SUPPORT else STANDARD_HOURLY,
-                                upgraded_on)
+            return ControlPlane(minor, phase, upgraded_on)
         if phase == UNRELEASED:
-            return ControlPlane(minor, phase, STANDARD_HOURLY, upgraded_on)
+            return ControlPlane(minor, phase, upgraded_on)
         upgraded_on = row.end_of_standard if support_type == STANDARD else row.end_of_extended
         minor = next_minor(minor)
-    return ControlPlane(minor, STANDARD_SUPPORT, STANDARD_HOURLY, upgraded_on)
+    return ControlPlane(minor, STANDARD_SUPPORT, upgraded_on)
 
 
 def cost_cliff(minor: str) -> str:

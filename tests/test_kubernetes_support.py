@@ -85,7 +85,6 @@ def test_eks_rates_agree_with_the_plans_price_table():
 def test_control_plane_follows_the_upgrades_eks_makes(support_type, day, expected):
     plane = ks.control_plane_on("1.35", support_type, day)
     assert (plane.minor, plane.phase, plane.upgraded_on) == expected
-    assert plane.hourly == (ks.EXTENDED_HOURLY if plane.phase == ks.EXTENDED_SUPPORT else ks.STANDARD_HOURLY)
 
 
 # -- validation, before any resource --------------------------------------------------------
