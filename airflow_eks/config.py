@@ -158,14 +158,8 @@ class MetricsSettings:
 
 def _scrape_interval(value: str) -> str:
     low, high = scrape.INTERVAL_SECONDS
-    allowed = f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m"
-    try:
-        seconds = scrape.parse_interval(value)
-    except ValueError:
-        raise ValueError(allowed) from None
-    if not low <= seconds <= high:
-        raise ValueError(allowed)
-    return value
+    return _duration_within(value, scrape.parse_interval, low, high,
+                            f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m")
 
 
 def _email(value: str) -> str:
@@ -317,9 +311,14 @@ def _airflow_version(value: str) -> str:
 
 def _git_sync_period(value: str) -> str:
     low, high = GIT_SYNC_PERIOD_SECONDS
-    allowed = f"a Go duration from {low}s to {high // 3600}h, e.g. 30s or 5m"
+    return _duration_within(value, formats.go_duration_seconds, low, high,
+                            f"a Go duration from {low}s to {high // 3600}h, e.g. 30s or 5m")
+
+
+def _duration_within(value: str, seconds_of: Callable[[str], float], low: int, high: int, allowed: str) -> str:
+    """`value` if it parses to between `low` and `high` seconds; otherwise `allowed` as the error."""
     try:
-        seconds = formats.go_duration_seconds(value)
+        seconds = seconds_of(value)
     except ValueError:
         raise ValueError(allowed) from None
     if not low <= seconds <= high:
