@@ -38,7 +38,9 @@ def alertmanager_definition(*, topic_arn: str, region: str) -> str:
             "subject": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} ({{ .CommonLabels.severity }})",
         }]}],
     }
-    return yaml.safe_dump({"alertmanager_config": yaml.safe_dump(config, sort_keys=False)}, sort_keys=False)
+    body = yaml.safe_dump(config, sort_keys=False, width=1000)
+    # AMP's wrapper: the Alertmanager configuration as one block string.
+    return "alertmanager_config: |\n" + "".join(f"  {line}\n" for line in body.splitlines())
 
 
 def _from_workspace(workspace_arn: str, account: str) -> dict:

@@ -41,16 +41,24 @@ def metric_names(expr: str) -> set[str]:
     return names
 
 
-def promtool() -> str | None:
-    """promtool (Debian/Ubuntu package `prometheus`). CI installs it and sets PROMTOOL_REQUIRED,
-    so a missing binary fails there instead of skipping."""
-    found = shutil.which("promtool")
+def tool(name: str, package: str) -> str:
+    """A Prometheus command-line tool from Debian/Ubuntu. CI installs them and sets
+    PROMETHEUS_TOOLS_REQUIRED, so a missing binary fails there instead of skipping."""
+    found = shutil.which(name)
     if found is None:
-        message = "promtool not found (apt-get install prometheus)"
-        if os.environ.get("PROMTOOL_REQUIRED"):
+        message = f"{name} not found (apt-get install {package})"
+        if os.environ.get("PROMETHEUS_TOOLS_REQUIRED"):
             pytest.fail(message)
         pytest.skip(message)
     return found
+
+
+def promtool() -> str:
+    return tool("promtool", "prometheus")
+
+
+def amtool() -> str:
+    return tool("amtool", "prometheus-alertmanager")
 
 
 def check_rules(path: Path) -> subprocess.CompletedProcess:

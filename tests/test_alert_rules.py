@@ -4,13 +4,14 @@ important ones unit-tested with promtool's rule tests (series in, alerts out).""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from airflow_eks import alert_rules, helm_values, scrape
-from tests.promql import check_rules, promtool
+from airflow_eks import alert_rules, alerting, helm_values, scrape
+from tests.promql import amtool, check_rules, promtool
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = alert_rules.rules(system_min_nodes=2)
@@ -57,6 +58,18 @@ def test_promtool_rejects_a_broken_rule(tmp_path):
     assert check_rules(path).returncode != 0
 
 
+def test_amtool_accepts_the_alert_manager_definition(tmp_path):
+    definition = yaml.safe_load(alerting.alertmanager_definition(
+        topic_arn="arn:aws:sns:us-east-1:123456789012:alerts", region="us-east-1"))
+    assert set(definition) == {"alertmanager_config"}  # AMP's wrapper, nothing else
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(definition["alertmanager_config"])
+    result = subprocess.run([amtool(), "check-config", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    path.write_text(definition["alertmanager_config"].replace("receiver: sns", "receiver: nobody"))
+    assert subprocess.run([amtool(), "check-config", str(path)], capture_output=True, check=False).returncode != 0
+
+
 def test_the_queued_alert_fires_before_airflow_gives_up_on_the_task():
     assert alert_rules.SPOT_SCALE_UP_ALLOWANCE_SECONDS < helm_values.TASK_QUEUED_TIMEOUT_SECONDS
 
@@ -85,7 +98,6 @@ def _unit_test(tmp_path: Path, series: list[dict], eval_time: str, alert: str, f
         "tests": [{"interval": "1m", "input_series": series,
                    "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": firing}]}],
     }, sort_keys=False))
-    import subprocess
     result = subprocess.run([promtool(), "test", "rules", tests.name], cwd=tmp_path, capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,6 +5,7 @@ cost (prod idle with metrics and the UI's load balancer within $450/month)."""
 from __future__ import annotations
 
 import itertools
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import yaml
 
 from airflow_eks import names, scrape, statsd_mapping, versions
 from tests import charts
+from tests.promql import promtool
 from tests.test_metric_names import AIRFLOW_METRICS
 from tests.test_rendered_airflow import airflow_objects
 from tools.plan import build, cost, model
@@ -193,3 +195,24 @@ def test_prod_idle_with_metrics_and_the_ui_load_balancer_stays_within_450(plans)
     priced_alb = any(k.startswith("alb") for k in lines)
     assert any(k.startswith("amp-collector") for k in lines)
     assert total + (0 if priced_alb else ALB_ALLOWANCE) <= 450.0
+
+
+def test_promtool_accepts_the_scrape_configuration(tmp_path):
+    """Debian's Prometheus is built without Kubernetes discovery, so each job's discovery is
+    swapped for a static target and the token for a local file; everything else (relabel
+    regexes, keep-lists, external labels, authorization) is checked as written."""
+    token = tmp_path / "token"
+    token.write_text("t")
+    c = config()
+    for j in c["scrape_configs"]:
+        assert j.pop("kubernetes_sd_configs")
+        j["static_configs"] = [{"targets": ["192.0.2.1:9102"]}]
+        if "authorization" in j:
+            j["authorization"]["credentials_file"] = str(token)
+    path = tmp_path / "prometheus.yaml"
+    path.write_text(yaml.safe_dump(c))
+    result = subprocess.run([promtool(), "check", "config", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    c["scrape_configs"][0]["relabel_configs"][0]["regex"] = "statsd;(unclosed"
+    path.write_text(yaml.safe_dump(c))
+    assert subprocess.run([promtool(), "check", "config", str(path)], capture_output=True, check=False).returncode
