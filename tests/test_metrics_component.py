@@ -208,3 +208,11 @@ def test_prod_s_collector_is_deleted_before_the_cluster_and_scrapes_its_subnets(
 def test_prod_s_node_alert_uses_prod_s_system_pool_minimum(programs):
     data = programs["prod"].one(RULES).get("data")
     assert data == alert_rules.rules_yaml(system_min_nodes=2)
+
+
+def test_prod_s_cluster_meets_what_the_managed_collector_requires(programs):
+    """AMP creates the collector's access entry only on an API-mode cluster, and the collector
+    reaches the API server through its private endpoint (AMP user guide, AMP-collector-how-to)."""
+    cluster = programs["prod"].one("eks:index:Cluster")
+    assert cluster.get("authenticationMode") == "API"
+    assert cluster.get("endpointPrivateAccess") is True
