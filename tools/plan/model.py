@@ -33,6 +33,10 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
                                   "publiclyAccessible", "deletionProtection", "backupRetentionPeriod"),
     "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
     "kubernetes:helm.sh/v3:Release": ("chart", "version", "namespace", "repositoryOpts.repo"),
+    # metrics: amp (components/metrics.py)
+    "aws:amp/workspace:Workspace": ("alias", "kmsKeyArn"),
+    "aws:amp/scraper:Scraper": ("alias", "source.eks.subnetIds", "roleConfiguration"),
+    "aws:sns/topic:Topic": ("kmsMasterKeyId",),
 }
 
 
