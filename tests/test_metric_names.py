@@ -140,3 +140,12 @@ def test_the_checksum_follows_the_mapping(monkeypatch):
     before = statsd_mapping.mappings_sha256()
     monkeypatch.setattr(statsd_mapping, "RULES", statsd_mapping.RULES[:-1])
     assert statsd_mapping.mappings_sha256() != before
+
+
+def test_rules_sharing_a_name_agree_on_its_kind_and_label_names():
+    """statsd_exporter refuses a second series of a name with other label names or another type."""
+    seen: dict[str, tuple[str, frozenset]] = {}
+    for rule in statsd_mapping.RULES:
+        shape = (rule.kind, frozenset(key for key, _ in rule.labels))
+        assert seen.setdefault(rule.name, shape) == shape, rule.name
+    assert len(seen) < len(statsd_mapping.RULES)  # some names are shared (executor gauges)
