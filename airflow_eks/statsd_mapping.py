@@ -65,7 +65,6 @@ RULES: tuple[Rule, ...] = (
     _g("scheduler.tasks.starving", "airflow_scheduler_tasks_starving", "gauge"),
     _g("scheduler.tasks.executable", "airflow_scheduler_tasks_executable", "gauge"),
     _g("scheduler.tasks.killed_externally", "airflow_scheduler_tasks_killed_externally_total", "counter"),
-    _g("scheduler.dagruns.running", "airflow_scheduler_dagruns_running", "gauge"),
     # DAG parsing.
     _g("dagbag_size", "airflow_dagbag_size", "gauge"),
     _g("dag_processing.import_errors", "airflow_dag_processing_import_errors", "gauge"),
