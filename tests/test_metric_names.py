@@ -9,6 +9,7 @@ exporter exposes. A rule or panel reading a name nothing produces would be silen
 
 from __future__ import annotations
 
+import configparser
 import json
 from pathlib import Path
 
@@ -149,3 +150,13 @@ def test_rules_sharing_a_name_agree_on_its_kind_and_label_names():
         shape = (rule.kind, frozenset(key for key, _ in rule.labels))
         assert seen.setdefault(rule.name, shape) == shape, rule.name
     assert len(seen) < len(statsd_mapping.RULES)  # some names are shared (executor gauges)
+
+
+def test_airflow_sends_statsd_with_the_prefix_the_mapping_matches(programs):
+    [configmap] = [o for o in charts.of_kind(airflow_objects(programs["prod"]), "ConfigMap")
+                   if "airflow.cfg" in o.get("data", {})]
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read_string(configmap["data"]["airflow.cfg"])
+    assert cfg["metrics"]["statsd_on"] == "True"
+    assert cfg["metrics"]["statsd_prefix"] == statsd_mapping.PREFIX
+    assert cfg["metrics"]["statsd_host"].endswith("-statsd")
