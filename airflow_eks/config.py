@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, subnets, versions, zones
+from airflow_eks import eks, formats, images, subnets, ui_config, versions, zones
 from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
@@ -26,7 +26,7 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
-SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey")
+SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY)
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
 _POSTGRES_VERSION = re.compile(r"[1-9][0-9]*(\.(0|[1-9][0-9]*))?", re.ASCII)
@@ -143,6 +143,8 @@ class Settings:
     airflow: AirflowSettings
     image_mirror: str
     """'' (public registries) or where every public image is pulled through (airflow_eks/images.py)."""
+    ui: ui_config.UiSettings
+    """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
@@ -395,8 +397,10 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     )
     airflow = _airflow(r)
     image_mirror = _image_mirror(r)
+    # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
+    ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
     return Settings(
         project=project, stack=stack, region=region, tags=tags,
         network=_network(r, available_zones),
-        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror,
+        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
     )
