@@ -149,7 +149,8 @@ class Settings:
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
         return images.mirrored_registries(self.image_mirror, airflow_repository=self.airflow.image_repository,
-                                          cluster_autoscaler=self.cluster.cluster_autoscaler)
+                                          cluster_autoscaler=self.cluster.cluster_autoscaler,
+                                          load_balancer_controller=self.ui.enabled)
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,

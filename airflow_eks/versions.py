@@ -22,6 +22,9 @@ CLUSTER_AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler"
 # RBAC and flags match the newest image in the table; 9.54.0 moved to 1.35.
 CLUSTER_AUTOSCALER_CHART_VERSION = "9.53.0"
 
+# The AWS Load Balancer Controller's image (chart 3.5.0's default repository; the chart's tag).
+LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY = "public.ecr.aws/eks/aws-load-balancer-controller"
+
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(CLUSTER_AUTOSCALER_IMAGE_TAGS)
 
 # RDS for PostgreSQL majors that Airflow 3.1 supports (Airflow prerequisites: 13+; RDS
