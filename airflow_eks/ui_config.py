@@ -10,9 +10,7 @@ stack fails loudly instead of silently doing nothing.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import pulumi
 
@@ -22,18 +20,6 @@ from airflow_eks.sso import SsoSettings
 
 SCHEMES = ("internal", "internet-facing")
 SECRET_KEY = "ssoClientSecret"
-
-# RFC 1123 labels, lower case (what ACM and Route 53 store), at least two labels, no wildcard:
-# the UI is one host name.
-_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$", re.ASCII)
-_ACM_ARN = re.compile(r"^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$", re.ASCII)
-_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$", re.ASCII)
-_WAFV2_ARN = re.compile(r"^arn:aws(-[a-z]+)*:wafv2:([a-z0-9-]+):\d{12}:regional/webacl/[\w-]{1,128}/[0-9a-f-]{36}$",
-                        re.ASCII)
-# OAuth client IDs: Okta 0oa..., Entra GUIDs, Keycloak names, Cognito 26 alphanumerics.
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@/-]{1,255}$", re.ASCII)
-_CLAIM = re.compile(r"^[A-Za-z0-9_:./-]{1,128}$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -58,46 +44,6 @@ class UiSettings:
     @property
     def url(self) -> str:
         return f"https://{self.hostname}"
-
-
-def hostname(value: str) -> str:
-    if not _HOSTNAME.fullmatch(value):
-        raise ValueError("a DNS name in lower case with at least two labels, e.g. airflow.example.com "
-                         "(no wildcard, scheme or path)")
-    return value
-
-
-def _arn_in_region(pattern: re.Pattern, what: str, example: str, region: str):
-    def check(value: str) -> str:
-        m = pattern.fullmatch(value)
-        if not m or m.group(2) != region:
-            raise ValueError(f"{what} in the stack's region {region}, e.g. {example}")
-        return value
-    return check
-
-
-def hosted_zone_id(value: str) -> str:
-    if not _ZONE_ID.fullmatch(value):
-        raise ValueError("a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
-    return value
-
-
-def issuer_url(value: str) -> str:
-    allowed = "an https URL of the OIDC issuer without query, fragment or credentials, e.g. " \
-              "https://login.example.com/realms/data"
-    parts = urlsplit(value)
-    if (parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc
-            or any(c in value for c in " {}\"'\\")):
-        raise ValueError(allowed)
-    return value
-
-
-def _pattern(regex: re.Pattern, allowed: str):
-    def check(value: str) -> str:
-        if not regex.fullmatch(value):
-            raise ValueError(allowed)
-        return value
-    return check
 
 
 def role_mapping(text: str) -> dict[str, str]:
@@ -136,7 +82,7 @@ def _sso(r: Reader, ui_hostname: str) -> tuple[SsoSettings | None, pulumi.Output
     client_id = r.raw("ssoClientId")
     secret = r.secret(SECRET_KEY)
     mapping_text = r.raw("ssoRoleMapping")
-    groups_claim = r.string("ssoGroupsClaim", _pattern(_CLAIM, "a claim name such as groups or cognito:groups"))
+    groups_claim = r.string("ssoGroupsClaim", formats.claim_name)
     default_role = r.choice("ssoDefaultRole", sso.DEFAULT_ROLES)
     if not issuer:
         for key, value in (("ssoClientId", client_id), ("ssoRoleMapping", mapping_text)):
@@ -145,13 +91,13 @@ def _sso(r: Reader, ui_hostname: str) -> tuple[SsoSettings | None, pulumi.Output
         if secret is not None:
             raise invalid_secret(r.key(SECRET_KEY), "unset unless ssoIssuerUrl is set")
         return None, None
-    r.check("ssoIssuerUrl", issuer, issuer_url)
+    r.check("ssoIssuerUrl", issuer, formats.https_issuer_url)
     if not ui_hostname:
         raise invalid(r.key("ssoIssuerUrl"), issuer, "empty unless uiHostname is set (the redirect URI is "
                       "https://<uiHostname>/auth/oauth-authorized/oidc)")
     if not client_id:
         raise invalid(r.key("ssoClientId"), client_id, "the OIDC client ID registered for Airflow")
-    r.check("ssoClientId", client_id, _pattern(_CLIENT_ID, "an OIDC client ID (letters, digits and ._:@/-)"))
+    r.check("ssoClientId", client_id, formats.oauth_client_id)
     if secret is None:
         raise pulumi.RunError(f"Missing configuration {r.key(SECRET_KEY)}: set the OIDC client secret with "
                               f"`pulumi config set --secret {SECRET_KEY}`.")
@@ -164,7 +110,7 @@ def _sso(r: Reader, ui_hostname: str) -> tuple[SsoSettings | None, pulumi.Output
 def load(r: Reader, *, region: str, vpc_cidr: str) -> UiSettings:
     name = r.raw("uiHostname")
     if name:
-        r.check("uiHostname", name, hostname)
+        r.check("uiHostname", name, formats.dns_hostname)
     certificate = r.raw("uiCertificateArn")
     zone = r.raw("uiHostedZoneId")
     scheme = r.choice("uiScheme", SCHEMES)
@@ -181,14 +127,11 @@ def load(r: Reader, *, region: str, vpc_cidr: str) -> UiSettings:
         raise invalid(r.key("uiCertificateArn"), certificate, "exactly one of uiCertificateArn (an existing ACM "
                       "certificate) and uiHostedZoneId (the program creates and validates one)")
     if certificate:
-        r.check("uiCertificateArn", certificate, _arn_in_region(
-            _ACM_ARN, "an ACM certificate ARN", f"arn:aws:acm:{region}:123456789012:certificate/<uuid>", region))
+        r.check("uiCertificateArn", certificate, lambda v: formats.acm_certificate_arn(v, region=region))
     else:
-        r.check("uiHostedZoneId", zone, hosted_zone_id)
+        r.check("uiHostedZoneId", zone, formats.route53_zone_id)
     if waf:
-        r.check("uiWafAclArn", waf, _arn_in_region(
-            _WAFV2_ARN, "a regional WAFv2 web ACL ARN",
-            f"arn:aws:wafv2:{region}:123456789012:regional/webacl/<name>/<uuid>", region))
+        r.check("uiWafAclArn", waf, lambda v: formats.wafv2_regional_acl_arn(v, region=region))
     # No password form on the internet: the generated admin's password would be the only lock.
     if scheme == "internet-facing" and sso_settings is None:
         raise invalid(r.key("uiScheme"), scheme, "internal unless SSO is configured (ssoIssuerUrl): an "
