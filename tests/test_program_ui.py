@@ -17,7 +17,6 @@ INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 RECORD = "aws:route53/record:Record"
 SECRET = "kubernetes:core/v1:Secret"
-CERT_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 SENTINEL = "SENTINEL-sso-client-secret-4d9c1e"
 
 
@@ -76,14 +75,6 @@ def test_prod_certificate_is_validated_through_route53_and_the_name_points_at_th
     [alias] = dns.get("aliases")
     assert alias["name"] == prod.outputs["uiLoadBalancerHostname"][0] and alias["zoneId"] == "Z35SXDOTRQ7X7K"
     assert prod.outputs["airflowUrl"] == ("https://airflow.example.com", False)
-
-
-def test_an_existing_certificate_means_no_acm_and_no_dns_changes():
-    run = harness.run_program("prod", overrides={"uiHostedZoneId": "", "uiCertificateArn": CERT_ARN})
-    assert run.find("aws:acm/certificate:Certificate") == [] and run.find(RECORD) == []
-    annotations = run.one(INGRESS).get("metadata.annotations")
-    assert annotations[ui_ingress.PREFIX + "certificate-arn"] == CERT_ARN
-    assert run.outputs["uiLoadBalancerHostname"][0].endswith(".elb.amazonaws.com")
 
 
 # -- teardown order: destroy runs these edges backwards ---------------------------------------
