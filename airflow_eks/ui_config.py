@@ -67,8 +67,7 @@ def role_mapping(text: str) -> dict[str, str]:
     return mapping
 
 
-def _cidrs(r: Reader, scheme: str, vpc_cidr: str) -> tuple[str, ...]:
-    cidrs = r.strings("uiAllowedCidrs", formats.ipv4_cidr)
+def _cidrs(r: Reader, cidrs: tuple[str, ...], scheme: str, vpc_cidr: str) -> tuple[str, ...]:
     if scheme == "internet-facing" and not cidrs:
         raise invalid(r.key("uiAllowedCidrs"), [], "the client CIDRs allowed to reach an internet-facing ALB "
                       "(at least one; 0.0.0.0/0 only if you mean the whole internet)")
@@ -115,12 +114,13 @@ def load(r: Reader, *, region: str, vpc_cidr: str) -> UiSettings:
     zone = r.raw("uiHostedZoneId")
     scheme = r.choice("uiScheme", SCHEMES)
     waf = r.raw("uiWafAclArn")
+    cidrs = r.strings("uiAllowedCidrs", formats.ipv4_cidr)
     sso_settings, secret = _sso(r, name)
     if not name:
         for key, value in (("uiCertificateArn", certificate), ("uiHostedZoneId", zone), ("uiWafAclArn", waf)):
             if value:
                 raise invalid(r.key(key), value, "empty unless uiHostname is set")
-        if scheme != "internal" or r.raw("uiAllowedCidrs") != "[]":
+        if scheme != "internal" or cidrs:
             raise invalid(r.key("uiHostname"), name, "a DNS name when uiScheme or uiAllowedCidrs is set")
         return UiSettings("", "", "", scheme, (), "", None, None)
     if bool(certificate) == bool(zone):
@@ -136,4 +136,4 @@ def load(r: Reader, *, region: str, vpc_cidr: str) -> UiSettings:
     if scheme == "internet-facing" and sso_settings is None:
         raise invalid(r.key("uiScheme"), scheme, "internal unless SSO is configured (ssoIssuerUrl): an "
                       "internet-facing UI must not offer a password login")
-    return UiSettings(name, certificate, zone, scheme, _cidrs(r, scheme, vpc_cidr), waf, sso_settings, secret)
+    return UiSettings(name, certificate, zone, scheme, _cidrs(r, cidrs, scheme, vpc_cidr), waf, sso_settings, secret)

@@ -134,3 +134,8 @@ def test_a_client_secret_without_sso_is_refused_as_secret():
 def test_prod_without_its_secret_fails_like_the_cli_would():
     with pytest.raises(pulumi.RunError, match="ssoClientSecret"):
         load(stack="prod", overrides={"ssoClientSecret": None})
+
+
+def test_allowed_cidrs_without_a_hostname_are_refused_naming_the_missing_hostname():
+    with pytest.raises(pulumi.RunError, match=r"airflow-eks:uiHostname = '': expected a DNS name"):
+        load({"uiAllowedCidrs": ["10.8.0.0/16"]})
