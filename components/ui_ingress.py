@@ -10,9 +10,10 @@ needs the ALB's host name, which is the Ingress's status; as a resource of its o
 waits for that status and hands it to the record, while an Ingress inside the Helm release
 is invisible to the program; (2) teardown: this Ingress depends on the controller's release,
 so `pulumi destroy` deletes it (and waits until the controller has deleted the ALB, its target
-groups and security groups and dropped the Ingress's finalizer) before the controller, while
-an Ingress inside the Airflow release would go whenever that release does, in no order with
-the controller. The Airflow release must exist first (the Ingress routes to its Service).
+groups and security groups and dropped the Ingress's finalizer) before the controller; with
+the chart's Ingress the whole Airflow release would have to depend on the controller to get
+that order, and the DNS record, which must go before the ALB, could not depend on the Ingress
+at all. The Airflow release must exist first (the Ingress routes to its Service).
 """
 
 from __future__ import annotations
