@@ -85,6 +85,10 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class DataSettings:
     protect_data: bool
+    """Deletion protection and Pulumi `protect`: `pulumi destroy` stops before the data."""
+    keep_data_on_destroy: bool
+    """When the data is deleted after all: a final snapshot, kept automated backups, buckets and
+    log groups left in place. False: nothing is left behind."""
     log_retention_days: int
     task_bucket_names: tuple[str, ...]
 
@@ -390,6 +394,7 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     database = _database(r)
     data = DataSettings(
         protect_data=r.boolean("protectData"),
+        keep_data_on_destroy=r.boolean("keepDataOnDestroy"),
         log_retention_days=r.integer("logRetentionDays", 1, 3650),
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
