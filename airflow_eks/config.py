@@ -17,8 +17,8 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, subnets, versions, zones
-from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
+from airflow_eks import config_keys, eks, formats, images, subnets, versions, zones
+from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
 
@@ -382,9 +382,11 @@ def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> Network
 def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
-    Every offline check runs first; the one that needs AWS (which zones the region offers)
-    runs last, still before any resource exists.
+    Every offline check runs first, starting with keys Pulumi.yaml does not declare (a typo
+    would otherwise be silently ignored); the one that needs AWS (which zones the region
+    offers) runs last, still before any resource exists.
     """
+    config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
     aws = Reader("aws")
     project, stack = pulumi.get_project(), pulumi.get_stack()

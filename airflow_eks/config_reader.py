@@ -113,6 +113,18 @@ class Reader:
         return value if value not in (None, "") else None
 
 
+def all_keys() -> set[str]:
+    """Every configuration key the engine handed the program, in any namespace.
+
+    The CLI passes them in PULUMI_CONFIG, tests and the offline engine with set_all_config;
+    pulumi.Config has no listing, so this reads the SDK's runtime store (the pinned SDK's
+    pulumi.runtime.config).
+    """
+    from pulumi.runtime import config as runtime_config
+
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+
+
 def one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if value not in allowed:

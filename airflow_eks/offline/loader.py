@@ -4,6 +4,8 @@ The CLI applies the project's `config:` defaults from Pulumi.yaml, then the stac
 values, namespaces bare keys with the project name, and passes every value as a string
 (objects and arrays as JSON). `secure:` values are ciphertext tied to one backend, so the
 loader substitutes a dummy and marks the key secret, as the engine would after decrypting.
+Unlike the CLI it refuses a stack-file key Pulumi.yaml does not declare, as the program
+does (airflow_eks/config_keys.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from airflow_eks import config_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMMY_SECRET = "dummy-secret-value"
@@ -25,7 +29,7 @@ def _text(value: Any) -> str:
 
 
 def project_file() -> dict:
-    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    return config_keys.read_project_file(ROOT / "Pulumi.yaml")
 
 
 def stack_file(stack: str) -> dict:
@@ -56,7 +60,9 @@ def stack_config(
             values[full(key)] = _text(spec["value"])
         elif "default" in spec:
             values[full(key)] = _text(spec["default"])
-    for key, value in (stack_file(stack).get("config") or {}).items():
+    stack_values = stack_file(stack).get("config") or {}
+    config_keys.check(stack_values, project)
+    for key, value in stack_values.items():
         if isinstance(value, dict) and "secure" in value:
             values[full(key)] = DUMMY_SECRET
             secret_keys.append(full(key))
