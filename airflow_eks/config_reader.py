@@ -50,9 +50,11 @@ class Reader:
     def raw(self, name: str) -> str:
         value = self.cfg.get(name)
         if value is None:
+            # The CLI reads a bare key as the project's: another namespace must be spelled out.
+            settable = name if self.namespace == pulumi.get_project() else self.key(name)
             raise pulumi.RunError(
                 f"Missing configuration {self.key(name)}: Pulumi.yaml declares its default, so run the "
-                f"program through the Pulumi CLI, or set it with `pulumi config set {name} <value>`."
+                f"program through the Pulumi CLI, or set it with `pulumi config set {settable} <value>`."
             )
         return value
 

@@ -293,5 +293,12 @@ def test_missing_required_repo_names_the_key_and_how_to_set_it():
     assert "airflow-eks:gitSyncRepo" in str(err.value) and "pulumi config set gitSyncRepo" in str(err.value)
 
 
+def test_missing_region_hint_names_the_aws_namespace():
+    """A bare `pulumi config set region` would set airflow-eks:region, which nothing reads."""
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"aws:region": None})
+    assert "`pulumi config set aws:region <value>`" in str(err.value)
+
+
 def test_table_has_at_least_25_distinct_bad_inputs():
     assert len({(k, str(v)) for k, v, _ in BAD_INPUTS}) >= 25

@@ -32,8 +32,21 @@ def project_file() -> dict:
     return config_keys.read_project_file(ROOT / "Pulumi.yaml")
 
 
+class UnknownStackError(LookupError):
+    """No Pulumi.<stack>.yaml: the message lists the stacks that exist."""
+
+
+def stacks() -> list[str]:
+    """The stacks with a stack file next to Pulumi.yaml."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.?*.yaml"))
+
+
 def stack_file(stack: str) -> dict:
-    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise UnknownStackError(f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml; "
+                           f"the stacks are {', '.join(stacks()) or 'none'}")
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def stack_config(
