@@ -279,7 +279,9 @@ class Cluster(pulumi.ComponentResource):
                     encrypted="true", delete_on_termination="true"),
             )],
             # Hop limit 1: pods (which get AWS access through Pod Identity) cannot reach the
-            # node role's credentials; host-network agents (VPC CNI, Pod Identity agent) can.
+            # node role's credentials; host-network agents (VPC CNI, Pod Identity agent, the
+            # EBS CSI node plugin for its attach limit) can. Why not hop limit 2 for the CSI
+            # plugin instead: airflow_eks/eks.py, ebs_csi_configuration.
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
             tag_specifications=[
