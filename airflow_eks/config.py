@@ -18,8 +18,19 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, kubernetes_support, scrape, subnets, versions, zones
-from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
+from airflow_eks import (
+    config_keys,
+    eks,
+    formats,
+    images,
+    kubernetes_support,
+    scrape,
+    subnets,
+    ui_config,
+    versions,
+    zones,
+)
+from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
 
@@ -27,7 +38,7 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
-SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey")
+SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY)
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
 _POSTGRES_VERSION = re.compile(r"[1-9][0-9]*(\.(0|[1-9][0-9]*))?", re.ASCII)
@@ -88,6 +99,10 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class DataSettings:
     protect_data: bool
+    """Deletion protection and Pulumi `protect`: `pulumi destroy` stops before the data."""
+    keep_data_on_destroy: bool
+    """When the data is deleted after all: a final snapshot, kept automated backups, buckets and
+    log groups left in place. False: nothing is left behind."""
     log_retention_days: int
     task_bucket_names: tuple[str, ...]
 
@@ -192,12 +207,15 @@ class Settings:
     airflow: AirflowSettings
     image_mirror: str
     """'' (public registries) or where every public image is pulled through (airflow_eks/images.py)."""
+    ui: ui_config.UiSettings
+    """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
     metrics: MetricsSettings
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
         return images.mirrored_registries(self.image_mirror, airflow_repository=self.airflow.image_repository,
-                                          cluster_autoscaler=self.cluster.cluster_autoscaler)
+                                          cluster_autoscaler=self.cluster.cluster_autoscaler,
+                                          load_balancer_controller=self.ui.enabled)
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -448,10 +466,12 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
          today: dt.date | None = None) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
-    Every offline check runs first; the one that needs AWS (which zones the region offers)
-    runs last, still before any resource exists. `today` (default: the UTC day of the run) is
-    the day the Kubernetes version's EKS support is judged on.
+    Every offline check runs first, starting with keys Pulumi.yaml does not declare (a typo
+    would otherwise be silently ignored); the one that needs AWS (which zones the region
+    offers) runs last, still before any resource exists. `today` (default: the UTC day of the
+    run) is the day the Kubernetes version's EKS support is judged on.
     """
+    config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
     aws = Reader("aws")
     project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -461,15 +481,18 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     database = _database(r)
     data = DataSettings(
         protect_data=r.boolean("protectData"),
+        keep_data_on_destroy=r.boolean("keepDataOnDestroy"),
         log_retention_days=r.integer("logRetentionDays", 1, 3650),
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
     airflow = _airflow(r)
     image_mirror = _image_mirror(r)
+    # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
+    ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
     metrics = _metrics(r)
     return Settings(
         project=project, stack=stack, region=region, tags=tags,
         network=_network(r, available_zones),
-        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror,
+        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
         metrics=metrics,
     )

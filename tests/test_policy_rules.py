@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from airflow_eks import iam, images, kubernetes_support, names, versions
+from airflow_eks import iam, images, kubernetes_support, load_balancer_controller, names, ui_ingress, versions
 from policy import rules
 from policy.rules import Resource
 
@@ -33,7 +33,8 @@ def res(typ: str, name: str, props: dict, deps: dict | None = None, provider: di
 
 
 GOOD_RDS = {"storageEncrypted": True, "publiclyAccessible": False, "backupRetentionPeriod": 14.0,
-            "multiAz": True, "deletionProtection": True, "parameterGroupName": "pg-1"}
+            "multiAz": True, "deletionProtection": True, "parameterGroupName": "pg-1",
+            "skipFinalSnapshot": False, "deleteAutomatedBackups": False}
 GOOD_EKS = {"encryptionConfigKeyArn": KEY_ARN, "enabledClusterLogTypes": ["api", "audit", "authenticator"],
             "endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"], "authenticationMode": "API"}
 POD_TRUST = {"Effect": "Allow", "Principal": {"Service": iam.POD_IDENTITY_SERVICE},
@@ -69,6 +70,10 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
     "rds-multi-az": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "multiAz": False}),
     "rds-deletion-protection": (rules.RDS_INSTANCE, GOOD_RDS, {k: v for k, v in GOOD_RDS.items()
                                                                if k != "deletionProtection"}),
+    "rds-final-snapshot": (rules.RDS_INSTANCE, GOOD_RDS, {k: v for k, v in GOOD_RDS.items()
+                                                          if k != "deleteAutomatedBackups"}),
+    "s3-no-force-destroy": ("aws:s3/bucket:Bucket", {"bucketPrefix": "b-", "forceDestroy": False},
+                            {"bucketPrefix": "b-", "forceDestroy": True}),
     "eks-secrets-encryption": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "encryptionConfigKeyArn": None}),
     "eks-control-plane-logging": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "enabledClusterLogTypes": ["api"]}),
     "eks-public-endpoint-cidrs": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "publicAccessCidrs": ["0.0.0.0/0"]}),
@@ -208,6 +213,21 @@ def metrics_stack(*, kms: bool = True, scraper: bool = True, rules_: bool = True
     return stack
 
 
+def alb_stack(scheme: str, cidrs: list[str], *, sso: bool = True, waf: str = "") -> list[Resource]:
+    spec = {"scheme": scheme, "inboundCIDRs": cidrs, **({"wafv2AclArn": waf} if waf else {})}
+    config = "AUTH_TYPE = AUTH_OAUTH\n" if sso else ""
+    return [res(rules.HELM_RELEASE, "lbc", {"chart": rules.LOAD_BALANCER_CONTROLLER_CHART,
+                                            "values": {"ingressClassParams": {"spec": spec}}}),
+            res(rules.HELM_RELEASE, "airflow", airflow_release({**AIRFLOW_VALUES,
+                                                                "apiServer": {"apiServerConfig": config}}))]
+
+
+def alb_annotations(*, certificate: str = "arn:aws:acm:us-east-1:1:certificate/x", ports: str = '[{"HTTP": 80}, '
+                    '{"HTTPS": 443}]', redirect: str = "443") -> dict:
+    prefix = rules.ALB_ANNOTATION_PREFIX
+    return {f"{prefix}listen-ports": ports, f"{prefix}certificate-arn": certificate, f"{prefix}ssl-redirect": redirect}
+
+
 # rule -> (passing stack, failing stack)
 STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "rds-force-ssl": (rds_stack("1"), rds_stack("0")),
@@ -223,7 +243,13 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
                             addon_stack("eks-pod-identity-agent")),
     "aws-required-tags": (tag_stack(TAGS), tag_stack({"project": "airflow-eks"})),
     "task-pods-limit-range": (limit_stack({"cpu": "1", "memory": "1Gi"}), limit_stack({"cpu": "1"})),
+    "ui-internet-facing-guarded": (alb_stack("internet-facing", ["203.0.113.0/24"], sso=True),
+                                   alb_stack("internet-facing", ["203.0.113.0/24"], sso=False)),
+    "ui-internet-facing-exposure": (alb_stack("internet-facing", ["203.0.113.0/24"], waf="arn:waf"),
+                                    alb_stack("internet-facing", ["0.0.0.0/0"], waf="arn:waf")),
 }
+RESOURCE_CASES["ui-https-only"] = (rules.INGRESS, {"metadata": {"annotations": alb_annotations()}},
+                                   {"metadata": {"annotations": alb_annotations(certificate="")}})
 
 
 def by_name(name: str) -> rules.Rule:
@@ -587,13 +613,52 @@ def test_prod_pack_config_states_the_defaults_and_dev_only_relaxes_them():
         assert order.index(rules.level_of(by_name(name), dev)) <= order.index(rules.level_of(by_name(name), prod))
 
 
+@pytest.mark.parametrize(("annotations", "flagged"), [
+    (alb_annotations(), []),
+    (alb_annotations(ports='[{"HTTP": 80}]'), ["no HTTPS listener"]),
+    (alb_annotations(redirect=""), ["without ssl-redirect"]),
+    (alb_annotations(ports='[{"HTTPS": 443}]', redirect=""), []),  # HTTPS only: nothing to redirect
+    ({"kubernetes.io/ingress.class": "nginx"}, []),  # not an ALB Ingress
+])
+def test_https_only_reads_listeners_certificate_and_redirect(annotations, flagged):
+    found = check("ui-https-only", rules.INGRESS, {"metadata": {"annotations": annotations}})
+    assert [f for f in flagged if not any(f in m for m in found)] == [] and len(found) == len(flagged), found
+
+
+@pytest.mark.parametrize(("stack", "expected"), [
+    (alb_stack("internal", []), set()),  # internal: the VPC is the boundary
+    (alb_stack("internet-facing", [], sso=True), {"without inbound CIDRs"}),
+    (alb_stack("internet-facing", ["203.0.113.0/24"], sso=False), {"password login"}),
+])
+def test_internet_facing_needs_sso_and_cidrs(stack, expected):
+    found = [m for m, _ in check_stack("ui-internet-facing-guarded", stack)]
+    assert {e for e in expected if any(e in m for m in found)} == expected and len(found) == len(expected), found
+
+
+def test_internet_facing_without_waf_is_an_advisory():
+    rule = by_name("ui-internet-facing-exposure")
+    assert rule.level == rules.ADVISORY
+    found = [m for m, _ in check_stack(rule.name, alb_stack("internet-facing", ["203.0.113.0/24"]))]
+    assert len(found) == 1 and "WAFv2" in found[0]
+    assert check_stack(rule.name, alb_stack("internal", ["0.0.0.0/0"])) == []
+
+
 def test_shared_names_agree_with_the_program():
     # The pack runs without the program's packages, so it repeats these; they must not drift.
     assert rules.POD_IDENTITY_SERVICE == iam.POD_IDENTITY_SERVICE
     assert rules.AIRFLOW_NAMESPACE == names.AIRFLOW_NAMESPACE
     assert rules.AIRFLOW_CHART == versions.AIRFLOW_CHART_NAME
+    assert rules.LOAD_BALANCER_CONTROLLER_CHART == load_balancer_controller.CHART
+    assert rules.ALB_ANNOTATION_PREFIX == ui_ingress.PREFIX
     assert set(images.PUBLIC_REGISTRIES) <= rules.PUBLIC_REGISTRIES
     assert {k: v[0] for k, v in rules.CHART_SIDECAR_IMAGES.items()} == images.CHART_SIDECAR_IMAGES
+
+
+def test_rds_final_snapshot_names_each_setting_that_would_lose_data():
+    assert rules.rds_final_snapshot(rules.RDS_INSTANCE, GOOD_RDS, {}) == []
+    found = rules.rds_final_snapshot(rules.RDS_INSTANCE, {**GOOD_RDS, "skipFinalSnapshot": True,
+                                                          "deleteAutomatedBackups": True}, {})
+    assert [m.split(" ")[0] for m in found] == ["skipFinalSnapshot", "deleteAutomatedBackups"]
 
 
 def test_the_packs_eks_calendar_agrees_with_the_program():

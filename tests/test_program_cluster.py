@@ -178,7 +178,7 @@ def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
     [statement] = json.loads(policy.get("policy"))["Statement"]
     assert statement["Resource"] == [
         f"arn:aws:ecr:us-east-1:123456789012:repository/{registry}/*"
-        for registry in ("docker.io", "quay.io", "registry.k8s.io")]
+        for registry in ("docker.io", "public.ecr.aws", "quay.io", "registry.k8s.io")]
     # The nodes must hold it before they pull their first image.
     assert all(run.depends_on(group, policy) for group in run.find(MNG))
 
@@ -265,3 +265,14 @@ def test_database_builds_in_parallel_with_the_cluster_and_its_nodes(program):
     instance = program.one("aws:rds/instance:Instance")
     for slow in (program.one("eks:index:Cluster"), *program.find("eks:index:ManagedNodeGroup")):
         assert not program.depends_on(instance, slow), slow.name
+
+
+def test_only_the_ebs_csi_node_plugin_reaches_instance_metadata(program):
+    """The attach-limit choice: IMDS stays at hop limit 1 on every node (no pod-network pod gets
+    the node role), and the EBS CSI node plugin reads it from the host network instead."""
+    templates = program.find("aws:ec2/launchTemplate:LaunchTemplate")
+    assert len(templates) == 2
+    assert all(t.get("metadataOptions.httpPutResponseHopLimit") == 1 and
+               t.get("metadataOptions.httpTokens") == "required" for t in templates)
+    [driver] = [a for a in program.find(ADDON) if a.get("addonName") == "aws-ebs-csi-driver"]
+    assert json.loads(driver.get("configurationValues"))["node"]["hostNetwork"] is True

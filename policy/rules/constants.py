@@ -52,6 +52,10 @@ AMP_RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+# The AWS Load Balancer Controller (airflow_eks/load_balancer_controller.py CHART) and its annotations.
+LOAD_BALANCER_CONTROLLER_CHART = "aws-load-balancer-controller"
+ALB_ANNOTATION_PREFIX = "alb.ingress.kubernetes.io/"
 
 # Shared with the program (airflow_eks.iam.POD_IDENTITY_SERVICE, names.AIRFLOW_NAMESPACE).
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
