@@ -9,6 +9,7 @@ and nothing is created.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -17,8 +18,19 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, subnets, versions, zones
-from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
+from airflow_eks import (
+    config_keys,
+    eks,
+    formats,
+    images,
+    kubernetes_support,
+    scrape,
+    subnets,
+    ui_config,
+    versions,
+    zones,
+)
+from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
 
@@ -26,7 +38,7 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
-SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey")
+SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY)
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
 _POSTGRES_VERSION = re.compile(r"[1-9][0-9]*(\.(0|[1-9][0-9]*))?", re.ASCII)
@@ -59,6 +71,8 @@ class NodeGroupSettings:
 @dataclass(frozen=True)
 class ClusterSettings:
     kubernetes_version: str
+    support_type: str
+    """The cluster's upgrade policy, STANDARD or EXTENDED (airflow_eks/kubernetes_support.py)."""
     endpoint_public_access: bool
     public_access_cidrs: tuple[str, ...]
     admin_arns: tuple[str, ...]
@@ -85,6 +99,10 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class DataSettings:
     protect_data: bool
+    """Deletion protection and Pulumi `protect`: `pulumi destroy` stops before the data."""
+    keep_data_on_destroy: bool
+    """When the data is deleted after all: a final snapshot, kept automated backups, buckets and
+    log groups left in place. False: nothing is left behind."""
     log_retention_days: int
     task_bucket_names: tuple[str, ...]
 
@@ -130,6 +148,52 @@ class AirflowSettings:
     secrets_backend: str  # "none" | "aws-secrets-manager"
 
 
+# --- metrics and alerts (issue 16) ---------------------------------------------------------
+METRICS_MODES = ("none", "amp")
+# Deliberately plain: SNS validates the address and the owner confirms it by mail.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    mode: str  # "none" | "amp"
+    alert_email: str
+    """'' or an address subscribed to the alerts' SNS topic (confirmed by mail)."""
+    scrape_interval: str
+    """A Prometheus duration, e.g. 60s (airflow_eks/scrape.py bounds it)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    @property
+    def scrape_interval_seconds(self) -> int:
+        return scrape.parse_interval(self.scrape_interval)
+
+
+def _scrape_interval(value: str) -> str:
+    low, high = scrape.INTERVAL_SECONDS
+    return _duration_within(value, scrape.parse_interval, low, high,
+                            f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("an e-mail address such as oncall@example.com, or empty")
+    return value
+
+
+def _metrics(r: Reader) -> MetricsSettings:
+    mode = r.choice("metrics", METRICS_MODES)
+    email = r.raw("alertEmail")
+    if email:
+        r.check("alertEmail", email, _email)
+        if mode == "none":
+            raise invalid(r.key("alertEmail"), email, "empty while metrics is none (there are no alerts to send)")
+    return MetricsSettings(mode=mode, alert_email=email,
+                           scrape_interval=r.string("metricsScrapeInterval", _scrape_interval))
+
+
 @dataclass(frozen=True)
 class Settings:
     project: str
@@ -143,11 +207,15 @@ class Settings:
     airflow: AirflowSettings
     image_mirror: str
     """'' (public registries) or where every public image is pulled through (airflow_eks/images.py)."""
+    ui: ui_config.UiSettings
+    """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
+    metrics: MetricsSettings
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
         return images.mirrored_registries(self.image_mirror, airflow_repository=self.airflow.image_repository,
-                                          cluster_autoscaler=self.cluster.cluster_autoscaler)
+                                          cluster_autoscaler=self.cluster.cluster_autoscaler,
+                                          load_balancer_controller=self.ui.enabled)
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -171,8 +239,21 @@ def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bo
     )
 
 
-def _cluster(r: Reader) -> ClusterSettings:
+def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
+    """(minor, support type), judged against the EKS calendar on `day`."""
     version = r.choice("kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
+    support_type = r.choice("eksSupportType", kubernetes_support.SUPPORT_TYPES)
+    refusal = kubernetes_support.refusal(version, support_type, day)
+    if refusal:
+        raise invalid(r.key("kubernetesVersion"), version, refusal)
+    warning = kubernetes_support.extended_support_warning(version, support_type, day)
+    if warning:
+        pulumi.log.warn(warning)
+    return version, support_type
+
+
+def _cluster(r: Reader, day: dt.date) -> ClusterSettings:
+    version, support_type = _kubernetes_version(r, day)
     public = r.boolean("clusterEndpointPublicAccess")
     cidrs = r.strings("clusterPublicAccessCidrs", formats.ipv4_cidr)
     if public and not cidrs:
@@ -198,6 +279,7 @@ def _cluster(r: Reader) -> ClusterSettings:
         )
     return ClusterSettings(
         kubernetes_version=version,
+        support_type=support_type,
         endpoint_public_access=public,
         public_access_cidrs=cidrs if public else (),
         admin_arns=r.strings("clusterAdminArns", formats.iam_principal_arn),
@@ -247,9 +329,14 @@ def _airflow_version(value: str) -> str:
 
 def _git_sync_period(value: str) -> str:
     low, high = GIT_SYNC_PERIOD_SECONDS
-    allowed = f"a Go duration from {low}s to {high // 3600}h, e.g. 30s or 5m"
+    return _duration_within(value, formats.go_duration_seconds, low, high,
+                            f"a Go duration from {low}s to {high // 3600}h, e.g. 30s or 5m")
+
+
+def _duration_within(value: str, seconds_of: Callable[[str], float], low: int, high: int, allowed: str) -> str:
+    """`value` if it parses to between `low` and `high` seconds; otherwise `allowed` as the error."""
     try:
-        seconds = formats.go_duration_seconds(value)
+        seconds = seconds_of(value)
     except ValueError:
         raise ValueError(allowed) from None
     if not low <= seconds <= high:
@@ -375,28 +462,37 @@ def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> Network
     )
 
 
-def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region) -> Settings:
+def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region,
+         today: dt.date | None = None) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
-    Every offline check runs first; the one that needs AWS (which zones the region offers)
-    runs last, still before any resource exists.
+    Every offline check runs first, starting with keys Pulumi.yaml does not declare (a typo
+    would otherwise be silently ignored); the one that needs AWS (which zones the region
+    offers) runs last, still before any resource exists. `today` (default: the UTC day of the
+    run) is the day the Kubernetes version's EKS support is judged on.
     """
+    config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
     aws = Reader("aws")
     project, stack = pulumi.get_project(), pulumi.get_stack()
     region = aws.string("region", formats.aws_region)
     tags = _tags(aws, project, stack)
-    cluster = _cluster(r)
+    cluster = _cluster(r, today or kubernetes_support.today())
     database = _database(r)
     data = DataSettings(
         protect_data=r.boolean("protectData"),
+        keep_data_on_destroy=r.boolean("keepDataOnDestroy"),
         log_retention_days=r.integer("logRetentionDays", 1, 3650),
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
     airflow = _airflow(r)
     image_mirror = _image_mirror(r)
+    # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
+    ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
+    metrics = _metrics(r)
     return Settings(
         project=project, stack=stack, region=region, tags=tags,
         network=_network(r, available_zones),
-        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror,
+        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
+        metrics=metrics,
     )

@@ -15,9 +15,10 @@ from __future__ import annotations
 import copy
 import json
 
-from airflow_eks import images, local_settings, names, secret_data
+from airflow_eks import images, local_settings, names, secret_data, sso, statsd_mapping
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
 from airflow_eks.secret_data import SECRET_NAMES, SecretNames
+from airflow_eks.ui_config import UiSettings
 
 SECRETS_MANAGER_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 AWS_CONN_ID = "aws_default"
@@ -25,6 +26,16 @@ LOGS_PREFIX = "logs"
 # Default 60 s; the first `airflow db migrate` of Airflow 3 on a fresh RDS takes longer, and
 # every pod waits in `wait-for-airflow-migrations` meanwhile (§3.2, apache/airflow#20803).
 MIGRATION_WAIT_SECONDS = 600
+# How long a finished migration or create-user Job stays (the chart's default is 300 s). With
+# Helm hooks off they are ordinary release objects: an upgrade that changes a Job's pod
+# template while the old Job still exists patches it and fails on an immutable field
+# (apache/airflow#27561), and the atomic release rolls back. Gone within seconds of finishing,
+# the Job is simply created anew by the next upgrade (Helm creates a release object that is
+# missing), which is how migrations run again. Nothing waits for it: `wait_for_jobs` is off,
+# so its deletion cannot fail a release. Shorter than the least time to the next upgrade (the
+# rest of this release's readiness wait, then the next `pulumi up`'s own preview); the cost is
+# that a failed Job's logs go with it (README, Troubleshooting).
+JOB_TTL_SECONDS = 30
 # Triggerer logs only (task logs go to S3); the chart's 100Gi default would be wasted EBS.
 TRIGGERER_VOLUME_SIZE = "5Gi"
 # A task stays QUEUED while its pod is Pending, and `[scheduler] task_queued_timeout` (default
@@ -45,6 +56,8 @@ PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": 
 # Ours, next to the chart's own `checksum/pgbouncer-config-secret` (a duplicate key would break
 # the rendered YAML).
 PGBOUNCER_INI_CHECKSUM_ANNOTATION = "checksum/pgbouncer-ini"
+# Ours too; the chart renders its own checksum/statsd-config only with extraMappings or podAnnotations.
+STATSD_MAPPING_CHECKSUM_ANNOTATION = "checksum/statsd-mappings"
 # The chart's default for its own containers (`containerSecurityContext` helper), plus
 # runAsNonRoot: the Airflow image runs as uid 50000 and the chart's pod context sets that uid.
 CONTAINER_SECURITY_CONTEXT = {
@@ -94,12 +107,14 @@ def airflow_values(
     pgbouncer_ini_sha256: str,
     image_mirror: str = "",
     secrets: SecretNames = SECRET_NAMES,
+    ui: UiSettings | None = None,
+    vpc_cidr: str = "",
 ) -> dict:
     """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
 
     `pgbouncer_ini_sha256` is secret_data.pgbouncer_ini_sha256() of the pgbouncer.ini in our
     Secret (host, port, database, pool settings; no password). `image_mirror`: see
-    airflow_eks/images.py.
+    airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO), `vpc_cidr` the ALB's peers.
     """
     repository = images.mirrored(airflow.image_repository, image_mirror)
     image = f"{repository}:{airflow.version}"
@@ -132,8 +147,11 @@ def airflow_values(
         "migrateDatabaseJob": {
             **_system(COMPONENT_RESOURCES["job"]),
             "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
+            "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
         },
-        "createUserJob": _create_user_job(image, secrets),
+        # With SSO there is no password login, so no generated admin: the first Admin is a
+        # member of a group ssoRoleMapping maps to Admin.
+        "createUserJob": {"enabled": False} if ui and ui.sso else _create_user_job(image, secrets),
         "dags": {"gitSync": _git_sync(airflow.git_sync, secrets)},
         "workers": _workers(airflow.task_resources),
         "scheduler": {
@@ -144,6 +162,7 @@ def airflow_values(
         "apiServer": {
             **_system(COMPONENT_RESOURCES["apiServer"], names.SERVICE_ACCOUNTS.api_server),
             **_replicated(airflow.api_server_replicas),
+            **(_behind_alb(ui, secrets, vpc_cidr) if ui and ui.enabled else {}),
         },
         "triggerer": {
             **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer),
@@ -168,6 +187,11 @@ def airflow_values(
             # The chart already annotates the Service with prometheus.io/scrape and /port
             # (9102); repeating those keys here would duplicate them and break the render.
             "service": {"extraAnnotations": {"prometheus.io/path": "/metrics"}},
+            # Stable names with labels for dashboards and alerts, everything else dropped
+            # (airflow_eks/statsd_mapping.py). The exporter reads its mapping only at start:
+            # the annotation restarts it when the mapping changes.
+            "overrideMappings": statsd_mapping.override_mappings(),
+            "podAnnotations": {STATSD_MAPPING_CHECKSUM_ANNOTATION: statsd_mapping.mappings_sha256()},
         },
         # S3 remote logging replaces the shared logs volume (which would need RWX/EFS).
         "logs": {"persistence": {"enabled": False}},
@@ -177,7 +201,7 @@ def airflow_values(
             {"name": "AIRFLOW_CONN_AWS_DEFAULT", "value": aws_connection(region)},
             {"name": "AWS_DEFAULT_REGION", "value": region},
         ],
-        "config": _config(airflow, region=region, logs_bucket=logs_bucket),
+        "config": _config(airflow, region=region, logs_bucket=logs_bucket, ui=ui),
         # Mounted into every Airflow pod as airflow_local_settings.py (local_settings.py: asyncpg
         # through PgBouncer's transaction pooling).
         "airflowLocalSettings": local_settings.SOURCE,
@@ -264,6 +288,7 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
     return {
         **_system(COMPONENT_RESOURCES["job"]),
         "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
+        "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
         "defaultUser": {
             "role": "Admin", "username": ADMIN_USERNAME, "email": "admin@example.com",
             "firstName": "Airflow", "lastName": "Admin",
@@ -327,7 +352,24 @@ def _workers(task: TaskResources) -> dict:
     }
 
 
-def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str) -> dict:
+def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
+    """The API server behind the ALB: trust its X-Forwarded-* headers (redirects and OAuth
+    redirect URIs stay https, apache/airflow#49781) and, with SSO, the generated
+    webserver_config.py plus the client secret from its Secret."""
+    block: dict = {
+        # The chart's documented switch for a reverse proxy (values.yaml apiServer.args).
+        "args": ["bash", "-c", "exec airflow api-server --proxy-headers"],
+        # uvicorn trusts forwarded headers only from these peers: the ALB's addresses are in the
+        # VPC (IP targets), and kubectl port-forward arrives on localhost.
+        "env": [{"name": "FORWARDED_ALLOW_IPS", "value": ",".join(filter(None, (vpc_cidr, "127.0.0.1")))}],
+    }
+    if ui.sso is not None:
+        block["apiServerConfig"] = sso.webserver_config(ui.sso)
+        block["env"].append(_secret_env(sso.CLIENT_SECRET_ENV, secrets.sso_client, secret_data.SSO_CLIENT_SECRET_KEY))
+    return block
+
+
+def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str, ui: UiSettings | None = None) -> dict:
     config: dict = {
         "core": {"default_task_retries": DEFAULT_TASK_RETRIES},
         "logging": {
@@ -338,6 +380,11 @@ def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str) -> dict:
         "scheduler": {"task_queued_timeout": TASK_QUEUED_TIMEOUT_SECONDS},
         **local_settings.config(),
     }
+    if ui and ui.enabled:
+        # Links, redirects and the OAuth redirect URI use the public name (host-based routing:
+        # a path prefix breaks the Execution API, apache/airflow#51450).
+        config["api"] = {"base_url": ui.url}
+        config["fab"] = {"enable_proxy_fix": "True"}
     if airflow.secrets_backend == "aws-secrets-manager":
         # Airflow 3 task pods fall back from [workers] secrets_backend to this (§4.7).
         config["secrets"] = {"backend": SECRETS_MANAGER_BACKEND,

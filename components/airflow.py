@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 
 from airflow_eks import helm_values, names, versions
 from airflow_eks.config import AirflowSettings
+from airflow_eks.ui_config import UiSettings
 from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs
 
 # A first install pulls images onto fresh nodes and runs Airflow 3's full `db migrate`
@@ -49,15 +50,20 @@ class AirflowReleaseArgs:
     """Node groups, add-ons, associations: the release needs nodes, volumes and credentials."""
     image_mirror: str = ""
     """Registry public images are pulled through ('' for none; airflow_eks/images.py)."""
+    ui: UiSettings | None = None
+    """The UI behind the ALB and SSO (the Ingress itself is components/ui_ingress.py)."""
+    vpc_cidr: str = ""
+    """Where the ALB's forwarded headers come from."""
 
 
 class AirflowRelease(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     ui_command: pulumi.Output[str]
     """`kubectl port-forward` line that opens the UI on http://localhost:8080."""
-    admin_user: str
-    admin_password: pulumi.Output[str]
-    """Secret."""
+    admin_user: str | None
+    """None with SSO: no generated admin."""
+    admin_password: pulumi.Output[str] | None
+    """Secret; None with SSO."""
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -92,14 +98,15 @@ class AirflowRelease(pulumi.ComponentResource):
             db_name=args.db_name,
             db_username=args.db_username,
             db_password=args.db_password,
+            sso_client_secret=args.ui.client_secret if args.ui else None,
         ), opts=child)
 
-        settings, region, mirror = args.settings, args.region, args.image_mirror
+        settings, region, mirror, ui, vpc_cidr = args.settings, args.region, args.image_mirror, args.ui, args.vpc_cidr
         values = pulumi.Output.all(
             args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
         ).apply(lambda v: helm_values.airflow_values(
             settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
-            image_mirror=mirror,
+            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr,
         ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -117,11 +124,11 @@ class AirflowRelease(pulumi.ComponentResource):
             # containers saw the migrations done.
             skip_await=False,
             # Not the Jobs themselves: Helm checks them last, and one already deleted by its
-            # ttlSecondsAfterFinished (300 s) fails the install with `jobs.batch ... not found`
-            # (bitnami/charts#29847, helm/helm#11347), which atomic would turn into an
-            # uninstall of a working release. A longer TTL would instead leave the finished Job
-            # for the next upgrade to patch: "field is immutable" (apache/airflow#27561). A
-            # failed create-user Job therefore does not fail `up`: check its logs.
+            # ttlSecondsAfterFinished (helm_values.JOB_TTL_SECONDS) fails the install with
+            # `jobs.batch ... not found` (bitnami/charts#29847, helm/helm#11347), which atomic
+            # would turn into an uninstall of a working release. A long TTL would instead leave
+            # the finished Job for the next upgrade to patch: "field is immutable"
+            # (apache/airflow#27561). A failed create-user Job therefore does not fail `up`.
             wait_for_jobs=False,
             # atomic: a failed upgrade rolls back to the last working revision instead of
             # leaving Airflow half-rolled, and a failed first install is purged so the next
@@ -139,8 +146,8 @@ class AirflowRelease(pulumi.ComponentResource):
         self.ui_command = pulumi.Output.all(self.namespace, self.release.id).apply(
             lambda v: helm_values.ui_command(v[0])
         )
-        self.admin_user = helm_values.ADMIN_USERNAME
         self.admin_password = secrets.admin_password
+        self.admin_user = helm_values.ADMIN_USERNAME if self.admin_password is not None else None
         self.register_outputs({
             "namespace": self.namespace,
             "ui_command": self.ui_command,

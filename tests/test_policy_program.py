@@ -15,18 +15,23 @@ from pathlib import Path
 
 import pytest
 
+from airflow_eks.offline import harness
 from policy import rules
 from policy.rules import Resource
 
 POLICY = Path(__file__).resolve().parent.parent / "policy"
 
 # What dev's pack config relaxes: the prod-only data-protection and HA rules.
-DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-backup-retention", "s3-versioning",
-               "eks-control-plane-logging"}
+DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-final-snapshot", "rds-backup-retention",
+               "s3-versioning", "s3-no-force-destroy",
+               "eks-control-plane-logging", "metrics-enabled"}
 
 
 def pack_config(stack: str) -> dict:
-    return json.loads((POLICY / f"config.{stack}.json").read_text())
+    """The stack's pack config, judging EKS support on the day the recorded runs are judged on."""
+    config = json.loads((POLICY / f"config.{stack}.json").read_text())
+    support = config.get("eks-version-supported", {})
+    return {**config, "eks-version-supported": {**support, "asOf": harness.REFERENCE_DAY.isoformat()}}
 
 
 def violations(run, stack: str) -> list[rules.Violation]:
@@ -88,6 +93,27 @@ def public_subnets(resources: list[Resource]) -> Callable[[Resource], Resource]:
     return lambda r: dataclasses.replace(r, property_dependencies={**r.property_dependencies, "subnetIds": urns})
 
 
+def set_annotation(key: str, value: str) -> Callable[[Resource], Resource]:
+    def change(r: Resource) -> Resource:
+        metadata = {**r.props["metadata"], "annotations": {**r.props["metadata"]["annotations"], key: value}}
+        return dataclasses.replace(r, props={**r.props, "metadata": metadata})
+    return change
+
+
+def set_class_params(**spec: object) -> Callable[[Resource], Resource]:
+    def change(r: Resource) -> Resource:
+        values = r.props["values"]
+        params = {**values["ingressClassParams"], "spec": {**values["ingressClassParams"]["spec"], **spec}}
+        return dataclasses.replace(r, props={**r.props, "values": {**values, "ingressClassParams": params}})
+    return change
+
+
+def add_wildcard_action(r: Resource) -> Resource:
+    document = json.loads(r.props["policy"])
+    document["Statement"].append({"Effect": "Allow", "Action": "elasticloadbalancing:*", "Resource": "*"})
+    return dataclasses.replace(r, props={**r.props, "policy": json.dumps(document)})
+
+
 MUTATIONS = {
     "rds-storage-encrypted": (rules.RDS_INSTANCE, "db", lambda _res: set_props(storageEncrypted=False)),
     "rds-force-ssl": (rules.RDS_PARAMETER_GROUP, "db", lambda _res: drop),
@@ -101,6 +127,15 @@ MUTATIONS = {
     "eks-required-addons": (rules.EKS_ADDON, "pod-identity", lambda _res: drop),
     "aws-required-tags": (rules.AWS_PROVIDER, "aws", lambda _res: set_props(defaultTags=None)),
     "task-pods-limit-range": (rules.LIMIT_RANGE, "", lambda _res: drop),
+    "metrics-enabled": (rules.AMP_SCRAPER, "collector", lambda _res: drop),
+    "ui-https-only": (rules.INGRESS, "ui", lambda _res: set_annotation(rules.ALB_ANNOTATION_PREFIX + "certificate-arn",
+                                                                        "")),
+    "ui-internet-facing-guarded": (rules.HELM_RELEASE, "lbc", lambda _res: set_class_params(
+        scheme="internet-facing", inboundCIDRs=[])),
+    "ui-internet-facing-exposure": (rules.HELM_RELEASE, "lbc", lambda _res: set_class_params(
+        scheme="internet-facing", inboundCIDRs=["0.0.0.0/0"])),
+    # The controller's role: no `*` action (the pack's least-privilege rule covers every role).
+    "iam-least-privilege": ("aws:iam/rolePolicy:RolePolicy", "lbc", lambda _res: add_wildcard_action),
     "iam-pod-identity-trust": (rules.IAM_ROLE, "task", lambda _res: set_props(assumeRolePolicy=json.dumps({
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:*"}]}))),
 }
@@ -133,3 +168,21 @@ def test_node_hardening_links_each_real_node_group_to_its_own_template(programs,
     unencrypted = [{**m, "ebs": {**m["ebs"], "encrypted": "false"}} for m in template.props["blockDeviceMappings"]]
     assert flagged(replace(resources, rules.LAUNCH_TEMPLATE, f"-{pool}-nodes",
                            set_props(blockDeviceMappings=unencrypted))) == {template.urn}
+
+
+@pytest.mark.parametrize("stack, level", [("prod", rules.MANDATORY), ("dev", rules.ADVISORY)])
+def test_a_minor_past_standard_support_blocks_prod_and_warns_dev(programs, stack, level):
+    end_of_standard = rules.EKS_SUPPORT_ENDS[programs[stack].one(rules.EKS_COMPONENT).get("version")][0]
+    config = pack_config(stack)
+    for day, expected in ((harness.REFERENCE_DAY.isoformat(), []), (end_of_standard, [level])):
+        config["eks-version-supported"]["asOf"] = day
+        found = [v.level for v in rules.evaluate(programs[stack].resources, config)
+                 if v.rule == "eks-version-supported"]
+        assert found == expected, day
+
+
+@pytest.mark.parametrize(("typ", "name_part"), [(rules.AMP_RULE_GROUPS, "rules"),
+                                                (rules.AMP_ALERT_MANAGER, "alertmanager")])
+def test_prod_without_alert_rules_or_delivery_trips_metrics_enabled(programs, typ, name_part):
+    broken = replace(prod_resources(programs), typ, name_part, drop)
+    assert "metrics-enabled" in {v.rule for v in rules.evaluate(broken, pack_config("prod"))}

@@ -6,13 +6,14 @@ here fails test_every_rule_has_a_passing_and_a_failing_case.
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from airflow_eks import iam, images, names, versions
+from airflow_eks import iam, images, kubernetes_support, load_balancer_controller, names, ui_ingress, versions
 from policy import rules
 from policy.rules import Resource
 
@@ -32,7 +33,8 @@ def res(typ: str, name: str, props: dict, deps: dict | None = None, provider: di
 
 
 GOOD_RDS = {"storageEncrypted": True, "publiclyAccessible": False, "backupRetentionPeriod": 14.0,
-            "multiAz": True, "deletionProtection": True, "parameterGroupName": "pg-1"}
+            "multiAz": True, "deletionProtection": True, "parameterGroupName": "pg-1",
+            "skipFinalSnapshot": False, "deleteAutomatedBackups": False}
 GOOD_EKS = {"encryptionConfigKeyArn": KEY_ARN, "enabledClusterLogTypes": ["api", "audit", "authenticator"],
             "endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"], "authenticationMode": "API"}
 POD_TRUST = {"Effect": "Allow", "Principal": {"Service": iam.POD_IDENTITY_SERVICE},
@@ -68,10 +70,16 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
     "rds-multi-az": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "multiAz": False}),
     "rds-deletion-protection": (rules.RDS_INSTANCE, GOOD_RDS, {k: v for k, v in GOOD_RDS.items()
                                                                if k != "deletionProtection"}),
+    "rds-final-snapshot": (rules.RDS_INSTANCE, GOOD_RDS, {k: v for k, v in GOOD_RDS.items()
+                                                          if k != "deleteAutomatedBackups"}),
+    "s3-no-force-destroy": ("aws:s3/bucket:Bucket", {"bucketPrefix": "b-", "forceDestroy": False},
+                            {"bucketPrefix": "b-", "forceDestroy": True}),
     "eks-secrets-encryption": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "encryptionConfigKeyArn": None}),
     "eks-control-plane-logging": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "enabledClusterLogTypes": ["api"]}),
     "eks-public-endpoint-cidrs": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "publicAccessCidrs": ["0.0.0.0/0"]}),
     "eks-authentication-mode": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "authenticationMode": "CONFIG_MAP"}),
+    # Judged on the day of the run: the pack's newest minor, and one in extended support since 2026-03-23.
+    "eks-version-supported": (rules.EKS_CLUSTER, {"version": list(rules.EKS_SUPPORT_ENDS)[-1]}, {"version": "1.32"}),
     "no-open-ingress": (rules.SECURITY_GROUP,
                         {"ingress": [{"protocol": "tcp", "fromPort": 5432.0, "toPort": 5432.0,
                                       "cidrBlocks": ["10.0.0.0/16"]}]},
@@ -188,9 +196,42 @@ def release_and_lifecycle(expire: bool) -> list[Resource]:
             res(rules.S3_LIFECYCLE, "logs-lifecycle", {"bucket": "logs-bucket", "rules": rules_})]
 
 
+def metrics_stack(*, kms: bool = True, scraper: bool = True, rules_: bool = True, manager: bool = True,
+                  linked: bool = True) -> list[Resource]:
+    """An EKS cluster watched by an AMP workspace; each flag removes or unlinks one piece."""
+    ws = res(rules.AMP_WORKSPACE, "ws", {"kmsKeyArn": "arn:aws:kms:us-east-1:1:key/k" if kms else None,
+                                         "arn": "arn:aws:aps:us-east-1:1:workspace/ws-1", "id": "ws-1"})
+    other = "ws-other" if not linked else "ws-1"
+    stack = [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS)), ws]
+    if scraper:
+        stack.append(res(rules.AMP_SCRAPER, "collector", {"destination": {"amp": {"workspaceArn": "unknown"}}},
+                         {"destination": [ws.urn] if linked else []}))
+    if rules_:
+        stack.append(res(rules.AMP_RULE_GROUPS, "rules", {"workspaceId": other, "data": "groups: []"}))
+    if manager:
+        stack.append(res(rules.AMP_ALERT_MANAGER, "alerts", {"workspaceId": other, "definition": "x"}))
+    return stack
+
+
+def alb_stack(scheme: str, cidrs: list[str], *, sso: bool = True, waf: str = "") -> list[Resource]:
+    spec = {"scheme": scheme, "inboundCIDRs": cidrs, **({"wafv2AclArn": waf} if waf else {})}
+    config = "AUTH_TYPE = AUTH_OAUTH\n" if sso else ""
+    return [res(rules.HELM_RELEASE, "lbc", {"chart": rules.LOAD_BALANCER_CONTROLLER_CHART,
+                                            "values": {"ingressClassParams": {"spec": spec}}}),
+            res(rules.HELM_RELEASE, "airflow", airflow_release({**AIRFLOW_VALUES,
+                                                                "apiServer": {"apiServerConfig": config}}))]
+
+
+def alb_annotations(*, certificate: str = "arn:aws:acm:us-east-1:1:certificate/x", ports: str = '[{"HTTP": 80}, '
+                    '{"HTTPS": 443}]', redirect: str = "443") -> dict:
+    prefix = rules.ALB_ANNOTATION_PREFIX
+    return {f"{prefix}listen-ports": ports, f"{prefix}certificate-arn": certificate, f"{prefix}ssl-redirect": redirect}
+
+
 # rule -> (passing stack, failing stack)
 STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "rds-force-ssl": (rds_stack("1"), rds_stack("0")),
+    "metrics-enabled": (metrics_stack(), [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS))]),
     "s3-public-access-block": (bucket_stack(), bucket_stack(pab={"restrictPublicBuckets": False})),
     "s3-encryption": (bucket_stack(), bucket_stack(sse="none")),
     "s3-tls-only": (bucket_stack(), bucket_stack(tls=False)),
@@ -202,7 +243,13 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
                             addon_stack("eks-pod-identity-agent")),
     "aws-required-tags": (tag_stack(TAGS), tag_stack({"project": "airflow-eks"})),
     "task-pods-limit-range": (limit_stack({"cpu": "1", "memory": "1Gi"}), limit_stack({"cpu": "1"})),
+    "ui-internet-facing-guarded": (alb_stack("internet-facing", ["203.0.113.0/24"], sso=True),
+                                   alb_stack("internet-facing", ["203.0.113.0/24"], sso=False)),
+    "ui-internet-facing-exposure": (alb_stack("internet-facing", ["203.0.113.0/24"], waf="arn:waf"),
+                                    alb_stack("internet-facing", ["0.0.0.0/0"], waf="arn:waf")),
 }
+RESOURCE_CASES["ui-https-only"] = (rules.INGRESS, {"metadata": {"annotations": alb_annotations()}},
+                                   {"metadata": {"annotations": alb_annotations(certificate="")}})
 
 
 def by_name(name: str) -> rules.Rule:
@@ -566,10 +613,99 @@ def test_prod_pack_config_states_the_defaults_and_dev_only_relaxes_them():
         assert order.index(rules.level_of(by_name(name), dev)) <= order.index(rules.level_of(by_name(name), prod))
 
 
+@pytest.mark.parametrize(("annotations", "flagged"), [
+    (alb_annotations(), []),
+    (alb_annotations(ports='[{"HTTP": 80}]'), ["no HTTPS listener"]),
+    (alb_annotations(redirect=""), ["without ssl-redirect"]),
+    (alb_annotations(ports='[{"HTTPS": 443}]', redirect=""), []),  # HTTPS only: nothing to redirect
+    ({"kubernetes.io/ingress.class": "nginx"}, []),  # not an ALB Ingress
+])
+def test_https_only_reads_listeners_certificate_and_redirect(annotations, flagged):
+    found = check("ui-https-only", rules.INGRESS, {"metadata": {"annotations": annotations}})
+    assert [f for f in flagged if not any(f in m for m in found)] == [] and len(found) == len(flagged), found
+
+
+@pytest.mark.parametrize(("stack", "expected"), [
+    (alb_stack("internal", []), set()),  # internal: the VPC is the boundary
+    (alb_stack("internet-facing", [], sso=True), {"without inbound CIDRs"}),
+    (alb_stack("internet-facing", ["203.0.113.0/24"], sso=False), {"password login"}),
+])
+def test_internet_facing_needs_sso_and_cidrs(stack, expected):
+    found = [m for m, _ in check_stack("ui-internet-facing-guarded", stack)]
+    assert {e for e in expected if any(e in m for m in found)} == expected and len(found) == len(expected), found
+
+
+def test_internet_facing_without_waf_is_an_advisory():
+    rule = by_name("ui-internet-facing-exposure")
+    assert rule.level == rules.ADVISORY
+    found = [m for m, _ in check_stack(rule.name, alb_stack("internet-facing", ["203.0.113.0/24"]))]
+    assert len(found) == 1 and "WAFv2" in found[0]
+    assert check_stack(rule.name, alb_stack("internal", ["0.0.0.0/0"])) == []
+
+
 def test_shared_names_agree_with_the_program():
     # The pack runs without the program's packages, so it repeats these; they must not drift.
     assert rules.POD_IDENTITY_SERVICE == iam.POD_IDENTITY_SERVICE
     assert rules.AIRFLOW_NAMESPACE == names.AIRFLOW_NAMESPACE
     assert rules.AIRFLOW_CHART == versions.AIRFLOW_CHART_NAME
+    assert rules.LOAD_BALANCER_CONTROLLER_CHART == load_balancer_controller.CHART
+    assert rules.ALB_ANNOTATION_PREFIX == ui_ingress.PREFIX
     assert set(images.PUBLIC_REGISTRIES) <= rules.PUBLIC_REGISTRIES
     assert {k: v[0] for k, v in rules.CHART_SIDECAR_IMAGES.items()} == images.CHART_SIDECAR_IMAGES
+
+
+def test_rds_final_snapshot_names_each_setting_that_would_lose_data():
+    assert rules.rds_final_snapshot(rules.RDS_INSTANCE, GOOD_RDS, {}) == []
+    found = rules.rds_final_snapshot(rules.RDS_INSTANCE, {**GOOD_RDS, "skipFinalSnapshot": True,
+                                                          "deleteAutomatedBackups": True}, {})
+    assert [m.split(" ")[0] for m in found] == ["skipFinalSnapshot", "deleteAutomatedBackups"]
+
+
+def test_the_packs_eks_calendar_agrees_with_the_program():
+    assert {
+        m.minor: (m.end_of_standard.isoformat(), m.end_of_extended.isoformat())
+        for m in kubernetes_support.CALENDAR.values()} == rules.EKS_SUPPORT_ENDS
+    assert (rules.constants.EKS_STANDARD_HOURLY, rules.constants.EKS_EXTENDED_HOURLY) == (
+        kubernetes_support.STANDARD_HOURLY, kubernetes_support.EXTENDED_HOURLY)
+
+
+@pytest.mark.parametrize("minor", list(kubernetes_support.CALENDAR))
+def test_eks_version_supported_at_the_edges_of_each_support_phase(minor):
+    row = kubernetes_support.CALENDAR[minor]
+    day = datetime.timedelta(days=1)
+
+    def found(on):
+        return rules.version_support_findings(minor, on)
+
+    assert found(row.end_of_standard - day) == []
+    [extended] = found(row.end_of_standard)
+    assert f"left EKS standard support on {row.end_of_standard}" in extended and "$0.60" in extended
+    assert found(row.end_of_extended - day) == [extended]
+    [ended] = found(row.end_of_extended)
+    assert f"left EKS extended support on {row.end_of_extended}" in ended
+
+
+def test_eks_version_supported_is_judged_on_the_configured_day_and_skips_the_propless_component():
+    rule = by_name("eks-version-supported")
+    props = {"version": "1.35"}
+    assert rule.check_resource(rules.EKS_CLUSTER, props, rule.settings({"asOf": "2027-03-26"})) == []
+    assert rule.check_resource(rules.EKS_COMPONENT, props, rule.settings({"asOf": "2027-03-27"})) != []
+    assert rule.check_resource(rules.EKS_COMPONENT, {}, rule.settings({"asOf": "2027-03-27"})) == []
+    for version in (None, "1.31", "1.99"):  # unset, dropped, not yet known: nothing to judge it by
+        assert rule.check_resource(rules.EKS_CLUSTER, {"version": version}, rule.settings()) != [], version
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"eks-version-supported": {"asOf": "next week"}}, rules.config_schema())
+
+
+@pytest.mark.parametrize(("broken", "message"), [
+    ({"kms": False}, "customer managed key"), ({"scraper": False}, "no managed collector"),
+    ({"rules_": False}, "no alert rules"), ({"manager": False}, "no alert manager definition"),
+    ({"linked": False}, "no managed collector"),
+])
+def test_metrics_enabled_names_each_missing_piece(broken, message):
+    found = check_stack("metrics-enabled", metrics_stack(**broken))
+    assert any(message in m for m, _urn in found), found
+
+
+def test_metrics_enabled_has_nothing_to_say_without_a_cluster():
+    assert check_stack("metrics-enabled", []) == []

@@ -7,8 +7,10 @@ import json
 import pytest
 
 from airflow_eks import iam, names, versions
-from airflow_eks.offline import harness, mocks
+from airflow_eks.offline import harness, loader, mocks
 
+# The kubernetesVersion default (Pulumi.yaml); neither stack file overrides it.
+DEFAULT_MINOR = loader.project_file()["config"]["kubernetesVersion"]["default"]
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
 MNG = "eks:index:ManagedNodeGroup"
@@ -78,7 +80,7 @@ def test_control_plane_encryption_and_logs(program):
     assert key.get("enableKeyRotation") is True
     assert cluster.get("encryptionConfigKeyArn").endswith(f"key/{key.name}-key-id")
     assert cluster.get("enabledClusterLogTypes") == EXPECTED[stack_of(program)]["logs"]
-    assert cluster.get("version") == "1.34"
+    assert cluster.get("version") == DEFAULT_MINOR
     assert cluster.get("createOidcProvider") is False
     assert cluster.get("authenticationMode") == "API"
 
@@ -145,7 +147,7 @@ def test_destroy_waits_for_the_namespaces_ebs_volumes_before_removing_the_driver
 def test_autoscaler_release_values_and_order(program):
     [release] = [r for r in program.find(RELEASE) if r.get("chart") == "cluster-autoscaler"]
     assert release.get("version") == versions.CLUSTER_AUTOSCALER_CHART_VERSION
-    assert release.get("values.image.tag") == versions.CLUSTER_AUTOSCALER_IMAGE_TAGS["1.34"]
+    assert release.get("values.image.tag") == versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[DEFAULT_MINOR]
     assert release.get("values.awsRegion") == "us-east-1"
     assert release.get("values.autoDiscovery.clusterName") == program.outputs["clusterName"][0]
     assert release.get("values.rbac.serviceAccount.name") == names.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT
@@ -176,7 +178,7 @@ def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
     [statement] = json.loads(policy.get("policy"))["Statement"]
     assert statement["Resource"] == [
         f"arn:aws:ecr:us-east-1:123456789012:repository/{registry}/*"
-        for registry in ("docker.io", "quay.io", "registry.k8s.io")]
+        for registry in ("docker.io", "public.ecr.aws", "quay.io", "registry.k8s.io")]
     # The nodes must hold it before they pull their first image.
     assert all(run.depends_on(group, policy) for group in run.find(MNG))
 
@@ -263,3 +265,14 @@ def test_database_builds_in_parallel_with_the_cluster_and_its_nodes(program):
     instance = program.one("aws:rds/instance:Instance")
     for slow in (program.one("eks:index:Cluster"), *program.find("eks:index:ManagedNodeGroup")):
         assert not program.depends_on(instance, slow), slow.name
+
+
+def test_only_the_ebs_csi_node_plugin_reaches_instance_metadata(program):
+    """The attach-limit choice: IMDS stays at hop limit 1 on every node (no pod-network pod gets
+    the node role), and the EBS CSI node plugin reads it from the host network instead."""
+    templates = program.find("aws:ec2/launchTemplate:LaunchTemplate")
+    assert len(templates) == 2
+    assert all(t.get("metadataOptions.httpPutResponseHopLimit") == 1 and
+               t.get("metadataOptions.httpTokens") == "required" for t in templates)
+    [driver] = [a for a in program.find(ADDON) if a.get("addonName") == "aws-ebs-csi-driver"]
+    assert json.loads(driver.get("configurationValues"))["node"]["hostNetwork"] is True

@@ -218,6 +218,9 @@ class Mocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:lb/getHostedZoneId:getHostedZoneId":
+            # The ALB alias zone of us-east-1 (AWS General Reference, "Elastic Load Balancing endpoints").
+            return {"id": "Z35SXDOTRQ7X7K", "loadBalancerType": args.args.get("loadBalancerType")}
         if token == "eks:index:Cluster/getKubeconfig":
             return {"result": json.dumps({"apiVersion": "v1", "kind": "Config"})}
         return {}
@@ -267,6 +270,17 @@ class Mocks(pulumi.runtime.Mocks):
             id_ = f"{name}-key-id"
             extra["keyId"] = id_
             extra["arn"] = self._arn("kms", f"key/{id_}")
+        elif typ == "aws:amp/workspace:Workspace":
+            id_ = f"ws-{name}"
+            extra.update(arn=self._arn("aps", f"workspace/{id_}"),
+                         prometheusEndpoint=f"https://aps-workspaces.{self.region}.amazonaws.com/workspaces/{id_}/")
+        elif typ == "aws:amp/scraper:Scraper":
+            id_ = f"s-{name}"
+            extra.update(arn=self._arn("aps", f"scraper/{id_}"),
+                         roleArn=f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/scraper.aps.amazonaws.com/"
+                                 f"AWSServiceRoleForAmazonPrometheusScraper_{name}")
+        elif typ == "aws:sns/topic:Topic":
+            id_ = extra["arn"] = f"arn:aws:sns:{self.region}:{ACCOUNT}:{name}-1234567"
         elif typ == "aws:ec2/vpc:Vpc":
             id_ = f"vpc-{name}"
         elif typ == "aws:ec2/subnet:Subnet":
@@ -288,6 +302,14 @@ class Mocks(pulumi.runtime.Mocks):
         elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             extra.update(associationArn=self._arn("eks", f"podidentityassociation/{name}"),
                          associationId=f"a-{name}")
+        elif typ == "aws:acm/certificate:Certificate":
+            domain = inputs.get("domainName")
+            extra["domainValidationOptions"] = [{
+                "domainName": domain, "resourceRecordName": f"_0123abcd.{domain}.",
+                "resourceRecordType": "CNAME", "resourceRecordValue": "_4567efab.mock.acm-validations.aws."}]
+            extra["arn"] = self._arn("acm", "certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
+        elif typ == "aws:route53/record:Record":
+            extra["fqdn"] = str(inputs.get("name") or name).rstrip(".")
         elif typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length") or 16)
             extra["result"] = ("Pw0rd" + name.replace("-", "") * 8)[:length].ljust(length, "x")
@@ -310,6 +332,10 @@ class Mocks(pulumi.runtime.Mocks):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("name", name)
             extra["metadata"] = meta
+            if typ == "kubernetes:networking.k8s.io/v1:Ingress":
+                # What the AWS Load Balancer Controller reports once the ALB exists.
+                extra["status"] = {"loadBalancer": {"ingress": [
+                    {"hostname": f"internal-k8s-{name}-0123456789.{self.region}.elb.amazonaws.com"}]}}
             if typ == "kubernetes:helm.sh/v3:Release":
                 extra["status"] = {"name": inputs.get("name") or name, "namespace": inputs.get("namespace"),
                                    "status": "deployed", "version": inputs.get("version")}

@@ -19,7 +19,7 @@ checks they still agree with airflow_eks.
 Layout: `constants` (levels, resource types, shared names), `base` (Resource, Violation, Rule and
 the RULES registry), `helpers` (reading props, linking resources), `airflow_values` (the Airflow
 release's values), one module of rules per area (`aws_rds`, `aws_s3`, `aws_eks`, `aws_network`,
-`aws_iam_kms`, `kubernetes`), and `engine` (evaluate() and the pack config schema). The
+`aws_iam_kms`, `kubernetes`, `ui_access`), and `engine` (evaluate() and the pack config schema). The
 submodules import each other relatively, so the package works both as `rules` (the CLI runs the
 pack with policy/ on sys.path) and as `policy.rules` (the tests). Everything public is
 re-exported here: use `rules.<name>`.
@@ -32,6 +32,11 @@ from .constants import (
     ADVISORY,
     AIRFLOW_CHART,
     AIRFLOW_NAMESPACE,
+    ALB_ANNOTATION_PREFIX,
+    AMP_ALERT_MANAGER,
+    AMP_RULE_GROUPS,
+    AMP_SCRAPER,
+    AMP_WORKSPACE,
     AWS_PROVIDER,
     BROAD_MANAGED_POLICIES,
     CHART_DEFAULT_PASSWORD,
@@ -44,14 +49,17 @@ from .constants import (
     EKS_COMPONENT,
     EKS_NODE_GROUP,
     EKS_NODE_GROUP_COMPONENT,
+    EKS_SUPPORT_ENDS,
     HELM_RELEASE,
     IAM_ATTACHMENTS,
     IAM_POLICY_DOCUMENTS,
     IAM_ROLE,
+    INGRESS,
     KMS_KEY,
     LAUNCH_TEMPLATE,
     LEVELS,
     LIMIT_RANGE,
+    LOAD_BALANCER_CONTROLLER_CHART,
     MANDATORY,
     POD_IDENTITY_ACTIONS,
     POD_IDENTITY_SERVICE,
@@ -77,19 +85,23 @@ from .constants import (
 # isort: off
 from .aws_rds import (
     rds_storage_encrypted, rds_not_public, rds_backup_retention, rds_multi_az, rds_deletion_protection,
-    rds_force_ssl,
+    rds_final_snapshot, rds_force_ssl,
 )
-from .aws_s3 import s3_public_access_block, s3_encryption, s3_tls_only, s3_versioning, s3_logs_lifecycle
+from .aws_s3 import (
+    s3_public_access_block, s3_encryption, s3_tls_only, s3_versioning, s3_no_force_destroy, s3_logs_lifecycle,
+)
 from .aws_eks import (
     eks_secrets_encryption, eks_control_plane_logging, eks_public_endpoint_cidrs, eks_authentication_mode,
-    eks_private_nodes, eks_node_hardening, eks_required_addons,
+    eks_private_nodes, eks_node_hardening, eks_required_addons, eks_version_supported, version_support_findings,
 )
 from .aws_network import no_open_ingress
 from .aws_iam_kms import iam_least_privilege, iam_pod_identity_trust, kms_key_rotation, aws_required_tags
+from .observability import metrics_enabled
 from .kubernetes import (
     helm_release_pinned, airflow_remote_logging_s3, airflow_task_resources, airflow_image_registry,
     airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference, task_pods_limit_range,
 )
+from .ui_access import ui_https_only, ui_internet_facing_guarded, ui_internet_facing_exposure
 # isort: on
 from .engine import as_resources, config_schema, evaluate, level_of
 
@@ -97,24 +109,31 @@ __all__ = [
     # constants
     "MANDATORY", "ADVISORY", "DISABLED", "LEVELS",
     "AWS_PROVIDER", "RDS_INSTANCE", "RDS_PARAMETER_GROUP", "S3_BUCKETS", "S3_PUBLIC_ACCESS_BLOCK", "S3_ENCRYPTION",
-    "S3_POLICY", "S3_LIFECYCLE", "S3_VERSIONING", "EKS_COMPONENT", "EKS_CLUSTER", "EKS_NODE_GROUP_COMPONENT",
+    "S3_POLICY", "S3_LIFECYCLE", "S3_VERSIONING", "EKS_COMPONENT", "EKS_CLUSTER", "EKS_SUPPORT_ENDS",
+    "EKS_NODE_GROUP_COMPONENT",
     "EKS_NODE_GROUP", "EKS_ADDON", "LAUNCH_TEMPLATE", "SUBNET", "SECURITY_GROUP", "SECURITY_GROUP_RULE",
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
     "LIMIT_RANGE", "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE", "AIRFLOW_CHART",
+    "INGRESS", "LOAD_BALANCER_CONTROLLER_CHART", "ALB_ANNOTATION_PREFIX",
+    "AMP_WORKSPACE", "AMP_SCRAPER", "AMP_RULE_GROUPS", "AMP_ALERT_MANAGER",
     "CHART_DEFAULT_REPOSITORY", "CHART_DEFAULT_PASSWORD", "DOCKER_HUB", "PUBLIC_REGISTRIES", "CHART_SIDECAR_IMAGES",
     "READ_VERBS", "BROAD_MANAGED_POLICIES", "SEMVER",
     # model and registry
     "Resource", "Violation", "ResourceCheck", "StackCheck", "Rule", "RULES", "rule",
     # rules
     "rds_storage_encrypted", "rds_not_public", "rds_backup_retention", "rds_multi_az", "rds_deletion_protection",
-    "rds_force_ssl",
-    "s3_public_access_block", "s3_encryption", "s3_tls_only", "s3_versioning", "s3_logs_lifecycle",
+    "rds_final_snapshot", "rds_force_ssl",
+    "s3_public_access_block", "s3_encryption", "s3_tls_only", "s3_versioning", "s3_no_force_destroy",
+    "s3_logs_lifecycle",
     "eks_secrets_encryption", "eks_control_plane_logging", "eks_public_endpoint_cidrs", "eks_authentication_mode",
-    "eks_private_nodes", "eks_node_hardening", "eks_required_addons",
+    "eks_private_nodes", "eks_node_hardening", "eks_required_addons", "eks_version_supported",
+    "version_support_findings",
     "no_open_ingress",
     "iam_least_privilege", "iam_pod_identity_trust", "kms_key_rotation", "aws_required_tags",
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
     "airflow_ui_rbac", "airflow_no_default_admin_password", "airflow_secrets_by_reference", "task_pods_limit_range",
+    "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure",
+    "metrics_enabled",
     # running the rules outside the CLI
     "as_resources", "level_of", "evaluate", "config_schema",
 ]

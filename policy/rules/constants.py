@@ -46,8 +46,16 @@ IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
                    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment")
 KMS_KEY = "aws:kms/key:Key"
+AMP_WORKSPACE = "aws:amp/workspace:Workspace"
+AMP_SCRAPER = "aws:amp/scraper:Scraper"
+AMP_RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+# The AWS Load Balancer Controller (airflow_eks/load_balancer_controller.py CHART) and its annotations.
+LOAD_BALANCER_CONTROLLER_CHART = "aws-load-balancer-controller"
+ALB_ANNOTATION_PREFIX = "alb.ingress.kubernetes.io/"
 
 # Shared with the program (airflow_eks.iam.POD_IDENTITY_SERVICE, names.AIRFLOW_NAMESPACE).
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -71,3 +79,14 @@ CHART_SIDECAR_IMAGES = {
 READ_VERBS = ("Describe", "Get", "List", "Head", "BatchGet", "Lookup", "Search", "View")
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+# EKS release calendar (airflow_eks/kubernetes_support.py CALENDAR, with its sources): minor ->
+# (end of standard support, end of extended support) as UTC days, each the first day of the
+# next phase. Extended support bills EKS_EXTENDED_HOURLY instead of EKS_STANDARD_HOURLY.
+EKS_SUPPORT_ENDS = {
+    "1.32": ("2026-03-23", "2027-03-23"),
+    "1.33": ("2026-07-29", "2027-07-29"),
+    "1.34": ("2026-12-02", "2027-12-02"),
+    "1.35": ("2027-03-27", "2028-03-27"),
+    "1.36": ("2027-08-02", "2028-08-02"),
+}
+EKS_STANDARD_HOURLY, EKS_EXTENDED_HOURLY = 0.10, 0.60

@@ -14,6 +14,7 @@ allowance) depend on traffic, not on the program, and are listed as not estimate
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,13 @@ from typing import Any
 
 import yaml
 
+from airflow_eks import scrape
+from tools.plan import support
 from tools.plan.model import lookup
 
 PRICES = Path(__file__).with_name("prices.yaml")
 
-EKS_TYPES = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
+EKS_TYPES = support.EKS_TYPES
 NAT = "aws:ec2/natGateway:NatGateway"
 EIP = "aws:ec2/eip:Eip"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -34,6 +37,12 @@ RDS = "aws:rds/instance:Instance"
 KMS = "aws:kms/key:Key"
 HELM = "kubernetes:helm.sh/v3:Release"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+SUBNET = "aws:ec2/subnet:Subnet"
+# The AWS Load Balancer Controller's chart: its IngressClassParams pin each class's scheme.
+LBC_CHART = "aws-load-balancer-controller"
+PUBLIC_ELB_SUBNET_TAG = "kubernetes.io/role/elb"
+SCRAPER = "aws:amp/scraper:Scraper"
 
 # Airflow chart defaults the estimate relies on (apache-airflow chart 1.19.0 values.yaml;
 # tests/test_cost.py checks them against the pinned chart's values.yaml).
@@ -49,7 +58,9 @@ NOT_ESTIMATED = (
     "CloudWatch Logs ingestion ($0.50/GB) of EKS control-plane logs",
     "S3 storage ($0.023/GB-month) and requests of the logs and data buckets",
     "RDS backup storage beyond the free allowance and storage autoscaling above allocatedStorage",
-    "T-family CPU credits above baseline (unlimited mode); load balancers (this stack creates none)",
+    "T-family CPU credits above baseline (unlimited mode)",
+    "ALB load balancer capacity units beyond one per ALB (traffic), and ALB data transfer",
+    "AMP queries ($0.10 per billion samples processed) and SNS notifications beyond the free tier",
 )
 
 
@@ -88,8 +99,10 @@ def _truthy(value: Any) -> bool:
 
 
 class _Estimator:
-    def __init__(self, prices: dict, busy_hours: float) -> None:
+    def __init__(self, prices: dict, busy_hours: float, day: dt.date) -> None:
         self.p = prices
+        self.day = day
+        self.support: list[dict] = []
         self.month = float(prices["hours_per_month"])
         self.busy_share = busy_hours / 24.0
         self.items: list[LineItem] = []
@@ -100,9 +113,15 @@ class _Estimator:
 
     # -- line items ---------------------------------------------------------------------
     def control_planes(self, entries: list[dict]) -> None:
-        for e in _of(entries, EKS_TYPES):
-            self.add(f"eks:{e['name']}", f"EKS control plane {e['name']} (standard support)",
-                     self.p["eks"]["standard_hourly"] * self.month)
+        """Priced for the plan's day: standard or extended rate, after EKS's automatic upgrades."""
+        for e in support.clusters(entries):
+            facts = support.window(e, self.p, self.day)
+            self.support.append(facts)
+            if not facts["known"]:
+                self.warnings.append(support.summary(facts))
+            upgraded = " (upgraded by EKS)" if facts["upgradedOn"] else ""
+            self.add(f"eks:{e['name']}", f"EKS control plane {e['name']}: {facts['billedMinor']}{upgraded}, "
+                     f"{facts['phase']} support", facts["monthly"])
 
     def network(self, entries: list[dict]) -> None:
         nats = _of(entries, NAT)
@@ -208,10 +227,60 @@ class _Estimator:
             size = quantity_gib(lookup(e["inputs"], "spec.resources.requests.storage") or 0)
             self.add(f"pvc:{e['name']}", f"EBS gp3 for PVC {e['name']}: {size:g} GiB", size * gb_month)
 
+    def load_balancers(self, entries: list[dict]) -> None:
+        """One ALB per IngressClass in use (the class's params pin one ALB group), at its hourly
+        price plus one LCU; an internet-facing one also holds a public IPv4 address per subnet."""
+        schemes = {}
+        for e in _of(entries, HELM):
+            if str(lookup(e["inputs"], "chart", "")).endswith(LBC_CHART):
+                values = lookup(e["inputs"], "values") or {}
+                schemes[lookup(values, "ingressClass")] = lookup(values, "ingressClassParams.spec.scheme")
+        public_subnets = [e for e in _of(entries, SUBNET) if lookup(e["inputs"], "tags") and
+                          PUBLIC_ELB_SUBNET_TAG in lookup(e["inputs"], "tags")]
+        for klass in sorted({lookup(e["inputs"], "spec.ingressClassName") for e in _of(entries, INGRESS)} - {None}):
+            self.add(f"alb:{klass}", f"Application Load Balancer (class {klass}), hourly",
+                     self.p["alb_hourly"] * self.month)
+            self.add(f"alb-lcu:{klass}", f"Application Load Balancer (class {klass}), 1 LCU",
+                     self.p["alb_lcu_hourly"] * self.month)
+            if schemes.get(klass) == "internet-facing":
+                count = len(public_subnets)
+                self.add(f"alb-ipv4:{klass}", f"public IPv4 addresses x {count} (internet-facing ALB, one per AZ)",
+                         count * self.p["public_ipv4_hourly"] * self.month)
+
     def keys(self, entries: list[dict]) -> None:
         keys = _of(entries, KMS)
         if keys:
             self.add("kms-keys", f"KMS customer managed keys x {len(keys)}", len(keys) * self.p["kms_key_monthly"])
+
+    def metrics(self, entries: list[dict]) -> None:
+        """AMP: collector hours, samples collected and ingested, storage at steady state.
+
+        Samples come from the collector's scrape interval and the series estimate of
+        airflow_eks/scrape.py (an estimate from the mapping and keep-lists, not a measurement);
+        the system nodes and PgBouncer pods it scales with are read from the plan."""
+        scrapers = _of(entries, SCRAPER)
+        if not scrapers:
+            return
+        amp = self.p["amp"]
+        nodes = sum(int(lookup(e["inputs"], "scalingConfig.desiredSize", 0))
+                    for e in _of(entries, NODE_GROUP_TYPES)
+                    if int(lookup(e["inputs"], "scalingConfig.minSize", 0)) > 0)
+        workload = scrape.Workload(system_nodes=nodes or scrape.Workload.system_nodes)
+        series = sum(scrape.series_estimate(workload).values())
+        for e in scrapers:
+            config = yaml.safe_load(lookup(e["inputs"], "scrapeConfiguration") or "{}") or {}
+            interval = scrape.parse_interval(str(lookup(config, "global.scrape_interval", "60s")))
+            samples = scrape.samples_per_month(series, interval, self.month)
+            self.add(f"amp-collector:{e['name']}", f"AMP collector {e['name']}: {self.month:g} h",
+                     amp["collector_hourly"] * self.month)
+            per_sample = (amp["ingest_per_10m_samples"] + amp["collector_per_10m_samples"]) / 1e7
+            self.add(f"amp-samples:{e['name']}",
+                     f"AMP samples collected + ingested: ~{series:,} series every {interval}s "
+                     f"= {samples / 1e6:,.0f} M/month", samples * per_sample)
+            stored_gb = samples * amp["retention_days"] / 30.4 * amp["bytes_per_sample"] / 2**30
+            self.add(f"amp-storage:{e['name']}",
+                     f"AMP storage: {stored_gb:.1f} GB at steady state ({amp['retention_days']}-day retention)",
+                     stored_gb * amp["storage_gb_month"])
 
     def mwaa(self) -> list[dict]:
         return [{"class": name, "monthly": round(c["hourly"] * self.month, 2), "hourly": c["hourly"],
@@ -219,19 +288,27 @@ class _Estimator:
                 for name, c in self.p["mwaa"].items()]
 
 
-def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region: str | None = None) -> dict:
-    """The cost section of a plan (USD per month; each line rounded to cents, totals sum the lines)."""
+def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region: str | None = None,
+             day: dt.date | None = None) -> dict:
+    """The cost section of a plan (USD per month; each line rounded to cents, totals sum the lines).
+
+    `day` (default: today, UTC) is the day the EKS control plane is priced for: standard or
+    extended support (tools/plan/support.py).
+    """
     if not 0 <= busy_hours <= 24:
         raise ValueError(f"busy hours must be between 0 and 24, got {busy_hours}")
     if float(busy_hours).is_integer():
         busy_hours = int(busy_hours)  # 8 and 8.0 give the same JSON
-    est = _Estimator(prices, busy_hours)
+    day = day or dt.datetime.now(dt.UTC).date()
+    est = _Estimator(prices, busy_hours, day)
     est.control_planes(entries)
     est.network(entries)
     est.node_groups(entries)
     est.databases(entries)
     est.volumes(entries)
+    est.load_balancers(entries)
     est.keys(entries)
+    est.metrics(entries)
     if region and region != prices["region"]:
         est.warnings.insert(0, f"prices are {prices['region']} list prices; this stack is in {region}, "
                                "where prices differ (the price table covers only one region)")
@@ -242,10 +319,13 @@ def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region
         "pricesRegion": prices["region"],
         "hoursPerMonth": prices["hours_per_month"],
         "busyHoursPerDay": busy_hours,
+        "date": day.isoformat(),
         "lineItems": items,
         "total": {"idle": round(sum(i["idle"] for i in items), 2), "busy": round(sum(i["busy"] for i in items), 2)},
         "notEstimated": list(NOT_ESTIMATED),
         "warnings": est.warnings,
+        # The first (the program's only) EKS cluster's support window; None without a cluster.
+        "kubernetesSupport": est.support[0] if est.support else None,
         "mwaa": est.mwaa(),
         "mwaaNotes": prices["mwaa_notes"],
     }

@@ -27,12 +27,21 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
                           "enabledClusterLogTypes", "authenticationMode"),
     "eks:index:ManagedNodeGroup": ("instanceTypes", "capacityType", "scalingConfig", "diskSize", "amiType",
                                    "taints"),
-    "aws:eks/addon:Addon": ("addonName", "addonVersion"),
+    "aws:eks/addon:Addon": ("addonName", "addonVersion", "configurationValues"),
     "aws:rds/instance:Instance": ("engine", "engineVersion", "instanceClass", "allocatedStorage",
                                   "maxAllocatedStorage", "storageType", "multiAz", "storageEncrypted",
-                                  "publiclyAccessible", "deletionProtection", "backupRetentionPeriod"),
+                                  "publiclyAccessible", "deletionProtection", "backupRetentionPeriod",
+                                  "skipFinalSnapshot", "finalSnapshotIdentifier", "deleteAutomatedBackups"),
+    "aws:s3/bucket:Bucket": ("forceDestroy",),
     "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
     "kubernetes:helm.sh/v3:Release": ("chart", "version", "namespace", "repositoryOpts.repo"),
+    "kubernetes:networking.k8s.io/v1:Ingress": ("spec.ingressClassName", "metadata.annotations"),
+    "aws:acm/certificate:Certificate": ("domainName", "validationMethod"),
+    "aws:route53/record:Record": ("name", "type", "zoneId"),
+    # metrics: amp (components/metrics.py)
+    "aws:amp/workspace:Workspace": ("alias", "kmsKeyArn"),
+    "aws:amp/scraper:Scraper": ("alias", "source.eks.subnetIds", "roleConfiguration"),
+    "aws:sns/topic:Topic": ("kmsMasterKeyId",),
 }
 
 
