@@ -82,4 +82,4 @@ runtime-install: install runtime-packages $(AIRFLOW_VENV)/.installed $(TOOLS_VEN
 
 test-runtime: runtime-install ## the runtime tier: real Airflow 3.1.8, PostgreSQL, PgBouncer, moto, OIDC provider
 	@mkdir -p $(dir $(RUNTIME_JUNIT))
-	$(PY) -m pytest runtime/tests -p no:cacheprovider -q --tb=short -rs --junitxml=$(RUNTIME_JUNIT)
+	$(PY) -m pytest runtime/tests -p no:cacheprovider -q --tb=short -rs -o junit_family=xunit1 --junitxml=$(RUNTIME_JUNIT)

@@ -88,23 +88,26 @@ class AirflowHome:
         self.pgbouncer_port = pgbouncer_port
         self.api_port = api_port or services.free_port()
         self.extra_env = dict(extra_env or {})
+        self.replace: dict[str, str] = {}
+        """Mounted file (path under airflowHome) -> content to use instead (stated by the test)."""
         path.mkdir(parents=True, exist_ok=True)
         self.cfg = local_cfg(gen.airflow_cfg(), api_port=self.api_port, dags_folder=dags_folder, executor=executor)
         (path / "airflow.cfg").write_text(self.cfg)
 
     def container_home(self, container: dict) -> Path:
         """An AIRFLOW_HOME holding exactly the files the container mounts from the chart's
-        ConfigMap under the chart's airflowHome (airflow.cfg, airflow_local_settings.py): a
-        container the chart gives no local settings must run without them."""
+        ConfigMaps under the chart's airflowHome (airflow.cfg, airflow_local_settings.py,
+        webserver_config.py): a container the chart gives no local settings runs without them.
+        airflow.cfg is the localized copy (CHANGES); `replace` substitutes other files."""
         home = self.path / "containers" / container["name"]
         home.mkdir(parents=True, exist_ok=True)
-        files = self.gen.config_files()
-        for mount in container.get("volumeMounts", []):
-            sub = mount.get("subPath")
-            if sub in files and mount["mountPath"].startswith(f"{CHART_AIRFLOW_HOME}/"):
-                target = home / mount["mountPath"].removeprefix(f"{CHART_AIRFLOW_HOME}/")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(self.cfg if sub == "airflow.cfg" else files[sub])
+        for mount_path, text in self.gen.mounted_files(container).items():
+            if not mount_path.startswith(f"{CHART_AIRFLOW_HOME}/"):
+                continue
+            relative = mount_path.removeprefix(f"{CHART_AIRFLOW_HOME}/")
+            target = home / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(self.cfg if relative == "airflow.cfg" else self.replace.get(relative, text))
         return home
 
     def env(self, kind: str = "Deployment", component: str = "scheduler", container: str | None = None) -> dict:

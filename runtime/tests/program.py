@@ -18,6 +18,7 @@ from airflow_eks.offline import harness
 from tests import charts
 
 SECRET = "kubernetes:core/v1:Secret"
+WORKLOADS = ("Deployment", "StatefulSet", "Job", "DaemonSet")
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
@@ -47,6 +48,20 @@ class Generated:
     def container(self, kind: str, component: str, container: str) -> dict:
         spec = charts.pod_spec(self.workload(kind, component))
         return next(c for c in spec["containers"] if c["name"] == container)
+
+    def mounted_files(self, container: dict) -> dict[str, str]:
+        """mountPath -> content of every file the container mounts from a rendered ConfigMap
+        (subPath mounts: airflow.cfg, airflow_local_settings.py, webserver_config.py, ...)."""
+        spec = next(charts.pod_spec(o) for o in self.objects if "spec" in o and o["kind"] in WORKLOADS
+                    and any(c is container for c in [*charts.pod_spec(o)["containers"],
+                                                     *charts.pod_spec(o).get("initContainers", [])]))
+        volumes = {v["name"]: v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v}
+        files = {}
+        for mount in container.get("volumeMounts", []):
+            if mount["name"] in volumes and mount.get("subPath"):
+                data = charts.one(self.objects, "ConfigMap", volumes[mount["name"]])["data"]
+                files[mount["mountPath"]] = data[mount["subPath"]]
+        return files
 
     def env(self, container: dict) -> dict[str, str]:
         """The container's environment as the kubelet builds it (env entries only; the chart

@@ -79,6 +79,15 @@ class Process:
     def wait_ready(self, check: Callable[[], bool], *, timeout: float, what: str) -> None:
         wait_until(check, timeout=timeout, what=what, proc=self.proc, log=self.log)
 
+    @contextlib.contextmanager
+    def serving(self, check: Callable[[], bool], *, timeout: float, what: str) -> Iterator[Process]:
+        """Wait until ready, yield, and stop the process whatever happens."""
+        try:
+            self.wait_ready(check, timeout=timeout, what=what)
+            yield self
+        finally:
+            self.stop()
+
     def stop(self, timeout: float = 20) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):

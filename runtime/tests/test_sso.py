@@ -1,38 +1,37 @@
-"""Test 7 (depends on issue 13: `airflow_eks.sso`, branch i13): the API server with the
-`webserver_config.py` the program generates, against a real OpenID Connect provider
-(oidc-provider-mock), through the authorization-code flow with a plain HTTP client.
+"""Test 7 (issue 13's SSO): the API server of the prod stack, which signs in through OIDC,
+with the `webserver_config.py` the chart renders from the program's values
+(`airflow_eks.sso.webserver_config`) and the client secret from the program's Secret, against
+a real OpenID Connect provider (oidc-provider-mock), through the authorization-code flow with a
+plain HTTP client. Groups and roles are prod's `ssoRoleMapping` and `ssoDefaultRole`.
 
-Until `airflow_eks.sso` exists this test is an expected failure (xfail, strict), never a skip;
-from then on it runs and fails on any defect.
-
-Changes (airflow_env.CHANGES): pgbouncer-address, cluster-dns; and for SSO: the issuer is the
-mock provider on http://localhost:<port> instead of an https IdP (AUTHLIB_INSECURE_TRANSPORT=1
-lets Authlib use it), and webserver_config.py is written where the chart mounts
-apiServer.apiServerConfig ($AIRFLOW_HOME/webserver_config.py) rather than rendered from values.
+Changes (airflow_env.CHANGES): pgbouncer-address, cluster-dns; and for SSO: the file's
+`server_metadata_url` (prod's https issuer) points at the mock provider on
+http://localhost:<port> instead, which AUTHLIB_INSECURE_TRANSPORT=1 lets Authlib use; one API
+server worker on a free port.
 """
 
 from __future__ import annotations
 
 import http.cookies
+import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from . import airflow_env, services
+from airflow_eks import sso
+from airflow_eks.offline import loader
 
-try:
-    from airflow_eks import sso
-except ImportError:  # before issue 13 is merged
-    sso = None
+from . import airflow_env, program, services
 
-pytestmark = pytest.mark.xfail(sso is None, strict=True,
-                               reason="depends on issue 13: airflow_eks.sso (webserver_config, CLIENT_SECRET_ENV)")
-
-ADMIN_GROUP, OPS_GROUP = "airflow-admins", "airflow-operators"
-DEFAULT_ROLE = "Viewer"
+CONFIG = loader.stack_config("prod")[1]
+# Pulumi config holds objects as JSON text, as the CLI does.
+ROLE_MAPPING: dict[str, str] = json.loads(CONFIG["airflow-eks:ssoRoleMapping"])
+DEFAULT_ROLE: str = CONFIG.get("airflow-eks:ssoDefaultRole", "Public")
+ADMIN_GROUP = next(g for g, role in ROLE_MAPPING.items() if role == "Admin")
+OPS_GROUP = next(g for g, role in ROLE_MAPPING.items() if role == "Op")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -88,16 +87,11 @@ def provider(tmp_path_factory):
     url = f"http://localhost:{port}"
     process = services.Process([str(services.TOOLS_VENV / "bin" / "oidc-provider-mock"), "-H", "127.0.0.1",
                                 "-p", str(port)], log=tmp_path_factory.mktemp("oidc") / "oidc.log")
-    try:
-        process.wait_ready(lambda: services.http_ok(f"{url}/.well-known/openid-configuration"), timeout=60,
-                           what="oidc-provider-mock")
+    with process.serving(lambda: services.http_ok(f"{url}{sso.DISCOVERY_PATH}"), timeout=60, what="OIDC provider"):
         yield url
-    finally:
-        process.stop()
 
 
 def set_user(provider: str, sub: str, groups: list[str]) -> None:
-    import json
     request = urllib.request.Request(f"{provider}/users/{sub}", method="PUT", data=json.dumps(
         {"email": f"{sub}@example.com", "preferred_username": sub, "groups": groups}).encode(),
         headers={"Content-Type": "application/json"})
@@ -106,29 +100,28 @@ def set_user(provider: str, sub: str, groups: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def sso_api(gen, database, migrated, provider, tmp_path_factory):
-    settings = sso.SsoSettings(issuer_url=provider, client_id="airflow",
-                               role_mapping={ADMIN_GROUP: "Admin", OPS_GROUP: "Op"}, default_role=DEFAULT_ROLE)
+def sso_api(database, migrated, provider, tmp_path_factory):
+    gen = program.generated("prod")
     port = services.free_port()
     home = airflow_env.AirflowHome(tmp_path_factory.mktemp("sso"), gen, pgbouncer_port=database.pgbouncer_port,
                                    api_port=port,
                                    extra_env={"AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(port),
-                                              sso.CLIENT_SECRET_ENV: "test-client-secret",
                                               "AUTHLIB_INSECURE_TRANSPORT": "1"})
     container = gen.container("Deployment", "api-server", "api-server")
-    Path(home.container_home(container), "webserver_config.py").write_text(sso.webserver_config(settings))
+    rendered = gen.mounted_files(container)["/opt/airflow/webserver_config.py"]
+    local, count = re.subn(r'"server_metadata_url": "[^"]+"',
+                           f'"server_metadata_url": "{sso.discovery_url(provider)}"', rendered)
+    assert count == 1, rendered
+    home.replace["webserver_config.py"] = local
+    assert home.container_env(container).get(sso.CLIENT_SECRET_ENV), "client secret from the program's Secret"
     process = home.start_container(container, "api-server-sso")
     api = f"http://127.0.0.1:{port}"
-    try:
-        process.wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"), timeout=180,
-                           what="API server with SSO")
+    with process.serving(lambda: services.http_ok(f"{api}/api/v2/monitor/health"), timeout=180,
+                         what="API server with SSO"):
         yield api
-    finally:
-        process.stop()
 
 
 def test_sso_sign_in_maps_groups_to_roles_and_resyncs_them_at_each_sign_in(sso_api, provider, database):
-    assert sso is not None
     set_user(provider, "alice", [ADMIN_GROUP, "unrelated"])
     set_user(provider, "bob", ["nobody-maps-this"])
 
