@@ -6,6 +6,7 @@ Each is started here, waited for with a bound, and stopped at the end of the ses
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,6 @@ def pgbouncer_files(gen: program.Generated) -> tuple[str, str]:
 
 def parse_users(users: str) -> tuple[str, str]:
     """users.txt's single `"user" "password"` line (a doubled `"` is one quote)."""
-    import shlex
     user, password = shlex.split(users.replace('""', '\\"'))
     return user, password
 
@@ -57,12 +57,12 @@ class Database:
 
 
 @pytest.fixture(scope="session")
-def database(gen, tmp_path_factory) -> Database:
+def database(gen) -> Database:
     ini, users = pgbouncer_files(gen)
     user, password = parse_users(users)
     dbname = next(part.split("=", 1)[1] for part in ini.split() if part.startswith("dbname="))
-    pg = services.Postgres(services.owned_dir("i15-runtime-pg-"))
-    bouncer_dir = services.owned_dir("i15-runtime-pgbouncer-")
+    pg = services.Postgres(services.owned_dir("airflow-eks-runtime-pg-"))
+    bouncer_dir = services.owned_dir("airflow-eks-runtime-pgbouncer-")
     port = services.free_port()
     local_ini = airflow_env.local_pgbouncer_ini(ini, pg_port=pg.port, listen_port=port,
                                                 auth_file=bouncer_dir / "users.txt")
