@@ -13,6 +13,8 @@ from typing import Any
 
 import pulumi
 
+from airflow_eks import config_keys
+
 # int() also takes "+3", " 3" and non-ASCII digits such as "٣"; config integers are plain.
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 # user:password@ in a URL: shown as ***@ so an error message never echoes a credential.
@@ -52,11 +54,19 @@ class Reader:
         if value is None:
             # The CLI reads a bare key as the project's: another namespace must be spelled out.
             settable = name if self.namespace == pulumi.get_project() else self.key(name)
+            if not self._has_default(settable):
+                raise pulumi.RunError(f"Missing configuration {self.key(name)}: required (Pulumi.yaml declares no "
+                                      f"default); set it with `pulumi config set {settable} <value>`.")
             raise pulumi.RunError(
                 f"Missing configuration {self.key(name)}: Pulumi.yaml declares its default, so run the "
                 f"program through the Pulumi CLI, or set it with `pulumi config set {settable} <value>`."
             )
         return value
+
+    @staticmethod
+    def _has_default(declared_as: str) -> bool:
+        spec = (config_keys.read_project_file().get("config") or {}).get(declared_as)
+        return isinstance(spec, dict) and ("default" in spec or "value" in spec)
 
     def string(self, name: str, check: Callable[[str], Any] | None = None) -> str:
         value = self.raw(name)

@@ -294,6 +294,14 @@ def test_missing_required_repo_names_the_key_and_how_to_set_it():
     with pytest.raises(pulumi.RunError) as err:
         load(overrides={"gitSyncRepo": None})
     assert "airflow-eks:gitSyncRepo" in str(err.value) and "pulumi config set gitSyncRepo" in str(err.value)
+    # gitSyncRepo has no default: the hint must not send the user to look for one.
+    assert "declares no default" in str(err.value) and "declares its default" not in str(err.value)
+
+
+def test_missing_key_with_a_default_says_the_cli_applies_it():
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"natGateways": None})
+    assert "Pulumi.yaml declares its default" in str(err.value)
 
 
 def test_missing_region_hint_names_the_aws_namespace():
