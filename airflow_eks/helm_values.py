@@ -56,6 +56,9 @@ PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": 
 # Ours, next to the chart's own `checksum/pgbouncer-config-secret` (a duplicate key would break
 # the rendered YAML).
 PGBOUNCER_INI_CHECKSUM_ANNOTATION = "checksum/pgbouncer-ini"
+# On the API server's pods: a random ID that changes with the SSO client secret (never the
+# secret or a digest of it), so a rotated secret rolls the pods that read it at start.
+SSO_CLIENT_GENERATION_ANNOTATION = "airflow-eks/sso-client-generation"
 # The chart's default for its own containers (`containerSecurityContext` helper), plus
 # runAsNonRoot: the Airflow image runs as uid 50000 and the chart's pod context sets that uid.
 CONTAINER_SECURITY_CONTEXT = {
@@ -107,12 +110,14 @@ def airflow_values(
     secrets: SecretNames = SECRET_NAMES,
     ui: UiSettings | None = None,
     vpc_cidr: str = "",
+    sso_client_generation: str = "",
 ) -> dict:
     """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
 
     `pgbouncer_ini_sha256` is secret_data.pgbouncer_ini_sha256() of the pgbouncer.ini in our
     Secret (host, port, database, pool settings; no password). `image_mirror`: see
-    airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO), `vpc_cidr` the ALB's peers.
+    airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO), `vpc_cidr` the ALB's peers,
+    `sso_client_generation` the ID that changes with the SSO client secret.
     """
     repository = images.mirrored(airflow.image_repository, image_mirror)
     image = f"{repository}:{airflow.version}"
@@ -160,7 +165,7 @@ def airflow_values(
         "apiServer": {
             **_system(COMPONENT_RESOURCES["apiServer"], names.SERVICE_ACCOUNTS.api_server),
             **_replicated(airflow.api_server_replicas),
-            **(_behind_alb(ui, secrets, vpc_cidr) if ui and ui.enabled else {}),
+            **(_behind_alb(ui, secrets, vpc_cidr, sso_client_generation) if ui and ui.enabled else {}),
         },
         "triggerer": {
             **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer),
@@ -342,7 +347,7 @@ def _workers(task: TaskResources) -> dict:
     }
 
 
-def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
+def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str, sso_client_generation: str) -> dict:
     """The API server behind the ALB: trust its X-Forwarded-* headers (redirects and OAuth
     redirect URIs stay https, apache/airflow#49781) and, with SSO, the generated
     webserver_config.py plus the client secret from its Secret."""
@@ -356,6 +361,8 @@ def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
     if ui.sso is not None:
         block["apiServerConfig"] = sso.webserver_config(ui.sso)
         block["env"].append(_secret_env(sso.CLIENT_SECRET_ENV, secrets.sso_client, secret_data.SSO_CLIENT_SECRET_KEY))
+        if sso_client_generation:
+            block["podAnnotations"] = {SSO_CLIENT_GENERATION_ANNOTATION: sso_client_generation}
     return block
 
 

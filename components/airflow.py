@@ -104,9 +104,10 @@ class AirflowRelease(pulumi.ComponentResource):
         settings, region, mirror, ui, vpc_cidr = args.settings, args.region, args.image_mirror, args.ui, args.vpc_cidr
         values = pulumi.Output.all(
             args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
+            secrets.sso_client_generation,
         ).apply(lambda v: helm_values.airflow_values(
             settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
-            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr,
+            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr, sso_client_generation=v[3] or "",
         ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
