@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+from pulumi.runtime.config import is_config_secret
 
 from airflow_eks import config_keys
 
@@ -120,9 +121,20 @@ class Reader:
         return tuple(items)
 
     def secret(self, name: str) -> str | None:
-        """Raw value of a secret key, for validation only; callers wrap it in Output.secret."""
+        """Raw value of a secret key, for validation only; callers wrap it in Output.secret.
+
+        A value set without `--secret` sits in plain text in the stack file (and in git):
+        refused, never shown, so it is rotated and set again as a Pulumi secret. The Pulumi CLI
+        refuses it too for keys Pulumi.yaml declares `secret: true`; this check gives the
+        offline plan (and any other runner) the same answer."""
         value = self.cfg.get(name)
-        return value if value not in (None, "") else None
+        if value in (None, ""):
+            return None
+        if not is_config_secret(self.key(name)):
+            raise invalid_secret(self.key(name), f"a secret, set with `pulumi config set --secret {name} <value>`; "
+                                 "this value is in plain text in the stack file: remove it with `pulumi config rm "
+                                 f"{name}`, rotate it, and set the new one as a secret")
+        return value
 
 
 def all_keys() -> set[str]:
