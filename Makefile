@@ -29,7 +29,16 @@ $(POLICY_VENV)/.installed: policy/requirements.txt
 	$(POLICY_VENV)/bin/python -m pip install --quiet -r policy/requirements.txt
 	touch $@
 
-install: $(VENV)/.installed $(POLICY_VENV)/.installed ## create venv/ (runtime, test tools) and policy/venv
+# checkov (the tests' manifest scanner) pins dependencies of its own: its own virtualenv too.
+SCAN_VENV = scan/venv
+
+$(SCAN_VENV)/.installed: scan/requirements.txt
+	@$(PYTHON) -c '$(PYTHON_CHECK)'
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r scan/requirements.txt
+	touch $@
+
+install: $(VENV)/.installed $(POLICY_VENV)/.installed $(SCAN_VENV)/.installed ## create venv/ (runtime, test tools), policy/venv and scan/venv
 
 lint: install ## ruff over the whole tree
 	$(PY) -m ruff check .

@@ -92,6 +92,9 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
     release_depends_on=[cluster.system_node_group, cluster.spot_node_group, cluster.pod_identity_agent,
                         cluster.coredns, cluster.ebs_csi_driver, *identity.associations],
     image_mirror=settings.image_mirror,
+    # Internet-facing load balancers live in the public subnets, collectors in the private ones.
+    load_balancer_cidrs=settings.network.public_cidrs,
+    metrics_scraper_cidrs=settings.network.private_cidrs,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
 
 pulumi.export("vpcId", network.vpc_id)

@@ -46,6 +46,16 @@ class NetworkSettings:
     def az_count(self) -> int:
         return len(self.availability_zones)
 
+    @property
+    def private_cidrs(self) -> tuple[str, ...]:
+        """Nodes, pods and in-VPC collectors (subnets.plan)."""
+        return tuple(str(s.private) for s in subnets.plan(self.vpc_cidr, self.az_count))
+
+    @property
+    def public_cidrs(self) -> tuple[str, ...]:
+        """NAT gateways and internet-facing load balancers only."""
+        return tuple(str(s.public) for s in subnets.plan(self.vpc_cidr, self.az_count))
+
 
 @dataclass(frozen=True)
 class NodeGroupSettings:
@@ -128,6 +138,8 @@ class AirflowSettings:
     api_server_replicas: int
     task_resources: TaskResources
     secrets_backend: str  # "none" | "aws-secrets-manager"
+    tasks_may_launch_pods: bool = False
+    """KubernetesPodOperator: task pods (and the triggerer) may create, delete and exec into pods."""
 
 
 @dataclass(frozen=True)
@@ -336,6 +348,7 @@ def _airflow(r: Reader) -> AirflowSettings:
         api_server_replicas=r.integer("apiServerReplicas", 1, 10),
         task_resources=_task_resources(r),
         secrets_backend=r.choice("secretsBackend", SECRETS_BACKENDS),
+        tasks_may_launch_pods=r.boolean("tasksMayLaunchPods"),
     )
 
 

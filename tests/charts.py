@@ -54,9 +54,19 @@ def _render(path: str, values_json: str, release: str, namespace: str) -> tuple[
     return tuple(sorted(manifests.items()))
 
 
+# Kinds Kubernetes keeps outside namespaces; Helm puts every other object it installs into the
+# release's namespace, whether or not the template says so.
+CLUSTER_SCOPED = frozenset({
+    "ClusterRole", "ClusterRoleBinding", "Namespace", "StorageClass", "PriorityClass",
+    "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "IngressClass", "PersistentVolume",
+})
+
+
 def render(path: Path, values: dict[str, Any], *, release: str, namespace: str) -> list[dict]:
     """Every Kubernetes object the chart renders for `values`, as Kubernetes would receive it
-    (NOTES.txt dropped); `render_by_template` also says which template made each one."""
+    (NOTES.txt dropped; namespaced objects in the release's namespace, as `helm install -n`
+    puts them); `render_by_template` also says which template made each one."""
     return [obj for _, obj in render_by_template(path, values, release=release, namespace=namespace)]
 
 
@@ -70,6 +80,8 @@ def render_by_template(path: Path, values: dict[str, Any], *, release: str,
             continue  # NOTES.txt and helpers
         for doc in yaml.safe_load_all(text):
             if doc:
+                if doc.get("kind") not in CLUSTER_SCOPED:
+                    doc.setdefault("metadata", {}).setdefault("namespace", namespace)
                 out.append((template, doc))
     return out
 

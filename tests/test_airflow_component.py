@@ -192,7 +192,9 @@ def test_children_are_parented_and_use_the_callers_kubernetes_provider():
     assert r.one(RELEASE).parent == component.urn
     assert r.one("airflow-eks:airflow:AirflowSecrets").parent == component.urn
     k8s_children = [x for x in r.resources if x.typ.startswith("kubernetes:") and x.name != "gp3"]
-    assert len(k8s_children) == 1 + 1 + 1 + 8  # namespace, LimitRange, release, Secrets (https)
+    # namespace, LimitRange, release, Secrets (https), the scheduler's Role and RoleBinding,
+    # NetworkPolicies (default deny, triggerer logs; no scraper given here)
+    assert len(k8s_children) == 1 + 1 + 1 + 8 + 2 + 2
     assert all(x.provider.startswith(provider.urn) for x in k8s_children)
 
 
