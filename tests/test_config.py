@@ -130,6 +130,7 @@ BAD_INPUTS = [
     ("dbBackupRetentionDays", 0, "from 1 to 35"),
     ("dbBackupRetentionDays", 36, "from 1 to 35"),
     ("protectData", "maybe", "true or false"),
+    ("tasksMayLaunchPods", "sometimes", "true or false"),
     ("logRetentionDays", 0, "from 1 to 3650"),
     ("taskS3BucketNames", ["Bad_Bucket"], "S3 bucket name"),
     ("taskS3BucketNames", ["192.168.1.1"], "IP address"),

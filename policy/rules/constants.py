@@ -47,6 +47,7 @@ IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment")
 KMS_KEY = "aws:kms/key:Key"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+VPC_CNI_ADDON = "vpc-cni"  # the EKS add-on whose policy agent enforces NetworkPolicies
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 
 # Shared with the program (airflow_eks.iam.POD_IDENTITY_SERVICE, names.AIRFLOW_NAMESPACE).
@@ -54,6 +55,8 @@ POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 POD_IDENTITY_ACTIONS = frozenset({"sts:AssumeRole", "sts:TagSession"})
 AIRFLOW_NAMESPACE = "airflow"
 AIRFLOW_CHART = "airflow"
+CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
+RUNTIME_DEFAULT = "RuntimeDefault"
 # Chart 1.19.0 defaults the Airflow image to Docker Hub and the admin user to admin:admin.
 CHART_DEFAULT_REPOSITORY = "apache/airflow"
 CHART_DEFAULT_PASSWORD = "admin"  # noqa: S105 - the value the rule forbids
