@@ -29,10 +29,11 @@ def airflow_chart_dir() -> Path:
 
 
 def chart_dir(name: str, version: str) -> Path:
-    """An upstream chart under ../shared/charts, e.g. chart_dir("cluster-autoscaler", "9.59.0")."""
+    """An upstream chart under ../shared/charts (or $CHARTS_DIR, where CI pulls them), e.g.
+    chart_dir("cluster-autoscaler", "9.59.0")."""
     if name == "airflow":
         return airflow_chart_dir()
-    return SHARED / "charts" / f"{name}-{version}"
+    return Path(os.environ.get("CHARTS_DIR") or SHARED / "charts") / f"{name}-{version}"
 
 
 def require(path: Path) -> Path:
