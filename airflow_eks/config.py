@@ -9,6 +9,7 @@ and nothing is created.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, subnets, versions, zones
+from airflow_eks import eks, formats, images, kubernetes_support, subnets, versions, zones
 from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
@@ -69,6 +70,8 @@ class NodeGroupSettings:
 @dataclass(frozen=True)
 class ClusterSettings:
     kubernetes_version: str
+    support_type: str
+    """The cluster's upgrade policy, STANDARD or EXTENDED (airflow_eks/kubernetes_support.py)."""
     endpoint_public_access: bool
     public_access_cidrs: tuple[str, ...]
     admin_arns: tuple[str, ...]
@@ -183,8 +186,21 @@ def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bo
     )
 
 
-def _cluster(r: Reader) -> ClusterSettings:
+def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
+    """(minor, support type), judged against the EKS calendar on `day`."""
     version = r.choice("kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
+    support_type = r.choice("eksSupportType", kubernetes_support.SUPPORT_TYPES)
+    refusal = kubernetes_support.refusal(version, support_type, day)
+    if refusal:
+        raise invalid(r.key("kubernetesVersion"), version, refusal)
+    warning = kubernetes_support.extended_support_warning(version, support_type, day)
+    if warning:
+        pulumi.log.warn(warning)
+    return version, support_type
+
+
+def _cluster(r: Reader, day: dt.date) -> ClusterSettings:
+    version, support_type = _kubernetes_version(r, day)
     public = r.boolean("clusterEndpointPublicAccess")
     cidrs = r.strings("clusterPublicAccessCidrs", formats.ipv4_cidr)
     if public and not cidrs:
@@ -210,6 +226,7 @@ def _cluster(r: Reader) -> ClusterSettings:
         )
     return ClusterSettings(
         kubernetes_version=version,
+        support_type=support_type,
         endpoint_public_access=public,
         public_access_cidrs=cidrs if public else (),
         admin_arns=r.strings("clusterAdminArns", formats.iam_principal_arn),
@@ -388,18 +405,20 @@ def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> Network
     )
 
 
-def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region) -> Settings:
+def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region,
+         today: dt.date | None = None) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
     Every offline check runs first; the one that needs AWS (which zones the region offers)
-    runs last, still before any resource exists.
+    runs last, still before any resource exists. `today` (default: the UTC day of the run) is
+    the day the Kubernetes version's EKS support is judged on.
     """
     r = Reader()
     aws = Reader("aws")
     project, stack = pulumi.get_project(), pulumi.get_stack()
     region = aws.string("region", formats.aws_region)
     tags = _tags(aws, project, stack)
-    cluster = _cluster(r)
+    cluster = _cluster(r, today or kubernetes_support.today())
     database = _database(r)
     data = DataSettings(
         protect_data=r.boolean("protectData"),

@@ -5,24 +5,37 @@ Kept as data so config validation, the cluster component and the tests read one 
 
 from __future__ import annotations
 
+from airflow_eks import kubernetes_support
+
 # Kubernetes minor -> Cluster Autoscaler image tag. The autoscaler's minor must match the
 # cluster's (https://github.com/kubernetes/autoscaler#releases); the chart below accepts an
 # image tag override, so one pinned chart serves every supported minor. Each tag is the
-# latest patch release of its line (cluster-autoscaler-1.34.5 and -1.33.6 released
-# 2026-07-23, -1.32.7 on 2026-02-13; images registry.k8s.io/autoscaling/cluster-autoscaler).
+# latest patch release of its line (kubernetes/autoscaler tags cluster-autoscaler-1.33.6,
+# -1.34.5, -1.35.2 and -1.36.1 of 2026-07-22, -1.32.7 of 2026-02-13; images
+# registry.k8s.io/autoscaling/cluster-autoscaler).
 CLUSTER_AUTOSCALER_IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
 CLUSTER_AUTOSCALER_IMAGE_TAGS: dict[str, str] = {
     "1.32": "v1.32.7",
     "1.33": "v1.33.6",
     "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
 }
 CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
 CLUSTER_AUTOSCALER_CHART_REPO = "https://kubernetes.github.io/autoscaler"
-# Last chart of the 1.34 line (appVersion 1.34.2 in the repository's index.yaml), so its
-# RBAC and flags match the newest image in the table; 9.54.0 moved to 1.35.
-CLUSTER_AUTOSCALER_CHART_VERSION = "9.53.0"
+# Chart version -> the autoscaler minor of its release line (appVersion in its Chart.yaml).
+# 9.59.0 (2026-07-21, appVersion 1.35.0) is the newest chart: the 1.36 line (9.60.0, image
+# tag v1.36.1 and nothing else changed) is not released (kubernetes/autoscaler#9866).
+CLUSTER_AUTOSCALER_CHART_LINES: dict[str, str] = {"9.53.0": "1.34", "9.59.0": "1.35"}
+# The line of the default kubernetesVersion, so its RBAC and flags match the default image;
+# the other minors run their own image on it.
+CLUSTER_AUTOSCALER_CHART_VERSION = "9.59.0"
 
-SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(CLUSTER_AUTOSCALER_IMAGE_TAGS)
+# Minors the program accepts: EKS publishes their support dates and an autoscaler release of
+# the same minor exists. Whether a minor is still offered on the day of a run is checked
+# against the calendar (airflow_eks/kubernetes_support.py) by the config validation.
+SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(
+    m for m in kubernetes_support.CALENDAR if m in CLUSTER_AUTOSCALER_IMAGE_TAGS)
 
 # RDS for PostgreSQL majors that Airflow 3.1 supports (Airflow prerequisites: 13+; RDS
 # sells 13 to 17 today).

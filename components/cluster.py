@@ -191,6 +191,10 @@ class Cluster(pulumi.ComponentResource):
             f"{self._name}-eks",
             name=cluster_name,
             version=settings.kubernetes_version,
+            # What EKS does when the minor leaves standard support: STANDARD upgrades the control
+            # plane, EXTENDED keeps it at six times the price. Unset, EKS's API defaults to
+            # EXTENDED (README, "Kubernetes support window").
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=settings.support_type),
             # Access entries only. pulumi-eks always sets bootstrapClusterCreatorAdminPermissions,
             # so EKS gives the principal that creates the cluster an admin access entry of its
             # own; listing that principal in clusterAdminArns too fails with 409

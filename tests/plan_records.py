@@ -42,7 +42,8 @@ def node_group(name: str, instance_type: str, capacity: str, low: int, desired: 
 def dev_like() -> list[mocks.Registered]:
     """The dev stack's billable shape: 1 NAT + EIP, spot t3.large system node, db.t4g.micro."""
     return [
-        rec("eks:index:Cluster", "eks", {"version": "1.34"}, custom=False),
+        rec("eks:index:Cluster", "eks", {"version": "1.35", "upgradePolicy": {"supportType": "STANDARD"}},
+            custom=False),
         rec("aws:ec2/natGateway:NatGateway", "nat-0"),
         rec("aws:ec2/eip:Eip", "nat-eip-0", {"domain": "vpc"}),
         node_group("system", "t3.large", "SPOT", 1, 1, 2),

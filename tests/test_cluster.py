@@ -8,9 +8,11 @@ import pulumi
 import pytest
 
 from airflow_eks import autoscaler, config, iam, names, versions
-from airflow_eks.offline import harness, mocks
+from airflow_eks.offline import harness, loader, mocks
 from components.cluster import Cluster, ClusterArgs
 
+# The kubernetesVersion default (Pulumi.yaml); neither stack file overrides it.
+DEFAULT_MINOR = loader.project_file()["config"]["kubernetesVersion"]["default"]
 EKS = "eks:index:Cluster"
 MNG = "eks:index:ManagedNodeGroup"
 ADDON = "aws:eks/addon:Addon"
@@ -62,7 +64,7 @@ def node_group(run: harness.Run, pool: str) -> mocks.Registered:
 
 def test_control_plane_is_pinned_api_authenticated_without_default_nodes_or_oidc(dev):
     cluster = dev.one(EKS)
-    assert cluster.get("version") == "1.34"
+    assert cluster.get("version") == DEFAULT_MINOR
     assert cluster.get("authenticationMode") == "API"
     assert cluster.get("skipDefaultNodeGroup") is True
     assert cluster.get("createOidcProvider") is False
@@ -159,7 +161,7 @@ def test_each_node_group_launches_from_its_own_tagged_encrypted_imdsv2_template(
         assert group.get("launchTemplate") == {"id": f"lt-{template.name}", "version": "1"}
         assert "diskSize" not in group.plain_inputs  # EKS rejects diskSize beside a launch template
         # pulumi-eks leaves the version unset when a launch template is given.
-        assert group.get("version") == "1.34"
+        assert group.get("version") == DEFAULT_MINOR
         assert "imageId" not in template.plain_inputs and "userData" not in template.plain_inputs
         [root] = template.get("blockDeviceMappings")
         assert root == {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 20, "volumeType": "gp3",
@@ -174,10 +176,23 @@ def test_each_node_group_launches_from_its_own_tagged_encrypted_imdsv2_template(
         assert template.parent == dev.one("airflow-eks:cluster:Cluster").urn
 
 
-def test_node_groups_follow_the_clusters_kubernetes_version():
-    run = harness.run(build, stack="dev", overrides={"kubernetesVersion": "1.33"})
-    assert run.one("eks:index:Cluster").get("version") == "1.33"
-    assert {node_group(run, p).get("version") for p in ("system", "spot")} == {"1.33"}
+def kubernetes_minors(run: harness.Run) -> dict[str, str]:
+    """The minor each versioned part of the cluster runs (the autoscaler by its image tag)."""
+    tag = run.one(RELEASE).get("values.image.tag")
+    return {"control plane": run.one(EKS).get("version"),
+            **{f"{p} nodes": node_group(run, p).get("version") for p in ("system", "spot")},
+            "autoscaler image": ".".join(tag.removeprefix("v").split(".")[:2])}
+
+
+def test_a_kubernetes_version_bump_moves_control_plane_node_groups_and_autoscaler_together(dev):
+    bumped_to = versions.SUPPORTED_KUBERNETES_VERSIONS[-1]
+    assert bumped_to != DEFAULT_MINOR
+    bumped = harness.run(build, stack="dev", overrides={"kubernetesVersion": bumped_to})
+    assert set(kubernetes_minors(dev).values()) == {DEFAULT_MINOR}
+    assert set(kubernetes_minors(bumped).values()) == {bumped_to}
+    assert bumped.one(RELEASE).get("values.image.tag") == versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[bumped_to]
+    # The chart stays pinned: only the image follows the minor.
+    assert bumped.one(RELEASE).get("version") == dev.one(RELEASE).get("version")
 
 
 def test_graviton_instance_types_get_the_arm64_ami():
@@ -264,7 +279,7 @@ def test_autoscaler_is_the_official_chart_pinned_for_the_cluster_minor(dev):
     assert release.get("version") == versions.CLUSTER_AUTOSCALER_CHART_VERSION
     assert release.get("repositoryOpts") == {"repo": "https://kubernetes.github.io/autoscaler"}
     assert release.get("namespace") == "kube-system"
-    assert release.get("values.image.tag") == versions.CLUSTER_AUTOSCALER_IMAGE_TAGS["1.34"]
+    assert release.get("values.image.tag") == versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[DEFAULT_MINOR]
     assert release.get("values.autoDiscovery.clusterName") == dev.outputs["cluster_name"][0]
     assert release.get("values.nodeSelector") == names.SYSTEM_NODE_LABELS
     assert dev.value.cluster_autoscaler is not None

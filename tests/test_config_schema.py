@@ -67,9 +67,10 @@ def test_stack_files_hold_only_declared_keys_and_no_ciphertext(stack):
         assert not (isinstance(value, dict) and "secure" in value), f"{key} holds a backend-bound secret"
 
 
-# Restated on purpose: the HA / protection / DAG-source choices of a stack should be
-# readable in its own file.
-DELIBERATE_RESTATEMENTS = {"airflow-eks:natGateways", "airflow-eks:protectData", "airflow-eks:gitSyncBranch"}
+# Restated on purpose: the HA / protection / DAG-source / EKS support-type choices of a stack
+# should be readable in its own file.
+DELIBERATE_RESTATEMENTS = {"airflow-eks:natGateways", "airflow-eks:protectData", "airflow-eks:gitSyncBranch",
+                           "airflow-eks:eksSupportType"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

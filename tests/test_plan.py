@@ -18,7 +18,8 @@ BUDGET = {"dev": 150.0, "prod": 450.0}  # idle USD/month the stack files are des
 
 @pytest.fixture(scope="module")
 def plans(programs) -> dict[str, dict]:
-    return {stack: build.assemble(run, stack) for stack, run in programs.items()}
+    # Priced for the day the golden plans are computed for, so they do not change with the calendar.
+    return {stack: build.assemble(run, stack, day=harness.REFERENCE_DAY) for stack, run in programs.items()}
 
 
 # -- the plan of the real program -----------------------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_eks.offline import harness
 from policy import rules
 from policy.rules import Resource
 
@@ -26,7 +27,10 @@ DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-backup-retention"
 
 
 def pack_config(stack: str) -> dict:
-    return json.loads((POLICY / f"config.{stack}.json").read_text())
+    """The stack's pack config, judging EKS support on the day the recorded runs are judged on."""
+    config = json.loads((POLICY / f"config.{stack}.json").read_text())
+    support = config.get("eks-version-supported", {})
+    return {**config, "eks-version-supported": {**support, "asOf": harness.REFERENCE_DAY.isoformat()}}
 
 
 def violations(run, stack: str) -> list[rules.Violation]:
@@ -133,3 +137,14 @@ def test_node_hardening_links_each_real_node_group_to_its_own_template(programs,
     unencrypted = [{**m, "ebs": {**m["ebs"], "encrypted": "false"}} for m in template.props["blockDeviceMappings"]]
     assert flagged(replace(resources, rules.LAUNCH_TEMPLATE, f"-{pool}-nodes",
                            set_props(blockDeviceMappings=unencrypted))) == {template.urn}
+
+
+@pytest.mark.parametrize("stack, level", [("prod", rules.MANDATORY), ("dev", rules.ADVISORY)])
+def test_a_minor_past_standard_support_blocks_prod_and_warns_dev(programs, stack, level):
+    end_of_standard = rules.EKS_SUPPORT_ENDS[programs[stack].one(rules.EKS_COMPONENT).get("version")][0]
+    config = pack_config(stack)
+    for day, expected in ((harness.REFERENCE_DAY.isoformat(), []), (end_of_standard, [level])):
+        config["eks-version-supported"]["asOf"] = day
+        found = [v.level for v in rules.evaluate(programs[stack].resources, config)
+                 if v.rule == "eks-version-supported"]
+        assert found == expected, day

@@ -6,13 +6,14 @@ here fails test_every_rule_has_a_passing_and_a_failing_case.
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from airflow_eks import iam, images, names, pod_security, versions
+from airflow_eks import iam, images, kubernetes_support, names, pod_security, versions
 from policy import rules
 from policy.rules import Resource
 
@@ -67,7 +68,7 @@ HARDENED = {
     "dags": {"gitSync": {"enabled": True, "securityContexts": {"container": pod_security.container_context(65533)}}},
     "networkPolicies": {"enabled": True},
 }
-HARDENED_AUTOSCALER = {"chart": "cluster-autoscaler", "version": "9.53.0", "values": {
+HARDENED_AUTOSCALER = {"chart": "cluster-autoscaler", "version": "9.59.0", "values": {
     "securityContext": pod_security.pod_context(65532),
     "containerSecurityContext": pod_security.container_context(read_only_root=True)}}
 
@@ -86,6 +87,8 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
     "eks-control-plane-logging": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "enabledClusterLogTypes": ["api"]}),
     "eks-public-endpoint-cidrs": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "publicAccessCidrs": ["0.0.0.0/0"]}),
     "eks-authentication-mode": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "authenticationMode": "CONFIG_MAP"}),
+    # Judged on the day of the run: the pack's newest minor, and one in extended support since 2026-03-23.
+    "eks-version-supported": (rules.EKS_CLUSTER, {"version": list(rules.EKS_SUPPORT_ENDS)[-1]}, {"version": "1.32"}),
     "no-open-ingress": (rules.SECURITY_GROUP,
                         {"ingress": [{"protocol": "tcp", "fromPort": 5432.0, "toPort": 5432.0,
                                       "cidrBlocks": ["10.0.0.0/16"]}]},
@@ -630,3 +633,39 @@ def test_shared_names_agree_with_the_program():
     assert {k: v[0] for k, v in rules.CHART_SIDECAR_IMAGES.items()} == images.CHART_SIDECAR_IMAGES
     assert rules.CLUSTER_AUTOSCALER_CHART == versions.CLUSTER_AUTOSCALER_CHART
     assert pod_security.RUNTIME_DEFAULT_SECCOMP["type"] == rules.RUNTIME_DEFAULT
+
+
+def test_the_packs_eks_calendar_agrees_with_the_program():
+    assert {
+        m.minor: (m.end_of_standard.isoformat(), m.end_of_extended.isoformat())
+        for m in kubernetes_support.CALENDAR.values()} == rules.EKS_SUPPORT_ENDS
+    assert (rules.constants.EKS_STANDARD_HOURLY, rules.constants.EKS_EXTENDED_HOURLY) == (
+        kubernetes_support.STANDARD_HOURLY, kubernetes_support.EXTENDED_HOURLY)
+
+
+@pytest.mark.parametrize("minor", list(kubernetes_support.CALENDAR))
+def test_eks_version_supported_at_the_edges_of_each_support_phase(minor):
+    row = kubernetes_support.CALENDAR[minor]
+    day = datetime.timedelta(days=1)
+
+    def found(on):
+        return rules.version_support_findings(minor, on)
+
+    assert found(row.end_of_standard - day) == []
+    [extended] = found(row.end_of_standard)
+    assert f"left EKS standard support on {row.end_of_standard}" in extended and "$0.60" in extended
+    assert found(row.end_of_extended - day) == [extended]
+    [ended] = found(row.end_of_extended)
+    assert f"left EKS extended support on {row.end_of_extended}" in ended
+
+
+def test_eks_version_supported_is_judged_on_the_configured_day_and_skips_the_propless_component():
+    rule = by_name("eks-version-supported")
+    props = {"version": "1.35"}
+    assert rule.check_resource(rules.EKS_CLUSTER, props, rule.settings({"asOf": "2027-03-26"})) == []
+    assert rule.check_resource(rules.EKS_COMPONENT, props, rule.settings({"asOf": "2027-03-27"})) != []
+    assert rule.check_resource(rules.EKS_COMPONENT, {}, rule.settings({"asOf": "2027-03-27"})) == []
+    for version in (None, "1.31", "1.99"):  # unset, dropped, not yet known: nothing to judge it by
+        assert rule.check_resource(rules.EKS_CLUSTER, {"version": version}, rule.settings()) != [], version
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"eks-version-supported": {"asOf": "next week"}}, rules.config_schema())

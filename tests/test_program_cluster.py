@@ -7,8 +7,10 @@ import json
 import pytest
 
 from airflow_eks import iam, names, versions
-from airflow_eks.offline import harness, mocks
+from airflow_eks.offline import harness, loader, mocks
 
+# The kubernetesVersion default (Pulumi.yaml); neither stack file overrides it.
+DEFAULT_MINOR = loader.project_file()["config"]["kubernetesVersion"]["default"]
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
 MNG = "eks:index:ManagedNodeGroup"
@@ -78,7 +80,7 @@ def test_control_plane_encryption_and_logs(program):
     assert key.get("enableKeyRotation") is True
     assert cluster.get("encryptionConfigKeyArn").endswith(f"key/{key.name}-key-id")
     assert cluster.get("enabledClusterLogTypes") == EXPECTED[stack_of(program)]["logs"]
-    assert cluster.get("version") == "1.34"
+    assert cluster.get("version") == DEFAULT_MINOR
     assert cluster.get("createOidcProvider") is False
     assert cluster.get("authenticationMode") == "API"
 
@@ -145,7 +147,7 @@ def test_destroy_waits_for_the_namespaces_ebs_volumes_before_removing_the_driver
 def test_autoscaler_release_values_and_order(program):
     [release] = [r for r in program.find(RELEASE) if r.get("chart") == "cluster-autoscaler"]
     assert release.get("version") == versions.CLUSTER_AUTOSCALER_CHART_VERSION
-    assert release.get("values.image.tag") == versions.CLUSTER_AUTOSCALER_IMAGE_TAGS["1.34"]
+    assert release.get("values.image.tag") == versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[DEFAULT_MINOR]
     assert release.get("values.awsRegion") == "us-east-1"
     assert release.get("values.autoDiscovery.clusterName") == program.outputs["clusterName"][0]
     assert release.get("values.rbac.serviceAccount.name") == names.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT

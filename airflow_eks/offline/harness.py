@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,10 +10,15 @@ from typing import Any
 
 import pulumi
 
+from airflow_eks import kubernetes_support
 from airflow_eks.offline import loader
 from airflow_eks.offline import mocks as mock_engine
 
 MAIN = loader.ROOT / "__main__.py"
+# The day offline runs judge EKS support on unless told otherwise, so tests and golden plans do
+# not move with the calendar; tests/test_kubernetes_support.py checks the defaults against the
+# real today separately, and the plan CLI runs the program as of the real today.
+REFERENCE_DAY = dt.date(2026, 12, 1)
 
 
 @dataclass
@@ -77,8 +83,13 @@ def run(
     overrides: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     preview: bool = False,
+    today: dt.date | None = None,
 ) -> Run:
-    """Set config and mocks for `stack`, run `build` and wait for every registration."""
+    """Set config and mocks for `stack`, run `build` and wait for every registration.
+
+    `today`: the day the program judges EKS support on; by default REFERENCE_DAY, so a recorded
+    run does not change with the calendar (the plan CLI passes the real today).
+    """
     project, values, secret_keys = loader.stack_config(stack, overrides, secrets)
     pulumi.runtime.set_all_config(values, secret_keys)
     region = values.get("aws:region", "us-east-1")
@@ -90,7 +101,8 @@ def run(
         result["value"] = build()
 
     try:
-        body()
+        with kubernetes_support.as_of(today or REFERENCE_DAY):
+            body()
     except Exception as exc:
         raise ProgramError(exc, engine) from exc
     root = pulumi.runtime.settings.get_root_resource()

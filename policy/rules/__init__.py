@@ -45,6 +45,7 @@ from .constants import (
     EKS_COMPONENT,
     EKS_NODE_GROUP,
     EKS_NODE_GROUP_COMPONENT,
+    EKS_SUPPORT_ENDS,
     HELM_RELEASE,
     IAM_ATTACHMENTS,
     IAM_POLICY_DOCUMENTS,
@@ -85,7 +86,7 @@ from .aws_rds import (
 from .aws_s3 import s3_public_access_block, s3_encryption, s3_tls_only, s3_versioning, s3_logs_lifecycle
 from .aws_eks import (
     eks_secrets_encryption, eks_control_plane_logging, eks_public_endpoint_cidrs, eks_authentication_mode,
-    eks_private_nodes, eks_node_hardening, eks_required_addons,
+    eks_private_nodes, eks_node_hardening, eks_required_addons, eks_version_supported, version_support_findings,
 )
 from .aws_network import no_open_ingress
 from .aws_iam_kms import iam_least_privilege, iam_pod_identity_trust, kms_key_rotation, aws_required_tags
@@ -101,7 +102,8 @@ __all__ = [
     # constants
     "MANDATORY", "ADVISORY", "DISABLED", "LEVELS",
     "AWS_PROVIDER", "RDS_INSTANCE", "RDS_PARAMETER_GROUP", "S3_BUCKETS", "S3_PUBLIC_ACCESS_BLOCK", "S3_ENCRYPTION",
-    "S3_POLICY", "S3_LIFECYCLE", "S3_VERSIONING", "EKS_COMPONENT", "EKS_CLUSTER", "EKS_NODE_GROUP_COMPONENT",
+    "S3_POLICY", "S3_LIFECYCLE", "S3_VERSIONING", "EKS_COMPONENT", "EKS_CLUSTER", "EKS_SUPPORT_ENDS",
+    "EKS_NODE_GROUP_COMPONENT",
     "EKS_NODE_GROUP", "EKS_ADDON", "LAUNCH_TEMPLATE", "SUBNET", "SECURITY_GROUP", "SECURITY_GROUP_RULE",
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
     "LIMIT_RANGE", "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE", "AIRFLOW_CHART",
@@ -114,7 +116,8 @@ __all__ = [
     "rds_force_ssl",
     "s3_public_access_block", "s3_encryption", "s3_tls_only", "s3_versioning", "s3_logs_lifecycle",
     "eks_secrets_encryption", "eks_control_plane_logging", "eks_public_endpoint_cidrs", "eks_authentication_mode",
-    "eks_private_nodes", "eks_node_hardening", "eks_required_addons",
+    "eks_private_nodes", "eks_node_hardening", "eks_required_addons", "eks_version_supported",
+    "version_support_findings",
     "no_open_ingress",
     "iam_least_privilege", "iam_pod_identity_trust", "kms_key_rotation", "aws_required_tags",
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +13,11 @@ from .constants import (
     EKS_ADDON,
     EKS_CLUSTER,
     EKS_COMPONENT,
+    EKS_EXTENDED_HOURLY,
     EKS_NODE_GROUP,
     EKS_NODE_GROUP_COMPONENT,
+    EKS_STANDARD_HOURLY,
+    EKS_SUPPORT_ENDS,
     LAUNCH_TEMPLATE,
     SUBNET,
 )
@@ -196,3 +200,42 @@ def eks_required_addons(resources: Sequence[Resource], cfg: Mapping[str, Any]) -
     present = {str(a.props.get("addonName")) for a in _of_type(resources, EKS_ADDON)}
     missing = sorted(set(cfg["requiredAddons"]) - present)
     return [(f"missing EKS add-ons {missing}.", clusters[0].urn)] if missing else []
+
+
+def version_support_findings(version: Any, day: dt.date) -> list[str]:
+    """Why a cluster on `version` is not in EKS standard support on `day` (empty if it is)."""
+    if not version:
+        return ["version is unset, so EKS picks its default minor and nobody reviewed its support window; "
+                "pin version (kubernetesVersion)."]
+    minor = str(version)
+    if minor not in EKS_SUPPORT_ENDS:
+        return [f"Kubernetes {minor} is not in this pack's EKS calendar (EKS_SUPPORT_ENDS, one of "
+                f"{', '.join(EKS_SUPPORT_ENDS)}), so its support window cannot be checked; use a listed minor "
+                "or add the new one with its AWS dates."]
+    standard_ends, extended_ends = (dt.date.fromisoformat(d) for d in EKS_SUPPORT_ENDS[minor])
+    if day >= extended_ends:
+        return [f"Kubernetes {minor} left EKS extended support on {extended_ends}: EKS upgrades such control planes "
+                "by itself, leaving node groups and add-ons behind; upgrade one minor at a time."]
+    if day >= standard_ends:
+        return [f"Kubernetes {minor} left EKS standard support on {standard_ends}: the control plane now bills "
+                f"${EKS_EXTENDED_HOURLY:.2f} instead of ${EKS_STANDARD_HOURLY:.2f} per cluster-hour (upgradePolicy "
+                "EXTENDED), or EKS upgrades it by itself (STANDARD); upgrade one minor (README, Upgrading "
+                "Kubernetes)."]
+    return []
+
+
+def _judged_on(as_of: Any) -> dt.date:
+    """The pack config's asOf day, or today (UTC) when it is empty."""
+    return dt.date.fromisoformat(str(as_of)) if as_of else dt.datetime.now(dt.UTC).date()
+
+
+@rule("eks-version-supported", "The EKS cluster's Kubernetes minor is in standard support on the day of the "
+      "preview: no extended-support bill (six times the standard rate) and no automatic upgrade by EKS.",
+      types=[EKS_COMPONENT, EKS_CLUSTER],
+      config={"asOf": {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", "default": "",
+                       "description": "Day to judge support on (YYYY-MM-DD), e.g. the day a change will be "
+                                      "deployed; empty: the day of the preview (UTC)."}})
+def eks_version_supported(typ: str, props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    if typ == EKS_COMPONENT and not props:  # a remote component as the engine sees it: its child is checked
+        return []
+    return version_support_findings(props.get("version"), _judged_on(cfg["asOf"]))

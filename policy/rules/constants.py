@@ -74,3 +74,14 @@ CHART_SIDECAR_IMAGES = {
 READ_VERBS = ("Describe", "Get", "List", "Head", "BatchGet", "Lookup", "Search", "View")
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+# EKS release calendar (airflow_eks/kubernetes_support.py CALENDAR, with its sources): minor ->
+# (end of standard support, end of extended support) as UTC days, each the first day of the
+# next phase. Extended support bills EKS_EXTENDED_HOURLY instead of EKS_STANDARD_HOURLY.
+EKS_SUPPORT_ENDS = {
+    "1.32": ("2026-03-23", "2027-03-23"),
+    "1.33": ("2026-07-29", "2027-07-29"),
+    "1.34": ("2026-12-02", "2027-12-02"),
+    "1.35": ("2027-03-27", "2028-03-27"),
+    "1.36": ("2027-08-02", "2028-08-02"),
+}
+EKS_STANDARD_HOURLY, EKS_EXTENDED_HOURLY = 0.10, 0.60

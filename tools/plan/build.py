@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from airflow_eks import kubernetes_support as ks
 from airflow_eks.offline import harness, loader
 from tools.plan import cost, deploy_time, model
 
@@ -22,8 +24,9 @@ def region_of(stack: str) -> str:
 
 
 def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dict | None = None,
-             durations: dict | None = None) -> dict[str, Any]:
-    """The plan of an already recorded run (e.g. the test session's `programs` fixture)."""
+             durations: dict | None = None, day: dt.date | None = None) -> dict[str, Any]:
+    """The plan of an already recorded run (e.g. the test session's `programs` fixture), its EKS
+    control plane priced for `day` (default: today)."""
     region = region_of(stack)
     entries = model.resources(run.resources)
     return {
@@ -36,11 +39,18 @@ def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dic
         "counts": model.counts(entries),
         "resources": entries,
         "outputs": model.outputs(run.outputs),
-        "cost": cost.estimate(entries, prices or cost.load_prices(), busy_hours=busy_hours, region=region),
+        "cost": cost.estimate(entries, prices or cost.load_prices(), busy_hours=busy_hours, region=region, day=day),
         "deployTime": deploy_time.critical_path(entries, durations or deploy_time.load_durations()),
     }
 
 
-def plan(stack: str, *, busy_hours: float = 8) -> dict[str, Any]:
-    """Run `stack`'s program offline (airflow_eks/offline/harness.py) and return its plan."""
-    return assemble(harness.run_program(stack), stack, busy_hours=busy_hours)
+def plan(stack: str, *, busy_hours: float = 8, day: dt.date | None = None,
+         run_on: dt.date | None = None) -> dict[str, Any]:
+    """Run `stack`'s program offline (airflow_eks/offline/harness.py) and return its plan.
+
+    The program validates as of `run_on` (default: today, as `pulumi up` would now); the control
+    plane is priced for `day` (default: today): the stack deployed now and left as it is.
+    """
+    today = ks.today()
+    return assemble(harness.run_program(stack, today=run_on or today), stack, busy_hours=busy_hours,
+                    day=day or today)

@@ -14,6 +14,7 @@ allowance) depend on traffic, not on the program, and are listed as not estimate
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,12 @@ from typing import Any
 
 import yaml
 
+from tools.plan import support
 from tools.plan.model import lookup
 
 PRICES = Path(__file__).with_name("prices.yaml")
 
-EKS_TYPES = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
+EKS_TYPES = support.EKS_TYPES
 NAT = "aws:ec2/natGateway:NatGateway"
 EIP = "aws:ec2/eip:Eip"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -88,8 +90,10 @@ def _truthy(value: Any) -> bool:
 
 
 class _Estimator:
-    def __init__(self, prices: dict, busy_hours: float) -> None:
+    def __init__(self, prices: dict, busy_hours: float, day: dt.date) -> None:
         self.p = prices
+        self.day = day
+        self.support: list[dict] = []
         self.month = float(prices["hours_per_month"])
         self.busy_share = busy_hours / 24.0
         self.items: list[LineItem] = []
@@ -100,9 +104,15 @@ class _Estimator:
 
     # -- line items ---------------------------------------------------------------------
     def control_planes(self, entries: list[dict]) -> None:
-        for e in _of(entries, EKS_TYPES):
-            self.add(f"eks:{e['name']}", f"EKS control plane {e['name']} (standard support)",
-                     self.p["eks"]["standard_hourly"] * self.month)
+        """Priced for the plan's day: standard or extended rate, after EKS's automatic upgrades."""
+        for e in support.clusters(entries):
+            facts = support.window(e, self.p, self.day)
+            self.support.append(facts)
+            if not facts["known"]:
+                self.warnings.append(support.summary(facts))
+            upgraded = " (upgraded by EKS)" if facts["upgradedOn"] else ""
+            self.add(f"eks:{e['name']}", f"EKS control plane {e['name']}: {facts['billedMinor']}{upgraded}, "
+                     f"{facts['phase']} support", facts["monthly"])
 
     def network(self, entries: list[dict]) -> None:
         nats = _of(entries, NAT)
@@ -219,13 +229,19 @@ class _Estimator:
                 for name, c in self.p["mwaa"].items()]
 
 
-def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region: str | None = None) -> dict:
-    """The cost section of a plan (USD per month; each line rounded to cents, totals sum the lines)."""
+def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region: str | None = None,
+             day: dt.date | None = None) -> dict:
+    """The cost section of a plan (USD per month; each line rounded to cents, totals sum the lines).
+
+    `day` (default: today, UTC) is the day the EKS control plane is priced for: standard or
+    extended support (tools/plan/support.py).
+    """
     if not 0 <= busy_hours <= 24:
         raise ValueError(f"busy hours must be between 0 and 24, got {busy_hours}")
     if float(busy_hours).is_integer():
         busy_hours = int(busy_hours)  # 8 and 8.0 give the same JSON
-    est = _Estimator(prices, busy_hours)
+    day = day or dt.datetime.now(dt.UTC).date()
+    est = _Estimator(prices, busy_hours, day)
     est.control_planes(entries)
     est.network(entries)
     est.node_groups(entries)
@@ -242,10 +258,13 @@ def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region
         "pricesRegion": prices["region"],
         "hoursPerMonth": prices["hours_per_month"],
         "busyHoursPerDay": busy_hours,
+        "date": day.isoformat(),
         "lineItems": items,
         "total": {"idle": round(sum(i["idle"] for i in items), 2), "busy": round(sum(i["busy"] for i in items), 2)},
         "notEstimated": list(NOT_ESTIMATED),
         "warnings": est.warnings,
+        # The first (the program's only) EKS cluster's support window; None without a cluster.
+        "kubernetesSupport": est.support[0] if est.support else None,
         "mwaa": est.mwaa(),
         "mwaaNotes": prices["mwaa_notes"],
     }

@@ -6,7 +6,7 @@ import json
 import textwrap
 from typing import Any
 
-from tools.plan import model
+from tools.plan import model, support
 
 SECTIONS = ("header", "tree", "counts", "settings", "outputs", "cost", "time")
 WIDTH = 100
@@ -86,6 +86,9 @@ def cost(plan: dict) -> list[str]:
     lines += [f"  {i['label'].ljust(width)}  {_money(i['idle']):>9}  {_money(i['busy']):>9}" for i in c["lineItems"]]
     total = c["total"]
     lines.append(f"  {'total per month'.ljust(width)}  {_money(total['idle']):>9}  {_money(total['busy']):>9}")
+    if c.get("kubernetesSupport"):
+        lines.append(f"  Kubernetes support window (the control plane is priced for {c['date']}, --date):")
+        lines += _wrap(support.summary(c["kubernetesSupport"]), "    ")
     lines += [line for w in c["warnings"] for line in _wrap(f"WARNING: {w}", "  ")]
     lines.append("  Not estimated (usage-based):")
     lines += [line for item in c["notEstimated"] for line in _wrap(f"- {item}", "    ")]
