@@ -3,13 +3,15 @@
 import pulumi
 import pulumi_aws as aws
 
-from airflow_eks import config
+from airflow_eks import config, ui_ingress
 from components.airflow import AirflowRelease, AirflowReleaseArgs
 from components.airflow_identity import AirflowIdentity, AirflowIdentityArgs
 from components.buckets import Buckets, BucketsArgs
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
+from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.network import Network, NetworkArgs
+from components.ui_ingress import UiIngress, UiIngressArgs
 
 settings = config.load()  # validates everything before the first resource is registered
 
@@ -92,10 +94,38 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
     release_depends_on=[cluster.system_node_group, cluster.spot_node_group, cluster.pod_identity_agent,
                         cluster.coredns, cluster.ebs_csi_driver, *identity.associations],
     image_mirror=settings.image_mirror,
-    # Internet-facing load balancers live in the public subnets, collectors in the private ones.
-    load_balancer_cidrs=settings.network.public_cidrs,
+    ui=settings.ui,
+    vpc_cidr=settings.network.vpc_cidr,
+    # The UI's ALB connects from its scheme's subnets; a metrics collector from the private ones.
+    load_balancer_cidrs=settings.load_balancer_cidrs,
     metrics_scraper_cidrs=settings.network.private_cidrs,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
+
+on_aws_and_cluster = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider})
+ui = None
+if settings.ui.enabled:
+    # Teardown order is the reverse: the Ingress (and with it the ALB, its target groups and
+    # security groups, deleted by the controller) before the controller, the controller before
+    # the nodes, its association and the Pod Identity agent; nothing is left in the VPC.
+    controller = LoadBalancerController("airflow-lbc", LoadBalancerControllerArgs(
+        cluster_name=cluster.cluster_name,
+        cluster_arn=cluster.cluster_arn,
+        region=settings.region,
+        vpc_id=network.vpc_id,
+        ingress_class=ui_ingress.INGRESS_CLASS,
+        class_params=ui_ingress.class_params(settings.ui, group=ui_ingress.group_name(settings.project,
+                                                                                      settings.stack)),
+        tags=settings.tags,
+        wait_for=[cluster.system_node_group, cluster.pod_identity_agent, cluster.coredns],
+        waf_acl_arn=settings.ui.waf_acl_arn,
+        image_mirror=settings.image_mirror,
+    ), on_aws_and_cluster)
+    ui = UiIngress("airflow-ui", UiIngressArgs(
+        ui=settings.ui,
+        region=settings.region,
+        namespace=airflow.namespace,
+        depends_on=[controller.release, airflow.release],
+    ), on_aws_and_cluster)
 
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
@@ -116,5 +146,9 @@ pulumi.export("airflowTaskRoleArn", identity.task_role_arn)
 pulumi.export("airflowComponentsRoleArn", identity.components_role_arn)
 pulumi.export("airflowNamespace", airflow.namespace)
 pulumi.export("airflowUiCommand", airflow.ui_command)
-pulumi.export("airflowAdminUser", airflow.admin_user)
-pulumi.export("airflowAdminPassword", airflow.admin_password)  # secret
+pulumi.export("airflowUrl", ui_ingress.airflow_url(settings.ui))
+if ui is not None:
+    pulumi.export("uiLoadBalancerHostname", ui.load_balancer_hostname)
+if airflow.admin_password is not None:  # with SSO there is no password login
+    pulumi.export("airflowAdminUser", airflow.admin_user)
+    pulumi.export("airflowAdminPassword", airflow.admin_password)  # secret

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, kubernetes_support, subnets, versions, zones
+from airflow_eks import eks, formats, images, kubernetes_support, subnets, ui_config, versions, zones
 from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
@@ -27,7 +27,7 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
-SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey")
+SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY)
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
 _POSTGRES_VERSION = re.compile(r"[1-9][0-9]*(\.(0|[1-9][0-9]*))?", re.ASCII)
@@ -158,11 +158,22 @@ class Settings:
     airflow: AirflowSettings
     image_mirror: str
     """'' (public registries) or where every public image is pulled through (airflow_eks/images.py)."""
+    ui: ui_config.UiSettings
+    """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
         return images.mirrored_registries(self.image_mirror, airflow_repository=self.airflow.image_repository,
-                                          cluster_autoscaler=self.cluster.cluster_autoscaler)
+                                          cluster_autoscaler=self.cluster.cluster_autoscaler,
+                                          load_balancer_controller=self.ui.enabled)
+
+    @property
+    def load_balancer_cidrs(self) -> tuple[str, ...]:
+        """Subnets the UI's ALB reaches the API server from (IP targets): an internal ALB's
+        addresses are in the private subnets, an internet-facing one's in the public ones."""
+        if not self.ui.enabled:
+            return ()
+        return self.network.private_cidrs if self.ui.scheme == "internal" else self.network.public_cidrs
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -427,8 +438,10 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     )
     airflow = _airflow(r)
     image_mirror = _image_mirror(r)
+    # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
+    ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
     return Settings(
         project=project, stack=stack, region=region, tags=tags,
         network=_network(r, available_zones),
-        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror,
+        cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 _INSTANCE_SIZE = r"(nano|micro|small|medium|large|xlarge|[1-9][0-9]*xlarge|metal(-[0-9]+xl)?)"
 _INSTANCE_FAMILY = r"[a-z][a-z0-9-]*[0-9][a-z0-9-]*"
@@ -220,3 +221,70 @@ def ssh_private_key(value: str) -> None:
         r"\n-----END ([A-Z0-9 ]+ )?PRIVATE KEY-----$", text
     ):
         raise ValueError("an unencrypted private key in PEM or OpenSSH format (-----BEGIN ... PRIVATE KEY-----)")
+
+
+# --- UI access (airflow_eks/ui_config.py) -------------------------------------------------
+# RFC 1123 labels, lower case (what ACM and Route 53 store), at least two labels, no wildcard:
+# the UI is one host name.
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+$", re.ASCII)
+_ACM_ARN = re.compile(r"^arn:aws(-[a-z]+)*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$", re.ASCII)
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$", re.ASCII)
+_WAFV2_ARN = re.compile(r"^arn:aws(-[a-z]+)*:wafv2:([a-z0-9-]+):\d{12}:regional/webacl/[\w-]{1,128}/[0-9a-f-]{36}$",
+                        re.ASCII)
+# OAuth client IDs: Okta 0oa..., Entra GUIDs, Keycloak names, Cognito 26 alphanumerics.
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@/-]{1,255}$", re.ASCII)
+_CLAIM = re.compile(r"^[A-Za-z0-9_:./-]{1,128}$", re.ASCII)
+
+
+def dns_hostname(value: str) -> str:
+    if not _HOSTNAME.fullmatch(value):
+        raise ValueError("a DNS name in lower case with at least two labels, e.g. airflow.example.com "
+                         "(no wildcard, scheme or path)")
+    return value
+
+
+def _arn_in_region(pattern: re.Pattern, value: str, region: str, what: str, example: str) -> str:
+    m = pattern.fullmatch(value)
+    if not m or m.group(2) != region:
+        raise ValueError(f"{what} in the stack's region {region}, e.g. {example}")
+    return value
+
+
+def acm_certificate_arn(value: str, *, region: str) -> str:
+    return _arn_in_region(_ACM_ARN, value, region, "an ACM certificate ARN",
+                          f"arn:aws:acm:{region}:123456789012:certificate/<uuid>")
+
+
+def wafv2_regional_acl_arn(value: str, *, region: str) -> str:
+    return _arn_in_region(_WAFV2_ARN, value, region, "a regional WAFv2 web ACL ARN",
+                          f"arn:aws:wafv2:{region}:123456789012:regional/webacl/<name>/<uuid>")
+
+
+def route53_zone_id(value: str) -> str:
+    if not _ZONE_ID.fullmatch(value):
+        raise ValueError("a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ")
+    return value
+
+
+def https_issuer_url(value: str) -> str:
+    """An OIDC issuer: https, a host, no query, fragment, credentials, quotes or braces (the URL
+    ends up in a generated Python file that Helm runs through `tpl`)."""
+    parts = urlsplit(value)
+    if (parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or "@" in parts.netloc
+            or any(c in value for c in " {}\"'\\")):
+        raise ValueError("an https URL of the OIDC issuer without query, fragment or credentials, e.g. "
+                         "https://login.example.com/realms/data")
+    return value
+
+
+def oauth_client_id(value: str) -> str:
+    if not _CLIENT_ID.fullmatch(value):
+        raise ValueError("an OIDC client ID (letters, digits and ._:@/-)")
+    return value
+
+
+def claim_name(value: str) -> str:
+    if not _CLAIM.fullmatch(value):
+        raise ValueError("a claim name such as groups or cognito:groups")
+    return value

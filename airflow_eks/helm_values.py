@@ -15,9 +15,10 @@ from __future__ import annotations
 import copy
 import json
 
-from airflow_eks import images, names, pod_security, secret_data
+from airflow_eks import images, names, pod_security, secret_data, sso
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
 from airflow_eks.secret_data import SECRET_NAMES, SecretNames
+from airflow_eks.ui_config import UiSettings
 
 SECRETS_MANAGER_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
 AWS_CONN_ID = "aws_default"
@@ -96,13 +97,16 @@ def airflow_values(
     image_mirror: str = "",
     load_balancer_cidrs: tuple[str, ...] = (),
     secrets: SecretNames = SECRET_NAMES,
+    ui: UiSettings | None = None,
+    vpc_cidr: str = "",
 ) -> dict:
     """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
 
     `pgbouncer_ini_sha256` is secret_data.pgbouncer_ini_sha256() of the pgbouncer.ini in our
     Secret (host, port, database, pool settings; no password). `image_mirror`: see
-    airflow_eks/images.py. `load_balancer_cidrs`: subnets a load balancer in front of the API
-    server connects from (its NetworkPolicy admits them).
+    airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO), `vpc_cidr` the ALB's peers.
+    `load_balancer_cidrs`: subnets that ALB connects from (the API server's NetworkPolicy
+    admits them).
     """
     launch = airflow.tasks_may_launch_pods
     repository = images.mirrored(airflow.image_repository, image_mirror)
@@ -150,7 +154,9 @@ def airflow_values(
             "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
             "serviceAccount": _no_token(),
         },
-        "createUserJob": _create_user_job(image, secrets),
+        # With SSO there is no password login, so no generated admin: the first Admin is a
+        # member of a group ssoRoleMapping maps to Admin.
+        "createUserJob": {"enabled": False} if ui and ui.sso else _create_user_job(image, secrets),
         "dags": {"gitSync": _git_sync(airflow.git_sync, secrets)},
         "workers": _workers(airflow.task_resources,
                             api_token=pod_security.needs_api_token("workers", tasks_may_launch_pods=launch)),
@@ -166,6 +172,7 @@ def airflow_values(
                 "from": pod_security.api_server_peers(load_balancer_cidrs),
                 "ports": [{"port": API_SERVER_PORT}],
             }},
+            **(_behind_alb(ui, secrets, vpc_cidr) if ui and ui.enabled else {}),
         },
         "triggerer": {
             **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer,
@@ -206,7 +213,7 @@ def airflow_values(
             {"name": "AIRFLOW_CONN_AWS_DEFAULT", "value": aws_connection(region)},
             {"name": "AWS_DEFAULT_REGION", "value": region},
         ],
-        "config": _config(airflow, region=region, logs_bucket=logs_bucket),
+        "config": _config(airflow, region=region, logs_bucket=logs_bucket, ui=ui),
     }
     # The blocks above share the module's constant dicts; callers get their own copy.
     return copy.deepcopy(values)
@@ -379,7 +386,24 @@ def _workers(task: TaskResources, *, api_token: bool) -> dict:
     }
 
 
-def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str) -> dict:
+def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
+    """The API server behind the ALB: trust its X-Forwarded-* headers (redirects and OAuth
+    redirect URIs stay https, apache/airflow#49781) and, with SSO, the generated
+    webserver_config.py plus the client secret from its Secret."""
+    block: dict = {
+        # The chart's documented switch for a reverse proxy (values.yaml apiServer.args).
+        "args": ["bash", "-c", "exec airflow api-server --proxy-headers"],
+        # uvicorn trusts forwarded headers only from these peers: the ALB's addresses are in the
+        # VPC (IP targets), and kubectl port-forward arrives on localhost.
+        "env": [{"name": "FORWARDED_ALLOW_IPS", "value": ",".join(filter(None, (vpc_cidr, "127.0.0.1")))}],
+    }
+    if ui.sso is not None:
+        block["apiServerConfig"] = sso.webserver_config(ui.sso)
+        block["env"].append(_secret_env(sso.CLIENT_SECRET_ENV, secrets.sso_client, secret_data.SSO_CLIENT_SECRET_KEY))
+    return block
+
+
+def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str, ui: UiSettings | None = None) -> dict:
     config: dict = {
         "core": {"default_task_retries": DEFAULT_TASK_RETRIES},
         "logging": {
@@ -389,6 +413,11 @@ def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str) -> dict:
         },
         "scheduler": {"task_queued_timeout": TASK_QUEUED_TIMEOUT_SECONDS},
     }
+    if ui and ui.enabled:
+        # Links, redirects and the OAuth redirect URI use the public name (host-based routing:
+        # a path prefix breaks the Execution API, apache/airflow#51450).
+        config["api"] = {"base_url": ui.url}
+        config["fab"] = {"enable_proxy_fix": "True"}
     if airflow.secrets_backend == "aws-secrets-manager":
         # Airflow 3 task pods fall back from [workers] secrets_backend to this (§4.7).
         config["secrets"] = {"backend": SECRETS_MANAGER_BACKEND,

@@ -72,13 +72,16 @@ def sidecar_repositories(mirror: str) -> dict[str, str]:
     return {key: mirrored(repo, mirror) for key, repo in CHART_SIDECAR_IMAGES.items()}
 
 
-def mirrored_registries(mirror: str, *, airflow_repository: str, cluster_autoscaler: bool) -> tuple[str, ...]:
+def mirrored_registries(mirror: str, *, airflow_repository: str, cluster_autoscaler: bool,
+                        load_balancer_controller: bool = False) -> tuple[str, ...]:
     """The upstream registries the stack pulls through `mirror` (none without one)."""
     if not mirror:
         return ()
     repositories = [*CHART_SIDECAR_IMAGES.values(), airflow_repository]
     if cluster_autoscaler:
         repositories.append(versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY)
+    if load_balancer_controller:
+        repositories.append(versions.LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY)
     return tuple(sorted({registry_of(r) for r in repositories if is_public(r)}))
 
 

@@ -22,9 +22,11 @@ AIRFLOW_GID = 0
 # The chart's own uids of the images it runs beside Airflow (values.yaml `uid` of each block).
 GIT_SYNC_UID = 65533
 NOBODY_UID = 65534  # StatsD exporter, PgBouncer and its exporter
-# The Cluster Autoscaler image is distroless; 65532 is its `nonroot` user. Above 10000, so no
-# clash with a node's system users (checkov CKV_K8S_40).
-CLUSTER_AUTOSCALER_UID = 65532
+# The Cluster Autoscaler and AWS Load Balancer Controller images are static binaries on
+# distroless bases; 65532 is their `nonroot` user. Above 10000, so no clash with a node's system
+# users (checkov CKV_K8S_40).
+NONROOT_UID = 65532
+CLUSTER_AUTOSCALER_UID = NONROOT_UID
 
 
 def pod_context(uid: int, gid: int | None = None) -> dict:

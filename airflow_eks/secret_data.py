@@ -53,6 +53,7 @@ class SecretNames:
     admin: str = f"{names.AIRFLOW_RELEASE}-admin-user"
     git_credentials: str = f"{names.AIRFLOW_RELEASE}-git-credentials"
     git_ssh_key: str = f"{names.AIRFLOW_RELEASE}-git-ssh-key"
+    sso_client: str = f"{names.AIRFLOW_RELEASE}-sso-client"
 
 
 SECRET_NAMES = SecretNames()
@@ -64,6 +65,7 @@ API_SECRET_KEY = "api-secret-key"
 JWT_KEY = "jwt-secret"
 ADMIN_PASSWORD_KEY = "password"
 GIT_SSH_KEY = "gitSshKey"
+SSO_CLIENT_SECRET_KEY = "client-secret"
 # Chart <= 1.19 references all four, not optional (apache/airflow#43247; the per-version
 # split of PR #56245 was reverted in #61098): git-sync v3 reads GIT_SYNC_*, v4 GITSYNC_*.
 GIT_CREDENTIAL_KEYS = ("GIT_SYNC_USERNAME", "GIT_SYNC_PASSWORD", "GITSYNC_USERNAME", "GITSYNC_PASSWORD")

@@ -31,6 +31,9 @@ CLUSTER_AUTOSCALER_CHART_LINES: dict[str, str] = {"9.53.0": "1.34", "9.59.0": "1
 # the other minors run their own image on it.
 CLUSTER_AUTOSCALER_CHART_VERSION = "9.59.0"
 
+# The AWS Load Balancer Controller's image (chart 3.5.0's default repository; the chart's tag).
+LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY = "public.ecr.aws/eks/aws-load-balancer-controller"
+
 # Minors the program accepts: EKS publishes their support dates and an autoscaler release of
 # the same minor exists. Whether a minor is still offered on the day of a run is checked
 # against the calendar (airflow_eks/kubernetes_support.py) by the config validation.

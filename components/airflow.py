@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 
 from airflow_eks import helm_values, names, pod_security, versions
 from airflow_eks.config import AirflowSettings
+from airflow_eks.ui_config import UiSettings
 from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs
 
 # A first install pulls images onto fresh nodes and runs Airflow 3's full `db migrate`
@@ -49,8 +50,12 @@ class AirflowReleaseArgs:
     """Node groups, add-ons, associations: the release needs nodes, volumes and credentials."""
     image_mirror: str = ""
     """Registry public images are pulled through ('' for none; airflow_eks/images.py)."""
+    ui: UiSettings | None = None
+    """The UI behind the ALB and SSO (the Ingress itself is components/ui_ingress.py)."""
+    vpc_cidr: str = ""
+    """Where the ALB's forwarded headers come from."""
     load_balancer_cidrs: Sequence[str] = ()
-    """Subnets a load balancer in front of the API server connects from (its NetworkPolicy)."""
+    """Subnets the UI's load balancer connects to the API server from (its NetworkPolicy)."""
     metrics_scraper_cidrs: Sequence[str] = ()
     """Subnets a metrics collector scrapes the StatsD and PgBouncer exporters from."""
 
@@ -59,9 +64,10 @@ class AirflowRelease(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     ui_command: pulumi.Output[str]
     """`kubectl port-forward` line that opens the UI on http://localhost:8080."""
-    admin_user: str
-    admin_password: pulumi.Output[str]
-    """Secret."""
+    admin_user: str | None
+    """None with SSO: no generated admin."""
+    admin_password: pulumi.Output[str] | None
+    """Secret; None with SSO."""
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -96,17 +102,18 @@ class AirflowRelease(pulumi.ComponentResource):
             db_name=args.db_name,
             db_username=args.db_username,
             db_password=args.db_password,
+            sso_client_secret=args.ui.client_secret if args.ui else None,
         ), opts=child)
 
         access = self._pod_access(name, args, child)
 
-        settings, region, mirror = args.settings, args.region, args.image_mirror
+        settings, region, mirror, ui, vpc_cidr = args.settings, args.region, args.image_mirror, args.ui, args.vpc_cidr
         lb_cidrs = tuple(args.load_balancer_cidrs)
         values = pulumi.Output.all(
             args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
         ).apply(lambda v: helm_values.airflow_values(
             settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
-            image_mirror=mirror, load_balancer_cidrs=lb_cidrs,
+            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr, load_balancer_cidrs=lb_cidrs,
         ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -146,8 +153,8 @@ class AirflowRelease(pulumi.ComponentResource):
         self.ui_command = pulumi.Output.all(self.namespace, self.release.id).apply(
             lambda v: helm_values.ui_command(v[0])
         )
-        self.admin_user = helm_values.ADMIN_USERNAME
         self.admin_password = secrets.admin_password
+        self.admin_user = helm_values.ADMIN_USERNAME if self.admin_password is not None else None
         self.register_outputs({
             "namespace": self.namespace,
             "ui_command": self.ui_command,

@@ -2,7 +2,8 @@
 
 Owns the pulumi-random resources (Fernet key, API secret key, JWT secret, admin password)
 and the Kubernetes Secrets the chart values name (secret_data.SECRET_NAMES): the metadata
-connection, PgBouncer's config and stats connection, and the gitSync credentials. Random
+connection, PgBouncer's config and stats connection, the gitSync credentials, and with SSO
+the OIDC client secret (then there is no password login and no admin password). Random
 resources have fixed inputs and no keepers, so a second `pulumi up` regenerates nothing
 (a new Fernet key would make every stored connection unreadable).
 
@@ -38,13 +39,15 @@ class AirflowSecretsArgs:
     db_name: pulumi.Input[str]
     db_username: pulumi.Input[str]
     db_password: pulumi.Input[str]
+    sso_client_secret: pulumi.Input[str] | None = None
+    """Secret. With SSO there is no password login: no admin password is generated."""
 
 
 class AirflowSecrets(pulumi.ComponentResource):
     secrets: list[k8s.core.v1.Secret]
     """Every Secret created, for the release to depend on."""
-    admin_password: pulumi.Output[str]
-    """Secret."""
+    admin_password: pulumi.Output[str] | None = None
+    """Secret; None with SSO (no generated admin)."""
     pgbouncer_ini_sha256: pulumi.Output[str]
     """Checksum of the pgbouncer.ini stored (not secret: the ini holds no password)."""
 
@@ -78,11 +81,15 @@ class AirflowSecrets(pulumi.ComponentResource):
         jwt = random.RandomBytes(f"{name}-jwt-secret", length=JWT_SECRET_BYTES, opts=self._child)
         self._secret("jwt-secret", SECRET_NAMES.jwt, {data.JWT_KEY: jwt.hex})
 
-        # Letters and digits only: people type it into the login form; 24 of them are ~140 bits.
-        admin = random.RandomPassword(f"{name}-admin-password", length=ADMIN_PASSWORD_LENGTH, special=False,
-                                      opts=self._child)
-        self.admin_password = pulumi.Output.secret(admin.result)
-        self._secret("admin-user", SECRET_NAMES.admin, {data.ADMIN_PASSWORD_KEY: self.admin_password})
+        if args.sso_client_secret is not None:
+            # Read by the API server only (apiServer.env), as sso.CLIENT_SECRET_ENV.
+            self._secret("sso-client", SECRET_NAMES.sso_client, {data.SSO_CLIENT_SECRET_KEY: args.sso_client_secret})
+        else:
+            # Letters and digits only: people type it into the login form; 24 of them are ~140 bits.
+            admin = random.RandomPassword(f"{name}-admin-password", length=ADMIN_PASSWORD_LENGTH, special=False,
+                                          opts=self._child)
+            self.admin_password = pulumi.Output.secret(admin.result)
+            self._secret("admin-user", SECRET_NAMES.admin, {data.ADMIN_PASSWORD_KEY: self.admin_password})
 
         git = args.git_sync
         if git.auth == "https":

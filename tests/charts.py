@@ -61,6 +61,7 @@ CLUSTER_SCOPED = frozenset({
     "ClusterRole", "ClusterRoleBinding", "Namespace", "StorageClass", "PriorityClass",
     "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
     "IngressClass", "PersistentVolume",
+    "IngressClassParams",  # the AWS Load Balancer Controller's CRD (scope: Cluster)
 })
 
 
@@ -80,11 +81,27 @@ def render_by_template(path: Path, values: dict[str, Any], *, release: str,
         if not template.endswith((".yaml", ".yml")):
             continue  # NOTES.txt and helpers
         for doc in yaml.safe_load_all(text):
-            if doc:
-                if doc.get("kind") not in CLUSTER_SCOPED:
-                    doc.setdefault("metadata", {}).setdefault("namespace", namespace)
-                out.append((template, doc))
+            # Helm, like kubectl, applies a v1 List as its items (the AWS Load Balancer
+            # Controller's chart orders IngressClassParams before the IngressClass that way).
+            for obj in (doc.get("items") or []) if doc and doc.get("kind") == "List" else [doc] if doc else []:
+                if obj.get("kind") not in CLUSTER_SCOPED:
+                    obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+                out.append((template, obj))
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _crds(path: str) -> tuple[dict, ...]:
+    folder = Path(path) / "crds"
+    docs = [d for f in sorted(folder.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d] \
+        if folder.is_dir() else []
+    return tuple(d for d in docs if d.get("kind") == "CustomResourceDefinition")
+
+
+def crds(path: Path) -> list[dict]:
+    """The CustomResourceDefinitions a chart installs from its crds/ folder (Helm applies those
+    before the templates and never renders them)."""
+    return list(_crds(str(require(path))))
 
 
 def of_kind(objects: list[dict], kind: str, name: str | None = None) -> list[dict]:

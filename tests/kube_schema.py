@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 import jsonschema
 from kubernetes_validate import utils
@@ -41,11 +42,28 @@ def _validator(version: str, kind: str, api_version: str) -> jsonschema.protocol
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
-def errors(obj: dict, minor: str) -> list[str]:
-    """Schema violations of one manifest, as `Kind/name: path: message`; [] when valid."""
+def custom_resource_schema(obj: dict, crds: Sequence[dict]) -> dict | None:
+    """The openAPIV3Schema a CustomResourceDefinition declares for `obj`'s group, version and kind."""
+    group, _, version = obj["apiVersion"].rpartition("/")
+    for crd in crds:
+        spec = crd["spec"]
+        if (spec["group"], spec["names"]["kind"]) != (group, obj["kind"]):
+            continue
+        for v in spec["versions"]:
+            if v["name"] == version and v.get("served", True):
+                return v["schema"]["openAPIV3Schema"]
+    return None
+
+
+def errors(obj: dict, minor: str, crds: Sequence[dict] = ()) -> list[str]:
+    """Schema violations of one manifest, as `Kind/name: path: message`; [] when valid. Kinds
+    Kubernetes does not define are checked against their CustomResourceDefinition in `crds`."""
     where = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
     try:
         validator = _validator(schema_minor(minor), obj["kind"], obj["apiVersion"])
     except FileNotFoundError:
-        return [f"{where}: no schema for {obj['apiVersion']} {obj['kind']} in Kubernetes {minor}"]
+        schema = custom_resource_schema(obj, crds)
+        if schema is None:
+            return [f"{where}: no schema for {obj['apiVersion']} {obj['kind']} in Kubernetes {minor} or its CRDs"]
+        validator = jsonschema.Draft202012Validator(schema)
     return [f"{where}: {'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)]

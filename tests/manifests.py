@@ -30,6 +30,11 @@ def release_objects(run: harness.Run, chart: str) -> list[dict]:
                          namespace=release.get("namespace"))
 
 
+def custom_resource_definitions(run: harness.Run) -> list[dict]:
+    """The CRDs every release's chart installs (their kinds have no built-in schema)."""
+    return [crd for chart, r in releases(run).items() for crd in charts.crds(charts.chart_dir(chart, r.get("version")))]
+
+
 def program_objects(run: harness.Run) -> list[dict]:
     """The program's own Kubernetes objects as the provider sends them. Auto-named objects
     get their logical name (Pulumi adds a random suffix at deploy time)."""
@@ -52,8 +57,9 @@ def all_objects(run: harness.Run) -> list[dict]:
 def task_pod_template(airflow_objects: list[dict]) -> dict:
     """The KubernetesExecutor's task pod, from the chart's `pod_template_file.yaml` in the
     airflow-config ConfigMap (what the scheduler submits for every task)."""
-    config = next(o for o in charts.of_kind(airflow_objects, "ConfigMap") if o["metadata"]["name"].endswith("-config"))
-    return yaml.safe_load(config["data"]["pod_template_file.yaml"])
+    [template] = [o["data"]["pod_template_file.yaml"] for o in charts.of_kind(airflow_objects, "ConfigMap")
+                  if "pod_template_file.yaml" in o.get("data", {})]
+    return yaml.safe_load(template)
 
 
 def cluster_minor(run: harness.Run) -> str:

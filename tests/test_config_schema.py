@@ -37,7 +37,7 @@ def test_project_runtime_is_python_with_pip_and_venv():
 @pytest.mark.parametrize("key", sorted(SCHEMA))
 def test_every_key_has_a_type_and_a_description(key):
     spec = SCHEMA[key]
-    assert spec["type"] in ("string", "integer", "boolean", "array")
+    assert spec["type"] in ("string", "integer", "boolean", "array", "object")
     assert len(spec.get("description", "")) > 20
     if spec["type"] == "array":
         assert spec["items"] == {"type": "string"}
@@ -48,7 +48,8 @@ def test_every_key_the_program_reads_is_declared_and_every_declared_key_is_read(
 
 
 def test_only_the_required_and_secret_keys_have_no_default():
-    assert {k for k, v in SCHEMA.items() if "default" not in v} == {"gitSyncRepo", "gitSyncToken", "gitSyncSshKey"}
+    assert {k for k, v in SCHEMA.items() if "default" not in v} == {"gitSyncRepo", "gitSyncToken", "gitSyncSshKey",
+                                                                      "ssoClientSecret"}
     assert {k for k, v in SCHEMA.items() if v.get("secret")} == set(config.SECRET_KEYS)
 
 

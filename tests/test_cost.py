@@ -155,3 +155,39 @@ def test_chart_defaults_match_the_pinned_chart():
         for part in dotted.split("."):
             node = node[part]
         assert node == expected, dotted
+
+
+def _alb_records(scheme: str):
+    controller = rec("kubernetes:helm.sh/v3:Release", "lbc", {"chart": "aws-load-balancer-controller", "values": {
+        "ingressClass": "airflow-alb", "ingressClassParams": {"spec": {"scheme": scheme}}}})
+    ingress = rec("kubernetes:networking.k8s.io/v1:Ingress", "ui", {"spec": {"ingressClassName": "airflow-alb"}})
+    subnets = [rec("aws:ec2/subnet:Subnet", f"public-{i}", {"tags": {"kubernetes.io/role/elb": "1"}})
+               for i in range(3)]
+    private = rec("aws:ec2/subnet:Subnet", "private-0", {"tags": {"kubernetes.io/role/internal-elb": "1"}})
+    return controller, ingress, *subnets, private
+
+
+def test_an_internal_alb_costs_its_hours_and_one_lcu():
+    got = items(cost.estimate(entries(*_alb_records("internal")), PRICES))
+    assert got["alb:airflow-alb"]["idle"] == 16.43       # 0.0225 x 730
+    assert got["alb-lcu:airflow-alb"]["idle"] == 5.84    # 0.008 x 730
+    assert "alb-ipv4:airflow-alb" not in got
+
+
+def test_an_internet_facing_alb_also_pays_a_public_ipv4_per_az():
+    got = items(cost.estimate(entries(*_alb_records("internet-facing")), PRICES))
+    assert got["alb-ipv4:airflow-alb"]["idle"] == 10.95  # 3 x 0.005 x 730
+    assert "x 3" in got["alb-ipv4:airflow-alb"]["label"]
+
+
+def test_no_ingress_means_no_load_balancer_line():
+    controller, _, *subnets = _alb_records("internal")
+    assert not [k for k in items(cost.estimate(entries(controller, *subnets), PRICES)) if k.startswith("alb")]
+
+
+def test_prod_idle_with_the_alb_stays_within_budget(programs):
+    from tools.plan import model
+
+    result = cost.estimate(model.resources(programs["prod"].resources), PRICES)
+    assert "alb:airflow-alb" in items(result)
+    assert result["total"]["idle"] <= 450

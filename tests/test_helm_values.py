@@ -40,6 +40,8 @@ VARIANTS = {
                        "taskCpuRequest": "300m", "taskMemoryRequest": "768Mi",
                        "taskCpuLimit": "2", "taskMemoryLimit": "3Gi"}, {}),
     "mirror": ("dev", {"imageMirror": "harbor.example.com/proxy"}, {}),
+    # The UI behind the ALB with its password login (prod's UI without SSO).
+    "ui-password": ("prod", {"ssoIssuerUrl": "", "ssoClientId": "", "ssoRoleMapping": {}, "ssoClientSecret": None}, {}),
 }
 SYSTEM_BLOCKS = ("scheduler", "apiServer", "triggerer", "dagProcessor", "pgbouncer", "statsd",
                  "migrateDatabaseJob", "createUserJob")
@@ -54,7 +56,8 @@ def settings(variant: str) -> config.Settings:
 def values(variant: str) -> dict:
     s = settings(variant)
     return helm_values.airflow_values(s.airflow, region=s.region, logs_bucket=BUCKET, storage_class=STORAGE_CLASS,
-                                      pgbouncer_ini_sha256=INI_SHA256, image_mirror=s.image_mirror)
+                                      pgbouncer_ini_sha256=INI_SHA256, image_mirror=s.image_mirror, ui=s.ui,
+                                      vpc_cidr=s.network.vpc_cidr)
 
 
 def schema_errors(schema: dict, instance: dict) -> list[str]:
@@ -191,6 +194,8 @@ def test_airflows_own_pods_run_on_system_nodes_with_the_named_service_accounts()
     v = values("prod")
     assert v["nodeSelector"] == names.SYSTEM_NODE_LABELS
     for block in SYSTEM_BLOCKS:
+        if v[block].get("enabled") is False:
+            continue  # prod's createUserJob: no generated admin with SSO
         assert v[block]["nodeSelector"] == names.SYSTEM_NODE_LABELS, block
         assert "tolerations" not in v[block], block  # only task pods tolerate the spot taint
     sa = names.SERVICE_ACCOUNTS
@@ -349,3 +354,31 @@ def test_prod_keeps_its_own_airflow_image_and_mirrors_the_rest(chart_values):
     assert got["airflow"] == settings("prod").airflow.image_repository  # not public: not rewritten
     assert all(got[k].startswith(mirror + "/") for k in images.CHART_SIDECAR_IMAGES)
     assert not [r for r in got.values() if images.is_public(r)]
+
+
+def test_without_an_ingress_the_api_server_runs_as_the_chart_starts_it():
+    v = values("dev")
+    assert "api" not in v["config"] and not {"args", "env", "apiServerConfig"} & set(v["apiServer"])
+    assert v["createUserJob"]["enabled"] is True
+
+
+def test_behind_the_alb_airflow_knows_its_url_and_trusts_only_the_vpcs_forwarded_headers():
+    v = values("ui-password")
+    assert v["config"]["api"] == {"base_url": "https://airflow.example.com"}
+    assert v["config"]["fab"] == {"enable_proxy_fix": "True"}
+    assert v["apiServer"]["args"] == ["bash", "-c", "exec airflow api-server --proxy-headers"]
+    assert v["apiServer"]["env"] == [{"name": "FORWARDED_ALLOW_IPS", "value": "10.0.0.0/16,127.0.0.1"}]
+    # Password login stays (internal ALB only): the generated admin is still created.
+    assert "apiServerConfig" not in v["apiServer"] and v["createUserJob"]["enabled"] is True
+
+
+def test_with_sso_the_api_server_gets_the_generated_config_and_the_secret_and_no_admin_is_created():
+    from airflow_eks import sso
+
+    v, s = values("prod"), settings("prod")
+    assert v["apiServer"]["apiServerConfig"] == sso.webserver_config(s.ui.sso)
+    assert {"name": sso.CLIENT_SECRET_ENV, "valueFrom": {"secretKeyRef": {
+        "name": SECRET_NAMES.sso_client, "key": data.SSO_CLIENT_SECRET_KEY}}} in v["apiServer"]["env"]
+    assert v["createUserJob"] == {"enabled": False}
+    # `env` reaches every container and the task pods: the secret must only be in apiServer.env.
+    assert sso.CLIENT_SECRET_ENV not in json.dumps(v["env"])

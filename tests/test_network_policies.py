@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from airflow_eks import names
-from tests.test_rendered_manifests import _stack_runs, objects, pods, run, task_pod  # noqa: F401 (fixture)
+from tests.test_rendered_manifests import _stack_runs, objects, pods, run, settings, task_pod  # noqa: F401 (fixture)
 
 NAMESPACE = names.AIRFLOW_NAMESPACE
 RELEASE = names.AIRFLOW_RELEASE
@@ -101,39 +101,58 @@ def _subnet_address(variant: str, tier: str) -> str:
     return str(next(ipaddress.ip_network(subnet.get("cidrBlock")).hosts()))
 
 
+def _load_balancer_address(variant: str) -> str | None:
+    """Where the UI's ALB connects from (IP targets): its scheme's subnets; None without a UI."""
+    ui = settings(variant).ui
+    if not ui.enabled:
+        return None
+    return _subnet_address(variant, "private" if ui.scheme == "internal" else "public")
+
+
+STACKS = pytest.mark.parametrize("variant", ["dev", "prod", "ui-internet-facing"])
+
+
 AIRFLOW_CLIENTS = ("scheduler", "api-server", "dag-processor", "triggerer", "task",
                    "run-airflow-migrations", "create-user")
 
 
-@pytest.mark.parametrize("variant", ["dev", "prod"])
+@STACKS
 def test_what_has_to_work_is_allowed(variant):
     p, pods_ = policies(variant), labels(variant)
-    lb, collector = _subnet_address(variant, "public"), _subnet_address(variant, "private")
+    collector = _subnet_address(variant, "private")
     must = [
         # the Execution API and the UI's REST API: task pods, DAG processor, triggerer
         *[(c, "api-server", 8080, "TCP") for c in ("task", "dag-processor", "triggerer")],
         # StatsD from every Airflow pod; PgBouncer from every pod that uses the metadata DB
-        *[(c, "statsd", 9125, "UDP") for c in AIRFLOW_CLIENTS],
-        *[(c, "pgbouncer", 6543, "TCP") for c in AIRFLOW_CLIENTS],
+        *[(c, "statsd", 9125, "UDP") for c in AIRFLOW_CLIENTS if c in pods_],
+        *[(c, "pgbouncer", 6543, "TCP") for c in AIRFLOW_CLIENTS if c in pods_],
         # the API server reads a deferred task's log from the triggerer
         ("api-server", "triggerer", 8794, "TCP"),
     ]
     denied = [m for m in must
               if not allowed(p, pods_[m[1]], Source(NAMESPACE, pods_[m[0]]), m[2], m[3])]
     assert denied == []
-    # the load balancer (its subnets) reaches the API server; a collector the exporters
-    assert allowed(p, pods_["api-server"], Source(ip=lb), 8080)
+    # the UI's load balancer reaches the API server; a collector the exporters
+    if (lb := _load_balancer_address(variant)) is not None:
+        assert allowed(p, pods_["api-server"], Source(ip=lb), 8080)
     assert allowed(p, pods_["statsd"], Source(ip=collector), 9102)
     assert allowed(p, pods_["pgbouncer"], Source(ip=collector), 9127)
 
 
-@pytest.mark.parametrize("variant", ["dev", "prod"])
+@STACKS
 def test_everything_else_is_denied(variant):
     p, pods_ = policies(variant), labels(variant)
     elsewhere = Source("default", {"app": "anything"})
     collector = Source(ip=_subnet_address(variant, "private"))
     for target, port, protocol in (("pgbouncer", 6543, "TCP"), ("statsd", 9125, "UDP"), ("api-server", 8080, "TCP")):
         assert not allowed(p, pods_[target], elsewhere, port, protocol), target
+    # no UI: no address outside Airflow's pods reaches the API server; an internet-facing
+    # ALB's subnets are not the pods'
+    if _load_balancer_address(variant) is None:
+        assert not allowed(p, pods_["api-server"], Source(ip=_subnet_address(variant, "public")), 8080)
+        assert not allowed(p, pods_["api-server"], collector, 8080)
+    elif settings(variant).ui.scheme == "internet-facing":
+        assert not allowed(p, pods_["api-server"], collector, 8080)
     # the collector scrapes; it opens no database session and writes no metrics
     assert not allowed(p, pods_["pgbouncer"], collector, 6543)
     assert not allowed(p, pods_["statsd"], collector, 9125, "UDP")
@@ -143,7 +162,7 @@ def test_everything_else_is_denied(variant):
             assert not allowed(p, pods_[target], Source(NAMESPACE, pods_[source]), 8793), (source, target)
 
 
-@pytest.mark.parametrize("variant", ["dev", "prod"])
+@STACKS
 def test_egress_is_not_restricted(variant):
     """DNS, PgBouncer to RDS, git-sync to the git host, S3, STS and Pod Identity all go out:
     no policy restricts egress (ingress is what protects the database and the API server)."""

@@ -92,6 +92,27 @@ def public_subnets(resources: list[Resource]) -> Callable[[Resource], Resource]:
     return lambda r: dataclasses.replace(r, property_dependencies={**r.property_dependencies, "subnetIds": urns})
 
 
+def set_annotation(key: str, value: str) -> Callable[[Resource], Resource]:
+    def change(r: Resource) -> Resource:
+        metadata = {**r.props["metadata"], "annotations": {**r.props["metadata"]["annotations"], key: value}}
+        return dataclasses.replace(r, props={**r.props, "metadata": metadata})
+    return change
+
+
+def set_class_params(**spec: object) -> Callable[[Resource], Resource]:
+    def change(r: Resource) -> Resource:
+        values = r.props["values"]
+        params = {**values["ingressClassParams"], "spec": {**values["ingressClassParams"]["spec"], **spec}}
+        return dataclasses.replace(r, props={**r.props, "values": {**values, "ingressClassParams": params}})
+    return change
+
+
+def add_wildcard_action(r: Resource) -> Resource:
+    document = json.loads(r.props["policy"])
+    document["Statement"].append({"Effect": "Allow", "Action": "elasticloadbalancing:*", "Resource": "*"})
+    return dataclasses.replace(r, props={**r.props, "policy": json.dumps(document)})
+
+
 MUTATIONS = {
     "rds-storage-encrypted": (rules.RDS_INSTANCE, "db", lambda _res: set_props(storageEncrypted=False)),
     "rds-force-ssl": (rules.RDS_PARAMETER_GROUP, "db", lambda _res: drop),
@@ -105,6 +126,14 @@ MUTATIONS = {
     "eks-required-addons": (rules.EKS_ADDON, "pod-identity", lambda _res: drop),
     "aws-required-tags": (rules.AWS_PROVIDER, "aws", lambda _res: set_props(defaultTags=None)),
     "task-pods-limit-range": (rules.LIMIT_RANGE, "", lambda _res: drop),
+    "ui-https-only": (rules.INGRESS, "ui", lambda _res: set_annotation(rules.ALB_ANNOTATION_PREFIX + "certificate-arn",
+                                                                        "")),
+    "ui-internet-facing-guarded": (rules.HELM_RELEASE, "lbc", lambda _res: set_class_params(
+        scheme="internet-facing", inboundCIDRs=[])),
+    "ui-internet-facing-exposure": (rules.HELM_RELEASE, "lbc", lambda _res: set_class_params(
+        scheme="internet-facing", inboundCIDRs=["0.0.0.0/0"])),
+    # The controller's role: no `*` action (the pack's least-privilege rule covers every role).
+    "iam-least-privilege": ("aws:iam/rolePolicy:RolePolicy", "lbc", lambda _res: add_wildcard_action),
     "iam-pod-identity-trust": (rules.IAM_ROLE, "task", lambda _res: set_props(assumeRolePolicy=json.dumps({
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": "sts:*"}]}))),
 }

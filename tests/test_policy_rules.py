@@ -13,7 +13,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from airflow_eks import iam, images, kubernetes_support, names, pod_security, versions
+from airflow_eks import (
+    iam,
+    images,
+    kubernetes_support,
+    load_balancer_controller,
+    names,
+    pod_security,
+    ui_ingress,
+    versions,
+)
 from policy import rules
 from policy.rules import Resource
 
@@ -214,6 +223,21 @@ def release_and_lifecycle(expire: bool) -> list[Resource]:
             res(rules.S3_LIFECYCLE, "logs-lifecycle", {"bucket": "logs-bucket", "rules": rules_})]
 
 
+def alb_stack(scheme: str, cidrs: list[str], *, sso: bool = True, waf: str = "") -> list[Resource]:
+    spec = {"scheme": scheme, "inboundCIDRs": cidrs, **({"wafv2AclArn": waf} if waf else {})}
+    config = "AUTH_TYPE = AUTH_OAUTH\n" if sso else ""
+    return [res(rules.HELM_RELEASE, "lbc", {"chart": rules.LOAD_BALANCER_CONTROLLER_CHART,
+                                            "values": {"ingressClassParams": {"spec": spec}}}),
+            res(rules.HELM_RELEASE, "airflow", airflow_release({**AIRFLOW_VALUES,
+                                                                "apiServer": {"apiServerConfig": config}}))]
+
+
+def alb_annotations(*, certificate: str = "arn:aws:acm:us-east-1:1:certificate/x", ports: str = '[{"HTTP": 80}, '
+                    '{"HTTPS": 443}]', redirect: str = "443") -> dict:
+    prefix = rules.ALB_ANNOTATION_PREFIX
+    return {f"{prefix}listen-ports": ports, f"{prefix}certificate-arn": certificate, f"{prefix}ssl-redirect": redirect}
+
+
 # rule -> (passing stack, failing stack)
 STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "eks-network-policy-enforcement": (cni_stack(True, addon=False), cni_stack(False, addon=False)),
@@ -229,7 +253,13 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
                             addon_stack("eks-pod-identity-agent")),
     "aws-required-tags": (tag_stack(TAGS), tag_stack({"project": "airflow-eks"})),
     "task-pods-limit-range": (limit_stack({"cpu": "1", "memory": "1Gi"}), limit_stack({"cpu": "1"})),
+    "ui-internet-facing-guarded": (alb_stack("internet-facing", ["203.0.113.0/24"], sso=True),
+                                   alb_stack("internet-facing", ["203.0.113.0/24"], sso=False)),
+    "ui-internet-facing-exposure": (alb_stack("internet-facing", ["203.0.113.0/24"], waf="arn:waf"),
+                                    alb_stack("internet-facing", ["0.0.0.0/0"], waf="arn:waf")),
 }
+RESOURCE_CASES["ui-https-only"] = (rules.INGRESS, {"metadata": {"annotations": alb_annotations()}},
+                                   {"metadata": {"annotations": alb_annotations(certificate="")}})
 
 
 def by_name(name: str) -> rules.Rule:
@@ -624,11 +654,43 @@ def test_pod_hardening_covers_the_cluster_autoscaler_and_ignores_other_charts():
     assert check("helm-pod-hardening", rules.HELM_RELEASE, {"chart": "other", "values": {}}) == []
 
 
+@pytest.mark.parametrize(("annotations", "flagged"), [
+    (alb_annotations(), []),
+    (alb_annotations(ports='[{"HTTP": 80}]'), ["no HTTPS listener"]),
+    (alb_annotations(redirect=""), ["without ssl-redirect"]),
+    (alb_annotations(ports='[{"HTTPS": 443}]', redirect=""), []),  # HTTPS only: nothing to redirect
+    ({"kubernetes.io/ingress.class": "nginx"}, []),  # not an ALB Ingress
+])
+def test_https_only_reads_listeners_certificate_and_redirect(annotations, flagged):
+    found = check("ui-https-only", rules.INGRESS, {"metadata": {"annotations": annotations}})
+    assert [f for f in flagged if not any(f in m for m in found)] == [] and len(found) == len(flagged), found
+
+
+@pytest.mark.parametrize(("stack", "expected"), [
+    (alb_stack("internal", []), set()),  # internal: the VPC is the boundary
+    (alb_stack("internet-facing", [], sso=True), {"without inbound CIDRs"}),
+    (alb_stack("internet-facing", ["203.0.113.0/24"], sso=False), {"password login"}),
+])
+def test_internet_facing_needs_sso_and_cidrs(stack, expected):
+    found = [m for m, _ in check_stack("ui-internet-facing-guarded", stack)]
+    assert {e for e in expected if any(e in m for m in found)} == expected and len(found) == len(expected), found
+
+
+def test_internet_facing_without_waf_is_an_advisory():
+    rule = by_name("ui-internet-facing-exposure")
+    assert rule.level == rules.ADVISORY
+    found = [m for m, _ in check_stack(rule.name, alb_stack("internet-facing", ["203.0.113.0/24"]))]
+    assert len(found) == 1 and "WAFv2" in found[0]
+    assert check_stack(rule.name, alb_stack("internal", ["0.0.0.0/0"])) == []
+
+
 def test_shared_names_agree_with_the_program():
     # The pack runs without the program's packages, so it repeats these; they must not drift.
     assert rules.POD_IDENTITY_SERVICE == iam.POD_IDENTITY_SERVICE
     assert rules.AIRFLOW_NAMESPACE == names.AIRFLOW_NAMESPACE
     assert rules.AIRFLOW_CHART == versions.AIRFLOW_CHART_NAME
+    assert rules.LOAD_BALANCER_CONTROLLER_CHART == load_balancer_controller.CHART
+    assert rules.ALB_ANNOTATION_PREFIX == ui_ingress.PREFIX
     assert set(images.PUBLIC_REGISTRIES) <= rules.PUBLIC_REGISTRIES
     assert {k: v[0] for k, v in rules.CHART_SIDECAR_IMAGES.items()} == images.CHART_SIDECAR_IMAGES
     assert rules.CLUSTER_AUTOSCALER_CHART == versions.CLUSTER_AUTOSCALER_CHART

@@ -14,11 +14,17 @@ COMPONENTS = {
     "airflow-eks:identity:PodIdentityRole": 3, "airflow-eks:airflow:AirflowRelease": 1,
     "airflow-eks:airflow:AirflowSecrets": 1,
 }
+# UI access (prod only): the controller with its Pod Identity role, and the ingress.
+UI_COMPONENTS = {"airflow-eks:ui:LoadBalancerController": 1, "airflow-eks:ui:UiIngress": 1}
 
 
-def test_each_stack_builds_every_component_of_the_architecture(program):
+def test_each_stack_builds_every_component_of_the_architecture(program, request):
     counts = Counter(r.typ for r in program.resources if r.typ.startswith("airflow-eks:"))
-    assert dict(counts) == COMPONENTS
+    expected = dict(COMPONENTS)
+    if request.node.callspec.params["program"] == "prod":
+        expected.update(UI_COMPONENTS)
+        expected["airflow-eks:identity:PodIdentityRole"] += 1
+    assert dict(counts) == expected
     # Every resource but the providers belongs to a component of this program or of pulumi-eks.
     ours = {r.urn for r in program.resources if not r.custom}
     orphans = [r.name for r in program.resources

@@ -151,12 +151,16 @@ def _secret_values(run) -> set[str]:
 
 def test_no_generated_credential_appears_unmarked_anywhere(program):
     credentials = _secret_values(program)
-    assert len(credentials) >= 5  # DB, API, JWT, admin, fernet
+    # DB, API, JWT, fernet, and the admin's password unless SSO replaces password login (prod).
+    assert len(credentials) >= 4
     for r in program.resources:
         for credential in credentials:
             assert not mocks.contains_text(r.inputs, credential), f"{r.typ} {r.name} holds a credential unmarked"
     for name, (value, is_secret) in program.outputs.items():
         if not is_secret:
             assert not any(c in str(value) for c in credentials), name
-    assert program.outputs["airflowAdminPassword"][1] is True
+    if "airflowAdminPassword" in program.outputs:
+        assert program.outputs["airflowAdminPassword"][1] is True
+    else:
+        assert program.outputs["airflowUrl"][0].startswith("https://")  # SSO: no generated admin
     assert program.outputs["kubeconfig"][1] is True

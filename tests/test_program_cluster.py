@@ -178,7 +178,7 @@ def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
     [statement] = json.loads(policy.get("policy"))["Statement"]
     assert statement["Resource"] == [
         f"arn:aws:ecr:us-east-1:123456789012:repository/{registry}/*"
-        for registry in ("docker.io", "quay.io", "registry.k8s.io")]
+        for registry in ("docker.io", "public.ecr.aws", "quay.io", "registry.k8s.io")]
     # The nodes must hold it before they pull their first image.
     assert all(run.depends_on(group, policy) for group in run.find(MNG))
 

@@ -45,3 +45,15 @@ def test_major_postgres_upgrade_steps_apply_the_upgrade_in_prod():
     for step in ("dbEngineVersion", "--allow-major-version-upgrade", "--apply-immediately",
                  "InvalidDBParameterGroupState", "maintenance window"):
         assert step in section, step
+
+
+def test_ui_access_section_covers_both_certificate_paths_four_providers_and_the_first_admin():
+    from airflow_eks import sso
+
+    section = README.split("### UI access: HTTPS, single sign-on and roles", 1)[1].split("\n### ", 1)[0]
+    for needle in ("uiHostedZoneId", "uiCertificateArn", "uiLoadBalancerHostname", "Okta", "Entra ID", "Keycloak",
+                   "Cognito", sso.redirect_uri("<uiHostname>"), sso.SCOPES, "**The first Admin**"):
+        assert needle in section, needle
+    troubleshooting = README.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    for symptom in ("redirect loop", "502 Bad Gateway", "sees nothing"):
+        assert symptom in troubleshooting, symptom

@@ -10,7 +10,7 @@ import functools
 
 import pytest
 
-from airflow_eks import names, pod_security
+from airflow_eks import load_balancer_controller, names, pod_security
 from airflow_eks.offline import harness, loader
 from tests import charts, kube_schema, manifests
 from tests.test_airflow_component import KNOWN_HOSTS, SSH_KEY, TOKEN
@@ -19,8 +19,7 @@ POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 
 # Config variants beyond the stack files: (stack, overrides, secrets). dev's own repository is
-# public HTTPS. Hook for issue 13 (UI access): add the SSO variant here, e.g.
-# "sso": ("prod", {<the SSO keys>}, {<the client secret>}), and its chart to RELEASED_CHARTS.
+# public HTTPS and it has no UI ingress; prod's UI is behind an internal ALB with SSO.
 VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "dev": ("dev", {}, {}),
     "prod": ("prod", {}, {}),
@@ -29,10 +28,11 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
     "ssh": ("prod", {"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": KNOWN_HOSTS},
             {"gitSyncSshKey": SSH_KEY}),
     "tasks-launch-pods": ("dev", {"tasksMayLaunchPods": "true"}, {}),
+    "ui-internet-facing": ("prod", {"uiScheme": "internet-facing", "uiAllowedCidrs": ["203.0.113.0/24"]}, {}),
 }
-# Every chart a release of the program installs; the AWS Load Balancer Controller joins with
-# issue 13.
+# Every chart a release of the program installs; the AWS Load Balancer Controller with a UI.
 RELEASED_CHARTS = {"airflow", "cluster-autoscaler"}
+UI_CHARTS = {"aws-load-balancer-controller"}
 
 
 _RUNS: dict[str, harness.Run] = {}
@@ -49,6 +49,11 @@ def run(variant: str) -> harness.Run:
         stack, overrides, secrets = VARIANTS[variant]
         _RUNS[variant] = harness.run_program(stack, overrides=overrides, secrets=secrets)
     return _RUNS[variant]
+
+
+def settings(variant: str):
+    """The validated configuration the program ran with (__main__'s `settings`)."""
+    return run(variant).value["settings"]
 
 
 @functools.cache
@@ -82,9 +87,12 @@ def service_account(variant: str, namespace: str, name: str) -> dict:
 variants = pytest.mark.parametrize("variant", VARIANTS)
 
 
-def test_every_released_chart_is_rendered():
-    assert set(manifests.releases(run("prod"))) == RELEASED_CHARTS
-    assert set(manifests.releases(run("dev"))) == RELEASED_CHARTS
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_every_released_chart_is_rendered(variant):
+    expected = RELEASED_CHARTS | (UI_CHARTS if settings(variant).ui.enabled else set())
+    assert set(manifests.releases(run(variant))) == expected
+    assert {o["metadata"].get("labels", {}).get("helm.sh/chart", "").rsplit("-", 1)[0]
+            for o in objects(variant) if o["kind"] == "Deployment"} >= expected - {"airflow"}
 
 
 @variants
@@ -92,14 +100,21 @@ def test_every_object_is_valid_for_the_clusters_kubernetes_minor(variant):
     minor = manifests.cluster_minor(run(variant))
     assert minor == run(variant).one("eks:index:ManagedNodeGroup", name="airflow-system").get("version")
     everything = [*objects(variant), {"apiVersion": "v1", "kind": "Pod", **task_pod(variant)}]
-    assert [e for o in everything for e in kube_schema.errors(o, minor)] == []
+    crds = manifests.custom_resource_definitions(run(variant))
+    assert [e for o in everything for e in kube_schema.errors(o, minor, crds)] == []
     assert len(everything) > 40  # the renders really happened
 
 
-def test_schema_validation_catches_an_unknown_field():
+def test_schema_validation_catches_an_unknown_field_and_a_bad_custom_resource():
     deployment = next(o for o in objects("dev") if o["kind"] == "Deployment")
     broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
-    assert kube_schema.errors(broken, manifests.cluster_minor(run("dev"))) != []
+    minor = manifests.cluster_minor(run("dev"))
+    assert kube_schema.errors(broken, minor) != []
+    [params] = [o for o in objects("prod") if o["kind"] == "IngressClassParams"]
+    crds = manifests.custom_resource_definitions(run("prod"))
+    assert kube_schema.errors(params, minor, crds) == []
+    assert kube_schema.errors({**params, "spec": {**params["spec"], "scheme": "public"}}, minor, crds) != []
+    assert kube_schema.errors(params, minor) != []  # no CRD, no pass
 
 
 def _secret_refs(spec: dict) -> list[tuple[str, str | None]]:
@@ -136,12 +151,14 @@ def test_every_secret_a_pod_reads_exists_with_the_key(variant):
 
 
 @variants
-def test_no_pod_reads_a_secret_the_chart_generated(variant):
-    """The chart renders some Secrets of its own (e.g. a Celery broker URL); a pod reading one
-    would run with a value we neither generated nor pinned."""
+def test_no_airflow_pod_reads_a_secret_the_chart_generated(variant):
+    """The Airflow chart renders some Secrets of its own (e.g. a Celery broker URL); a pod
+    reading one would run with a value we neither generated nor pinned. (The controllers in
+    kube-system may: the Load Balancer Controller's webhook certificate is its chart's.)"""
     program = {o["metadata"]["name"] for o in manifests.program_objects(run(variant)) if o["kind"] == "Secret"}
     chart = {o["metadata"]["name"] for o in manifests.release_objects(run(variant), "airflow") if o["kind"] == "Secret"}
-    used = {name for spec in pods(variant).values() for name, _ in _secret_refs(spec)}
+    used = {name for where, spec in pods(variant).items() if where.split("/")[1] == names.AIRFLOW_NAMESPACE
+            for name, _ in _secret_refs(spec)}
     assert used and used <= program
     assert not used & chart
 
@@ -159,6 +176,8 @@ def test_each_component_runs_as_the_service_account_its_pod_identity_association
         "Pod/airflow/task": sa.worker,
         "Deployment/kube-system/cluster-autoscaler": names.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
     }
+    if settings(variant).ui.enabled:
+        expected["Deployment/kube-system/aws-load-balancer-controller"] = load_balancer_controller.SERVICE_ACCOUNT
     for where, account in expected.items():
         namespace = where.split("/")[1]
         assert specs[where]["serviceAccountName"] == account, where
@@ -251,6 +270,8 @@ def test_only_api_clients_get_a_service_account_token(variant):
                 "Deployment/kube-system/cluster-autoscaler"}
     if launch:
         expected |= {"Pod/airflow/task", f"StatefulSet/airflow/{release}-triggerer"}
+    if settings(variant).ui.enabled:  # it watches Ingresses, Services and Endpoints
+        expected.add("Deployment/kube-system/aws-load-balancer-controller")
     with_token = {where for where, pod in pods(variant).items() if _token_mounted(variant, where, pod)}
     assert with_token == expected
 

@@ -3,7 +3,8 @@
 The CLI applies the project's `config:` defaults from Pulumi.yaml, then the stack file's
 values, namespaces bare keys with the project name, and passes every value as a string
 (objects and arrays as JSON). `secure:` values are ciphertext tied to one backend, so the
-loader substitutes a dummy and marks the key secret, as the engine would after decrypting.
+loader substitutes a dummy and marks the key secret, as the engine would after decrypting;
+so it does for the secrets a stack needs but never commits (STAND_IN_SECRETS).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMMY_SECRET = "dummy-secret-value"
+# Secrets a stack needs once another key is set, and which are never in a stack file (they are
+# set per stack with `pulumi config set --secret`): offline, a stand-in marked secret, as for
+# `secure:` values. secret key -> the key that makes it required.
+STAND_IN_SECRETS = {"ssoClientSecret": "ssoIssuerUrl"}
 
 
 def _text(value: Any) -> str:
@@ -62,6 +67,10 @@ def stack_config(
             secret_keys.append(full(key))
         else:
             values[full(key)] = _text(value)
+    for key, trigger in STAND_IN_SECRETS.items():
+        if values.get(full(trigger)) and full(key) not in values:
+            values[full(key)] = DUMMY_SECRET
+            secret_keys.append(full(key))
     for key, value in (overrides or {}).items():
         if value is None:
             values.pop(full(key), None)

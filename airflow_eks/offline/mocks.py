@@ -218,6 +218,9 @@ class Mocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:lb/getHostedZoneId:getHostedZoneId":
+            # The ALB alias zone of us-east-1 (AWS General Reference, "Elastic Load Balancing endpoints").
+            return {"id": "Z35SXDOTRQ7X7K", "loadBalancerType": args.args.get("loadBalancerType")}
         if token == "eks:index:Cluster/getKubeconfig":
             return {"result": json.dumps({"apiVersion": "v1", "kind": "Config"})}
         return {}
@@ -288,6 +291,14 @@ class Mocks(pulumi.runtime.Mocks):
         elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             extra.update(associationArn=self._arn("eks", f"podidentityassociation/{name}"),
                          associationId=f"a-{name}")
+        elif typ == "aws:acm/certificate:Certificate":
+            domain = inputs.get("domainName")
+            extra["domainValidationOptions"] = [{
+                "domainName": domain, "resourceRecordName": f"_0123abcd.{domain}.",
+                "resourceRecordType": "CNAME", "resourceRecordValue": "_4567efab.mock.acm-validations.aws."}]
+            extra["arn"] = self._arn("acm", "certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
+        elif typ == "aws:route53/record:Record":
+            extra["fqdn"] = str(inputs.get("name") or name).rstrip(".")
         elif typ == "random:index/randomPassword:RandomPassword":
             length = int(inputs.get("length") or 16)
             extra["result"] = ("Pw0rd" + name.replace("-", "") * 8)[:length].ljust(length, "x")
@@ -310,6 +321,10 @@ class Mocks(pulumi.runtime.Mocks):
             meta = dict(inputs.get("metadata") or {})
             meta.setdefault("name", name)
             extra["metadata"] = meta
+            if typ == "kubernetes:networking.k8s.io/v1:Ingress":
+                # What the AWS Load Balancer Controller reports once the ALB exists.
+                extra["status"] = {"loadBalancer": {"ingress": [
+                    {"hostname": f"internal-k8s-{name}-0123456789.{self.region}.elb.amazonaws.com"}]}}
             if typ == "kubernetes:helm.sh/v3:Release":
                 extra["status"] = {"name": inputs.get("name") or name, "namespace": inputs.get("namespace"),
                                    "status": "deployed", "version": inputs.get("version")}

@@ -19,7 +19,7 @@ checks they still agree with airflow_eks.
 Layout: `constants` (levels, resource types, shared names), `base` (Resource, Violation, Rule and
 the RULES registry), `helpers` (reading props, linking resources), `airflow_values` (the Airflow
 release's values), one module of rules per area (`aws_rds`, `aws_s3`, `aws_eks`, `aws_network`,
-`aws_iam_kms`, `kubernetes`, `pod_security`), and `engine` (evaluate() and the pack config schema). The
+`aws_iam_kms`, `kubernetes`, `pod_security`, `ui_access`), and `engine` (evaluate() and the pack config schema). The
 submodules import each other relatively, so the package works both as `rules` (the CLI runs the
 pack with policy/ on sys.path) and as `policy.rules` (the tests). Everything public is
 re-exported here: use `rules.<name>`.
@@ -32,6 +32,7 @@ from .constants import (
     ADVISORY,
     AIRFLOW_CHART,
     AIRFLOW_NAMESPACE,
+    ALB_ANNOTATION_PREFIX,
     AWS_PROVIDER,
     BROAD_MANAGED_POLICIES,
     CHART_DEFAULT_PASSWORD,
@@ -50,10 +51,12 @@ from .constants import (
     IAM_ATTACHMENTS,
     IAM_POLICY_DOCUMENTS,
     IAM_ROLE,
+    INGRESS,
     KMS_KEY,
     LAUNCH_TEMPLATE,
     LEVELS,
     LIMIT_RANGE,
+    LOAD_BALANCER_CONTROLLER_CHART,
     MANDATORY,
     POD_IDENTITY_ACTIONS,
     POD_IDENTITY_SERVICE,
@@ -95,6 +98,7 @@ from .kubernetes import (
     airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference, task_pods_limit_range,
 )
 from .pod_security import eks_network_policy_enforcement, helm_pod_hardening
+from .ui_access import ui_https_only, ui_internet_facing_guarded, ui_internet_facing_exposure
 # isort: on
 from .engine import as_resources, config_schema, evaluate, level_of
 
@@ -107,6 +111,7 @@ __all__ = [
     "EKS_NODE_GROUP", "EKS_ADDON", "LAUNCH_TEMPLATE", "SUBNET", "SECURITY_GROUP", "SECURITY_GROUP_RULE",
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
     "LIMIT_RANGE", "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE", "AIRFLOW_CHART",
+    "INGRESS", "LOAD_BALANCER_CONTROLLER_CHART", "ALB_ANNOTATION_PREFIX",
     "CHART_DEFAULT_REPOSITORY", "CHART_DEFAULT_PASSWORD", "DOCKER_HUB", "PUBLIC_REGISTRIES", "CHART_SIDECAR_IMAGES",
     "READ_VERBS", "BROAD_MANAGED_POLICIES", "SEMVER", "CLUSTER_AUTOSCALER_CHART", "VPC_CNI_ADDON", "RUNTIME_DEFAULT",
     # model and registry
@@ -123,6 +128,7 @@ __all__ = [
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
     "airflow_ui_rbac", "airflow_no_default_admin_password", "airflow_secrets_by_reference", "task_pods_limit_range",
     "eks_network_policy_enforcement", "helm_pod_hardening",
+    "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure",
     # running the rules outside the CLI
     "as_resources", "level_of", "evaluate", "config_schema",
 ]

@@ -49,6 +49,10 @@ KMS_KEY = "aws:kms/key:Key"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 VPC_CNI_ADDON = "vpc-cni"  # the EKS add-on whose policy agent enforces NetworkPolicies
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+# The AWS Load Balancer Controller (airflow_eks/load_balancer_controller.py CHART) and its annotations.
+LOAD_BALANCER_CONTROLLER_CHART = "aws-load-balancer-controller"
+ALB_ANNOTATION_PREFIX = "alb.ingress.kubernetes.io/"
 
 # Shared with the program (airflow_eks.iam.POD_IDENTITY_SERVICE, names.AIRFLOW_NAMESPACE).
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"

@@ -36,6 +36,11 @@ RDS = "aws:rds/instance:Instance"
 KMS = "aws:kms/key:Key"
 HELM = "kubernetes:helm.sh/v3:Release"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+SUBNET = "aws:ec2/subnet:Subnet"
+# The AWS Load Balancer Controller's chart: its IngressClassParams pin each class's scheme.
+LBC_CHART = "aws-load-balancer-controller"
+PUBLIC_ELB_SUBNET_TAG = "kubernetes.io/role/elb"
 
 # Airflow chart defaults the estimate relies on (apache-airflow chart 1.19.0 values.yaml;
 # tests/test_cost.py checks them against the pinned chart's values.yaml).
@@ -51,7 +56,8 @@ NOT_ESTIMATED = (
     "CloudWatch Logs ingestion ($0.50/GB) of EKS control-plane logs",
     "S3 storage ($0.023/GB-month) and requests of the logs and data buckets",
     "RDS backup storage beyond the free allowance and storage autoscaling above allocatedStorage",
-    "T-family CPU credits above baseline (unlimited mode); load balancers (this stack creates none)",
+    "T-family CPU credits above baseline (unlimited mode)",
+    "ALB load balancer capacity units beyond one per ALB (traffic), and ALB data transfer",
 )
 
 
@@ -218,6 +224,26 @@ class _Estimator:
             size = quantity_gib(lookup(e["inputs"], "spec.resources.requests.storage") or 0)
             self.add(f"pvc:{e['name']}", f"EBS gp3 for PVC {e['name']}: {size:g} GiB", size * gb_month)
 
+    def load_balancers(self, entries: list[dict]) -> None:
+        """One ALB per IngressClass in use (the class's params pin one ALB group), at its hourly
+        price plus one LCU; an internet-facing one also holds a public IPv4 address per subnet."""
+        schemes = {}
+        for e in _of(entries, HELM):
+            if str(lookup(e["inputs"], "chart", "")).endswith(LBC_CHART):
+                values = lookup(e["inputs"], "values") or {}
+                schemes[lookup(values, "ingressClass")] = lookup(values, "ingressClassParams.spec.scheme")
+        public_subnets = [e for e in _of(entries, SUBNET) if lookup(e["inputs"], "tags") and
+                          PUBLIC_ELB_SUBNET_TAG in lookup(e["inputs"], "tags")]
+        for klass in sorted({lookup(e["inputs"], "spec.ingressClassName") for e in _of(entries, INGRESS)} - {None}):
+            self.add(f"alb:{klass}", f"Application Load Balancer (class {klass}), hourly",
+                     self.p["alb_hourly"] * self.month)
+            self.add(f"alb-lcu:{klass}", f"Application Load Balancer (class {klass}), 1 LCU",
+                     self.p["alb_lcu_hourly"] * self.month)
+            if schemes.get(klass) == "internet-facing":
+                count = len(public_subnets)
+                self.add(f"alb-ipv4:{klass}", f"public IPv4 addresses x {count} (internet-facing ALB, one per AZ)",
+                         count * self.p["public_ipv4_hourly"] * self.month)
+
     def keys(self, entries: list[dict]) -> None:
         keys = _of(entries, KMS)
         if keys:
@@ -247,6 +273,7 @@ def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region
     est.node_groups(entries)
     est.databases(entries)
     est.volumes(entries)
+    est.load_balancers(entries)
     est.keys(entries)
     if region and region != prices["region"]:
         est.warnings.insert(0, f"prices are {prices['region']} list prices; this stack is in {region}, "

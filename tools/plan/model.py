@@ -33,6 +33,9 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
                                   "publiclyAccessible", "deletionProtection", "backupRetentionPeriod"),
     "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
     "kubernetes:helm.sh/v3:Release": ("chart", "version", "namespace", "repositoryOpts.repo"),
+    "kubernetes:networking.k8s.io/v1:Ingress": ("spec.ingressClassName", "metadata.annotations"),
+    "aws:acm/certificate:Certificate": ("domainName", "validationMethod"),
+    "aws:route53/record:Record": ("name", "type", "zoneId"),
 }
 
 

@@ -1,0 +1,80 @@
+"""The UI's ALB: IngressClassParams, Ingress annotations and spec, and the UI URL. Pure.
+
+Who may set what: the IngressClassParams (rendered by the controller's chart, referenced by
+the IngressClass `INGRESS_CLASS`) pin the scheme, the inbound CIDRs, the WAF ACL, the TLS
+policy, the ALB group and the namespace allowed to use the class, so no Ingress, ours or
+anyone else's, can turn the ALB internet-facing or open it wider. The Ingress annotations
+only describe the routing: IP targets, HTTPS with the certificate, HTTP redirected to HTTPS,
+and the API server's health endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from airflow_eks import helm_values, names
+from airflow_eks.ui_config import UiSettings
+
+INGRESS_CLASS = "airflow-alb"
+PREFIX = "alb.ingress.kubernetes.io/"
+# Airflow 3's health endpoint (apache/airflow#58129); the Airflow 2 `/health` is gone.
+HEALTH_CHECK_PATH = "/api/v2/monitor/health"
+# TLS 1.3 and 1.2 with forward secrecy only (ELB's recommended policy for ALBs).
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+LISTEN_PORTS = [{"HTTP": 80}, {"HTTPS": 443}]
+_GROUP = re.compile(r"[^a-z0-9-]+")
+
+
+def group_name(project: str, stack: str) -> str:
+    """The ALB group, unique to the stack (at most 63 lower-case letters, digits and dashes)."""
+    return _GROUP.sub("-", f"{project}-{stack}".lower()).strip("-")[:63]
+
+
+def class_params(ui: UiSettings, *, group: str) -> dict:
+    """IngressClassParams spec: what no Ingress may change."""
+    spec: dict = {
+        "scheme": ui.scheme,
+        "inboundCIDRs": list(ui.allowed_cidrs),
+        "group": {"name": group},
+        "sslPolicy": SSL_POLICY,
+        "targetType": "ip",
+        # Only Ingresses in Airflow's namespace may use this class (and so join this ALB).
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": names.AIRFLOW_NAMESPACE}},
+    }
+    if ui.waf_acl_arn:
+        spec["wafv2AclArn"] = ui.waf_acl_arn
+    return spec
+
+
+def annotations(certificate_arn: str) -> dict[str, str]:
+    return {
+        # Pods as targets: no NodePort hop, and the health check reaches the API server itself.
+        f"{PREFIX}target-type": "ip",
+        f"{PREFIX}listen-ports": json.dumps(LISTEN_PORTS),
+        f"{PREFIX}ssl-redirect": "443",
+        f"{PREFIX}certificate-arn": certificate_arn,
+        f"{PREFIX}backend-protocol": "HTTP",
+        f"{PREFIX}healthcheck-path": HEALTH_CHECK_PATH,
+        f"{PREFIX}success-codes": "200",
+    }
+
+
+def ingress_spec(hostname: str) -> dict:
+    """Route by host, not path: Airflow 3 breaks under a path prefix (apache/airflow#51450)."""
+    return {
+        "ingressClassName": INGRESS_CLASS,
+        "rules": [{"host": hostname, "http": {"paths": [{
+            "path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": helm_values.API_SERVER_SERVICE,
+                                    "port": {"number": helm_values.API_SERVER_PORT}}},
+        }]}}],
+    }
+
+
+def airflow_url(ui: UiSettings) -> str:
+    """What people open: the https URL, or how to reach the UI without an ingress."""
+    if ui.enabled:
+        return ui.url
+    return (f"http://localhost:{helm_values.API_SERVER_PORT} after "
+            f"`{helm_values.ui_command(names.AIRFLOW_NAMESPACE)}` (no ingress: uiHostname is empty)")

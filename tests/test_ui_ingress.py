@@ -1,0 +1,100 @@
+"""UiIngress on its own, for both certificate paths, and the pure Ingress pieces."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from airflow_eks import ui_ingress
+from airflow_eks.offline import harness
+from airflow_eks.ui_config import UiSettings
+from components.ui_ingress import UiIngress, UiIngressArgs
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+ZONE = "Z0123456789EXAMPLE0"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+RECORD = "aws:route53/record:Record"
+
+
+def ui(**changes) -> UiSettings:
+    base = dict(hostname="airflow.example.com", certificate_arn="", hosted_zone_id=ZONE, scheme="internal",
+                allowed_cidrs=("10.0.0.0/16",), waf_acl_arn="", sso=None, client_secret=None)
+    return UiSettings(**{**base, **changes})
+
+
+def build(settings: UiSettings):
+    def run():
+        provider = k8s.Provider("k8s", kubeconfig="{}")
+        controller = k8s.core.v1.ConfigMap("controller-stand-in", opts=pulumi.ResourceOptions(provider=provider))
+        return UiIngress("ui", UiIngressArgs(ui=settings, region="us-east-1", namespace="airflow",
+                                             depends_on=[controller]),
+                         pulumi.ResourceOptions(providers={"kubernetes": provider}))
+    return harness.run(run)
+
+
+@pytest.fixture(scope="module")
+def with_zone() -> harness.Run:
+    return build(ui())
+
+
+@pytest.fixture(scope="module")
+def with_certificate() -> harness.Run:
+    return build(ui(certificate_arn=CERT, hosted_zone_id=""))
+
+
+def test_with_a_zone_the_certificate_is_validated_before_the_ingress_uses_it(with_zone):
+    run = with_zone
+    ingress = run.one(INGRESS)
+    validation = run.one("aws:acm/certificateValidation:CertificateValidation")
+    assert run.depends_on(ingress, validation)
+    assert run.depends_on(validation, run.one(RECORD, name="ui-certificate-validation-record"))
+    assert ingress.get("metadata.annotations")[ui_ingress.PREFIX + "certificate-arn"] == validation.get(
+        "certificateArn")
+    assert run.depends_on(ingress, run.one("kubernetes:core/v1:ConfigMap"))  # what it was told to wait for
+
+
+def test_with_a_zone_the_host_is_an_alias_of_the_alb(with_zone):
+    dns = with_zone.one(RECORD, name="ui-dns")
+    assert with_zone.depends_on(dns, with_zone.one(INGRESS))
+    [alias] = dns.get("aliases")
+    assert alias["name"].endswith(".elb.amazonaws.com") and alias["evaluateTargetHealth"] is True
+
+
+def test_with_an_existing_certificate_no_acm_and_no_dns(with_certificate):
+    run = with_certificate
+    assert run.find("aws:acm/certificate:Certificate") == [] and run.find(RECORD) == []
+    assert run.one(INGRESS).get("metadata.annotations")[ui_ingress.PREFIX + "certificate-arn"] == CERT
+
+
+def test_annotations_route_https_to_pod_ips_and_check_airflow_3s_health_endpoint():
+    a = ui_ingress.annotations(CERT)
+    assert a[ui_ingress.PREFIX + "target-type"] == "ip"
+    assert json.loads(a[ui_ingress.PREFIX + "listen-ports"]) == [{"HTTP": 80}, {"HTTPS": 443}]
+    assert a[ui_ingress.PREFIX + "ssl-redirect"] == "443"
+    assert a[ui_ingress.PREFIX + "healthcheck-path"] == "/api/v2/monitor/health"
+    assert a[ui_ingress.PREFIX + "certificate-arn"] == CERT
+
+
+def test_class_params_pin_scheme_cidrs_group_tls_and_namespace_and_waf_only_when_set():
+    params = ui_ingress.class_params(ui(scheme="internet-facing", allowed_cidrs=("203.0.113.0/24",)), group="g")
+    assert (params["scheme"], params["inboundCIDRs"], params["group"]) == (
+        "internet-facing", ["203.0.113.0/24"], {"name": "g"})
+    assert params["sslPolicy"].startswith("ELBSecurityPolicy-TLS13") and "wafv2AclArn" not in params
+    assert ui_ingress.class_params(ui(waf_acl_arn="arn:waf"), group="g")["wafv2AclArn"] == "arn:waf"
+
+
+@pytest.mark.parametrize(("project", "stack", "group"), [
+    ("airflow-eks", "prod", "airflow-eks-prod"),
+    ("Airflow_EKS", "Team.Prod", "airflow-eks-team-prod"),
+    ("p" * 40, "s" * 40, ("p" * 40 + "-" + "s" * 40)[:63]),
+])
+def test_group_name_is_the_stacks_within_the_controllers_limits(project, stack, group):
+    assert ui_ingress.group_name(project, stack) == group
+
+
+def test_airflow_url_is_https_or_the_port_forward_hint():
+    assert ui_ingress.airflow_url(ui()) == "https://airflow.example.com"
+    assert "kubectl port-forward" in ui_ingress.airflow_url(ui(hostname=""))
