@@ -646,11 +646,20 @@ def test_pod_hardening_names_each_missing_setting(path):
     assert ".".join(parents[-2:]) in message or parents[-1] in message
 
 
-def test_pod_hardening_covers_the_cluster_autoscaler_and_ignores_other_charts():
+def test_pod_hardening_covers_the_controllers_and_ignores_other_charts():
     assert check("helm-pod-hardening", rules.HELM_RELEASE, HARDENED_AUTOSCALER) == []
     bare = {**HARDENED_AUTOSCALER, "values": {}}
     [message] = check("helm-pod-hardening", rules.HELM_RELEASE, bare)
     assert "readOnlyRootFilesystem" in message and "seccompProfile" in message
+    controller = {"chart": "aws-load-balancer-controller", "values": load_balancer_controller.values(
+        cluster_name="c", region="us-east-1", vpc_id="vpc-1", ingress_class="alb", class_params={}, tags={},
+        waf=False)}
+    assert check("helm-pod-hardening", rules.HELM_RELEASE, controller) == []
+    # the chart's own defaults (no seccomp, capabilities kept) are not enough
+    chart_defaults = {"podSecurityContext": {"fsGroup": 65534}, "securityContext": {
+        "readOnlyRootFilesystem": True, "runAsNonRoot": True, "allowPrivilegeEscalation": False}}
+    [message] = check("helm-pod-hardening", rules.HELM_RELEASE, {**controller, "values": chart_defaults})
+    assert "podSecurityContext: seccompProfile" in message and "capabilities" in message
     assert check("helm-pod-hardening", rules.HELM_RELEASE, {"chart": "other", "values": {}}) == []
 
 

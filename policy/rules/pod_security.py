@@ -18,6 +18,7 @@ from .constants import (
     EKS_CLUSTER,
     EKS_COMPONENT,
     HELM_RELEASE,
+    LOAD_BALANCER_CONTROLLER_CHART,
     RUNTIME_DEFAULT,
     VPC_CNI_ADDON,
 )
@@ -66,13 +67,20 @@ def _hardened_container(context: Mapping[str, Any] | None, where: str) -> list[s
     return found
 
 
+# The controllers' charts: where each keeps its pod and container security contexts.
+CONTROLLER_CONTEXT_KEYS = {
+    CLUSTER_AUTOSCALER_CHART: ("securityContext", "containerSecurityContext"),
+    LOAD_BALANCER_CONTROLLER_CHART: ("podSecurityContext", "securityContext"),
+}
+
+
 def _chart(props: Mapping[str, Any]) -> str:
     return str(props.get("chart") or "").rsplit("/", 1)[-1]
 
 
-@rule("helm-pod-hardening", "The Airflow and Cluster Autoscaler releases run their pods with RuntimeDefault "
-      "seccomp, non-root, without privilege escalation or capabilities, and the Airflow chart's "
-      "NetworkPolicies on.", types=[HELM_RELEASE])
+@rule("helm-pod-hardening", "The Airflow, Cluster Autoscaler and Load Balancer Controller releases run their "
+      "pods with RuntimeDefault seccomp, non-root, without privilege escalation or capabilities, and the "
+      "Airflow chart's NetworkPolicies on.", types=[HELM_RELEASE])
 def helm_pod_hardening(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     missing: list[str] = []
     values = _values(props)
@@ -89,12 +97,13 @@ def helm_pod_hardening(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, A
                                            "dags.gitSync.securityContexts.container")
         if _path(values, "networkPolicies.enabled") is not True:
             missing.append("networkPolicies.enabled true")
-    elif _chart(props) == CLUSTER_AUTOSCALER_CHART:
+    elif _chart(props) in CONTROLLER_CONTEXT_KEYS:
         values = _map(props.get("values"))
-        missing += _hardened_pod(values.get("securityContext"), "securityContext")
-        missing += _hardened_container(values.get("containerSecurityContext"), "containerSecurityContext")
-        if _path(values, "containerSecurityContext.readOnlyRootFilesystem") is not True:
-            missing.append("containerSecurityContext: readOnlyRootFilesystem true")
+        pod_key, container_key = CONTROLLER_CONTEXT_KEYS[_chart(props)]
+        missing += _hardened_pod(values.get(pod_key), pod_key)
+        missing += _hardened_container(values.get(container_key), container_key)
+        if _path(values, f"{container_key}.readOnlyRootFilesystem") is not True:
+            missing.append(f"{container_key}: readOnlyRootFilesystem true")
     if not missing:
         return []
     return [f"chart {_chart(props)!r} pods are not hardened; set {'; '.join(missing)} (the chart's defaults "
