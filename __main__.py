@@ -40,7 +40,7 @@ cluster = Cluster("airflow", ClusterArgs(
     project=settings.project,
     stack=settings.stack,
     log_retention_days=settings.data.log_retention_days,
-    protect_data=settings.data.protect_data,
+    keep_data_on_destroy=settings.data.keep_data_on_destroy,
     tags=settings.tags,
     image_mirror=settings.image_mirror,
     mirrored_registries=settings.mirrored_registries,
@@ -51,6 +51,7 @@ cluster = Cluster("airflow", ClusterArgs(
 database = Database("airflow", DatabaseArgs(
     settings=settings.database,
     protect_data=settings.data.protect_data,
+    keep_data_on_destroy=settings.data.keep_data_on_destroy,
     vpc_id=network.vpc_id,
     subnet_ids=network.private_subnet_ids,
     client_security_group_id=cluster.cluster_security_group_id,
@@ -61,6 +62,7 @@ database = Database("airflow", DatabaseArgs(
 
 buckets = Buckets("airflow", BucketsArgs(
     protect_data=settings.data.protect_data,
+    keep_data_on_destroy=settings.data.keep_data_on_destroy,
     log_retention_days=settings.data.log_retention_days,
 ), on_aws)
 

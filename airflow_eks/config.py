@@ -18,8 +18,8 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import eks, formats, images, kubernetes_support, subnets, ui_config, versions, zones
-from airflow_eks.config_reader import Reader, invalid, invalid_secret, one_of
+from airflow_eks import config_keys, eks, formats, images, kubernetes_support, subnets, ui_config, versions, zones
+from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
 
@@ -98,6 +98,10 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class DataSettings:
     protect_data: bool
+    """Deletion protection and Pulumi `protect`: `pulumi destroy` stops before the data."""
+    keep_data_on_destroy: bool
+    """When the data is deleted after all: a final snapshot, kept automated backups, buckets and
+    log groups left in place. False: nothing is left behind."""
     log_retention_days: int
     task_bucket_names: tuple[str, ...]
 
@@ -420,10 +424,12 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
          today: dt.date | None = None) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
-    Every offline check runs first; the one that needs AWS (which zones the region offers)
-    runs last, still before any resource exists. `today` (default: the UTC day of the run) is
-    the day the Kubernetes version's EKS support is judged on.
+    Every offline check runs first, starting with keys Pulumi.yaml does not declare (a typo
+    would otherwise be silently ignored); the one that needs AWS (which zones the region
+    offers) runs last, still before any resource exists. `today` (default: the UTC day of the
+    run) is the day the Kubernetes version's EKS support is judged on.
     """
+    config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
     aws = Reader("aws")
     project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -433,6 +439,7 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     database = _database(r)
     data = DataSettings(
         protect_data=r.boolean("protectData"),
+        keep_data_on_destroy=r.boolean("keepDataOnDestroy"),
         log_retention_days=r.integer("logRetentionDays", 1, 3650),
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )

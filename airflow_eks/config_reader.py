@@ -50,9 +50,11 @@ class Reader:
     def raw(self, name: str) -> str:
         value = self.cfg.get(name)
         if value is None:
+            # The CLI reads a bare key as the project's: another namespace must be spelled out.
+            settable = name if self.namespace == pulumi.get_project() else self.key(name)
             raise pulumi.RunError(
                 f"Missing configuration {self.key(name)}: Pulumi.yaml declares its default, so run the "
-                f"program through the Pulumi CLI, or set it with `pulumi config set {name} <value>`."
+                f"program through the Pulumi CLI, or set it with `pulumi config set {settable} <value>`."
             )
         return value
 
@@ -111,6 +113,18 @@ class Reader:
         """Raw value of a secret key, for validation only; callers wrap it in Output.secret."""
         value = self.cfg.get(name)
         return value if value not in (None, "") else None
+
+
+def all_keys() -> set[str]:
+    """Every configuration key the engine handed the program, in any namespace.
+
+    The CLI passes them in PULUMI_CONFIG, tests and the offline engine with set_all_config;
+    pulumi.Config has no listing, so this reads the SDK's runtime store (the pinned SDK's
+    pulumi.runtime.config).
+    """
+    from pulumi.runtime import config as runtime_config
+
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
 
 
 def one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:

@@ -104,3 +104,26 @@ def gp3_parameters(tags: dict[str, str]) -> dict[str, str]:
     for i, (key, value) in enumerate(sorted(tags.items()), start=1):
         params[f"tagSpecification_{i}"] = f"{key}={value}"
     return params
+
+
+def ebs_csi_configuration() -> str:
+    """The EBS CSI node plugin on the host network, so it reads instance metadata (IMDS).
+
+    Without IMDS the node plugin waits for the IMDS timeout on every start, then falls back to
+    Kubernetes metadata and assumes one ENI and one attached volume (aws-ebs-csi-driver
+    docs/install.md, "Metadata"): it reports the wrong attach limit on a busy node, and the
+    dynamic limit of Kubernetes 1.34 (MutableCSINodeAllocatableCount) needs IMDS as its source
+    (docs/faq.md). The nodes' IMDSv2 hop limit of 1 keeps every pod-network pod away from IMDS.
+    Of the three ways to give the plugin metadata this one widens the least:
+    - hop limit 2 would let every pod, task pods running DAG code included, fetch the node
+      role's credentials (ENI management through AmazonEKS_CNI_Policy, ECR); Pod Identity only
+      puts a pod's own role first in the SDK's chain, it does not block IMDS;
+    - a fixed `node.volumeAttachLimit` is one number for instance types whose limits differ
+      (shared Nitro slots minus ENIs, dedicated limits on newer generations), and the plugin
+      would still wait for IMDS on every start;
+    - host network reaches IMDS at hop 1 for this DaemonSet only, which is privileged already
+      (it mounts block devices on the host); its health port then listens on the node and it
+      no longer takes a pod IP. `node.hostNetwork` is in the add-on's configuration schema
+      (`aws eks describe-addon-configuration --addon-name aws-ebs-csi-driver`).
+    """
+    return json.dumps({"node": {"hostNetwork": True}})

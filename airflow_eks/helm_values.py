@@ -26,6 +26,16 @@ LOGS_PREFIX = "logs"
 # Default 60 s; the first `airflow db migrate` of Airflow 3 on a fresh RDS takes longer, and
 # every pod waits in `wait-for-airflow-migrations` meanwhile (§3.2, apache/airflow#20803).
 MIGRATION_WAIT_SECONDS = 600
+# How long a finished migration or create-user Job stays (the chart's default is 300 s). With
+# Helm hooks off they are ordinary release objects: an upgrade that changes a Job's pod
+# template while the old Job still exists patches it and fails on an immutable field
+# (apache/airflow#27561), and the atomic release rolls back. Gone within seconds of finishing,
+# the Job is simply created anew by the next upgrade (Helm creates a release object that is
+# missing), which is how migrations run again. Nothing waits for it: `wait_for_jobs` is off,
+# so its deletion cannot fail a release. Shorter than the least time to the next upgrade (the
+# rest of this release's readiness wait, then the next `pulumi up`'s own preview); the cost is
+# that a failed Job's logs go with it (README, Troubleshooting).
+JOB_TTL_SECONDS = 30
 # Triggerer logs only (task logs go to S3); the chart's 100Gi default would be wasted EBS.
 TRIGGERER_VOLUME_SIZE = "5Gi"
 # A task stays QUEUED while its pod is Pending, and `[scheduler] task_queued_timeout` (default
@@ -153,6 +163,7 @@ def airflow_values(
             **_system(COMPONENT_RESOURCES["job"]),
             "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
             "serviceAccount": _no_token(),
+            "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
         },
         # With SSO there is no password login, so no generated admin: the first Admin is a
         # member of a group ssoRoleMapping maps to Admin.
@@ -319,6 +330,7 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
         **_system(COMPONENT_RESOURCES["job"]),
         "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
         "serviceAccount": _no_token(),
+        "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
         "defaultUser": {
             "role": "Admin", "username": ADMIN_USERNAME, "email": "admin@example.com",
             "firstName": "Airflow", "lastName": "Admin",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 # A random suffix (a pulumi-random RandomId of this many bytes, as hex) keeps a name stable for
-# the life of a stack yet new after `pulumi destroy`: log groups kept on destroy (protectData)
+# the life of a stack yet new after `pulumi destroy`: log groups kept on destroy (keepDataOnDestroy)
 # would otherwise block the next `pulumi up` of the same stack with ResourceAlreadyExists, and
 # two Pulumi organizations' `dev` stacks in one account would collide.
 SUFFIX_BYTES = 4

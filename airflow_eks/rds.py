@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from airflow_eks import physical_names
@@ -14,6 +15,11 @@ USERNAME = "airflow"
 LOG_EXPORTS = ("postgresql", "upgrade")
 # DB instance identifiers: 1 to 63 characters (CreateDBInstance API).
 IDENTIFIER_MAX_LENGTH = 63
+# DB snapshot identifiers (CreateDBSnapshot/DeleteDBInstance API): 1 to 255 letters, digits and
+# hyphens, a letter first, no two hyphens in a row, no hyphen at the end; unique per account
+# and region.
+SNAPSHOT_IDENTIFIER = re.compile(r"[A-Za-z](-?[A-Za-z0-9])*", re.ASCII)
+SNAPSHOT_IDENTIFIER_MAX_LENGTH = 255
 # The Performance Insights free tier keeps 7 days; longer retention is billed per vCPU-month.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 
@@ -35,6 +41,22 @@ PARAMETERS = (Parameter("rds.force_ssl", "1", apply_method="pending-reboot"),)
 def instance_identifier(project: str, stack: str, suffix: str) -> str:
     """The DB instance identifier, fixed by the program so its log groups can exist first."""
     return physical_names.stack_scoped(project, stack, suffix, max_length=IDENTIFIER_MAX_LENGTH)
+
+
+def final_snapshot_identifier(instance_identifier: str) -> str:
+    """Name of the snapshot RDS takes when it deletes the instance: `<identifier>-final`.
+
+    Unique per deletion: the identifier's random suffix (physical_names) is drawn anew for
+    every life of the stack, so a recreated stack's teardown never meets the snapshot of an
+    earlier one. One life deletes its instance twice only if a replacement came before the
+    teardown; the second delete finds the name taken, RDS refuses it (DBSnapshotAlreadyExists)
+    and the instance stays: the collision fails safe, never a delete without a snapshot
+    (rename the older snapshot and destroy again, README "Troubleshooting").
+    """
+    name = f"{instance_identifier}-final"
+    if len(name) > SNAPSHOT_IDENTIFIER_MAX_LENGTH or not SNAPSHOT_IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a valid DB snapshot identifier: {name!r}")
+    return name
 
 
 def log_group_name(identifier: str, export: str) -> str:

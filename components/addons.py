@@ -82,6 +82,8 @@ class ClusterAddons(pulumi.ComponentResource):
         )
         self.ebs_csi_driver = aws.eks.Addon(
             f"{name}-ebs-csi-driver", cluster_name=args.cluster_name, addon_name=eks_spec.EBS_CSI_ADDON,
+            # Host network for the node plugin: the right attach limit needs IMDS (eks_spec).
+            configuration_values=eks_spec.ebs_csi_configuration(),
             pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(
                 role_arn=ebs_role.arn, service_account=names.EBS_CSI_SERVICE_ACCOUNT)],
             resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE",

@@ -131,11 +131,11 @@ class AirflowRelease(pulumi.ComponentResource):
             # containers saw the migrations done.
             skip_await=False,
             # Not the Jobs themselves: Helm checks them last, and one already deleted by its
-            # ttlSecondsAfterFinished (300 s) fails the install with `jobs.batch ... not found`
-            # (bitnami/charts#29847, helm/helm#11347), which atomic would turn into an
-            # uninstall of a working release. A longer TTL would instead leave the finished Job
-            # for the next upgrade to patch: "field is immutable" (apache/airflow#27561). A
-            # failed create-user Job therefore does not fail `up`: check its logs.
+            # ttlSecondsAfterFinished (helm_values.JOB_TTL_SECONDS) fails the install with
+            # `jobs.batch ... not found` (bitnami/charts#29847, helm/helm#11347), which atomic
+            # would turn into an uninstall of a working release. A long TTL would instead leave
+            # the finished Job for the next upgrade to patch: "field is immutable"
+            # (apache/airflow#27561). A failed create-user Job therefore does not fail `up`.
             wait_for_jobs=False,
             # atomic: a failed upgrade rolls back to the last working revision instead of
             # leaving Airflow half-rolled, and a failed first install is purged so the next

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from airflow_eks import storage
 
-# With versioning (protectData), an overwrite or delete keeps the old version this long:
+# With versioning (keepDataOnDestroy), an overwrite or delete keeps the old version this long:
 # enough to notice and restore a mistake without keeping every task-log append forever.
 LOGS_NONCURRENT_DAYS = 7
 DATA_NONCURRENT_DAYS = 30
@@ -26,7 +26,10 @@ _SSE_DEFAULT = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSide
 @dataclass
 class BucketsArgs:
     protect_data: bool
-    """Versioning and Pulumi `protect`; without it buckets are emptied and deleted on destroy."""
+    """Pulumi `protect` on each bucket and its settings: a destroy stops before them."""
+    keep_data_on_destroy: bool
+    """Versioned, never emptied, and left in place with their settings when deleted; without
+    it buckets are emptied and deleted on destroy."""
     log_retention_days: int
 
 
@@ -50,16 +53,19 @@ class Buckets(pulumi.ComponentResource):
         })
 
     def _bucket(self, name: str, purpose: str, *, expire_days: int | None, noncurrent_days: int) -> aws.s3.Bucket:
-        protect = self._args.protect_data
-        # Every bucket setting is protected with the bucket: otherwise a `pulumi destroy` of a
-        # protected stack would first suspend versioning, drop the TLS-only policy, the public
-        # access block and the lifecycle rules, and only then stop at the bucket.
-        child = pulumi.ResourceOptions(parent=self, protect=protect)
+        keep = self._args.keep_data_on_destroy
+        # Every bucket setting is protected and kept with the bucket: otherwise a `pulumi
+        # destroy` would first suspend versioning, drop the TLS-only policy, the public access
+        # block and the lifecycle rules, and then stop at (or leave behind) a bucket without
+        # them. A bucket left in place keeps expiring old logs, like the kept log groups.
+        child = pulumi.ResourceOptions(parent=self, protect=self._args.protect_data, retain_on_delete=keep)
         bucket = aws.s3.Bucket(
             name,
             # Names are global: the provider appends a unique suffix to this readable prefix.
             bucket_prefix=storage.bucket_prefix(pulumi.get_project(), pulumi.get_stack(), purpose),
-            force_destroy=not protect,
+            # Retained buckets are never deleted; never emptying them as well guards the data
+            # if the retain option is ever lost.
+            force_destroy=not keep,
             opts=child,
         )
         block = aws.s3.BucketPublicAccessBlock(
@@ -89,7 +95,7 @@ class Buckets(pulumi.ComponentResource):
             opts=child.merge(pulumi.ResourceOptions(depends_on=[block, ownership])),
         )
         lifecycle_deps: list[pulumi.Resource] = []
-        if protect:
+        if keep:
             lifecycle_deps.append(aws.s3.BucketVersioning(
                 f"{name}-versioning", bucket=bucket.id,
                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
@@ -98,7 +104,7 @@ class Buckets(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id,
             rules=storage.lifecycle_rules(expire_days=expire_days,
-                                          noncurrent_days=noncurrent_days if protect else None),
+                                          noncurrent_days=noncurrent_days if keep else None),
             # Noncurrent-version rules need versioning in place first (pulumi-aws docs example).
             opts=child.merge(pulumi.ResourceOptions(depends_on=lifecycle_deps)),
         )

@@ -42,8 +42,8 @@ class ClusterArgs:
     """Project and stack name the cluster's physical name starts with."""
     log_retention_days: int
     """Days control-plane logs are kept (rounded up to a retention CloudWatch accepts)."""
-    protect_data: bool
-    """Keep the control-plane log group (audit logs) on `pulumi destroy`."""
+    keep_data_on_destroy: bool
+    """Keep the control-plane log group (audit logs) on `pulumi destroy` (keepDataOnDestroy)."""
     tags: dict[str, str]
     """The stack's tags, for what EKS and the EBS CSI driver launch (instances, volumes), which
     the provider's default tags do not reach."""
@@ -175,7 +175,7 @@ class Cluster(pulumi.ComponentResource):
         cluster_name = suffix.hex.apply(lambda h: eks_spec.cluster_name(args.project, args.stack, h))
         log_groups = [service_log_group(
             f"{self._name}-control-plane-logs", cluster_name.apply(eks_spec.control_plane_log_group),
-            retention_days=args.log_retention_days, keep_on_destroy=args.protect_data, opts=self._child,
+            retention_days=args.log_retention_days, keep_on_destroy=args.keep_data_on_destroy, opts=self._child,
         )] if settings.log_types else []
         admins = {
             eks_spec.access_entry_key(arn): eks.AccessEntryArgs(
@@ -286,7 +286,9 @@ class Cluster(pulumi.ComponentResource):
                     encrypted="true", delete_on_termination="true"),
             )],
             # Hop limit 1: pods (which get AWS access through Pod Identity) cannot reach the
-            # node role's credentials; host-network agents (VPC CNI, Pod Identity agent) can.
+            # node role's credentials; host-network agents (VPC CNI, Pod Identity agent, the
+            # EBS CSI node plugin for its attach limit) can. Why not hop limit 2 for the CSI
+            # plugin instead: airflow_eks/eks.py, ebs_csi_configuration.
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1),
             tag_specifications=[

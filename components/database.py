@@ -24,8 +24,10 @@ from components.log_groups import service_log_group
 class DatabaseArgs:
     settings: DatabaseSettings
     protect_data: bool
-    """Deletion protection, a final snapshot, Pulumi `protect` and log groups kept on destroy;
-    off for disposable stacks."""
+    """Deletion protection and Pulumi `protect`: a destroy stops before the instance."""
+    keep_data_on_destroy: bool
+    """When the instance is deleted after all: a final snapshot, automated backups and the log
+    groups stay. False: nothing is left behind."""
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets, one per AZ, for the DB subnet group."""
@@ -92,7 +94,7 @@ class Database(pulumi.ComponentResource):
             opts=child,
         )
 
-        protect = args.protect_data
+        protect, keep = args.protect_data, args.keep_data_on_destroy
         # The identifier is fixed so the log groups of the exports exist before RDS writes to
         # them; physical_names explains the random suffix.
         suffix = random.RandomId(f"{name}-db-name-suffix", byte_length=physical_names.SUFFIX_BYTES, opts=child)
@@ -100,14 +102,15 @@ class Database(pulumi.ComponentResource):
         log_groups = [
             service_log_group(
                 f"{name}-db-{export}-logs", identifier.apply(lambda i, e=export: rds.log_group_name(i, e)),
-                retention_days=args.log_retention_days, keep_on_destroy=protect, opts=child,
+                retention_days=args.log_retention_days, keep_on_destroy=keep, opts=child,
             )
             for export in rds.LOG_EXPORTS
         ]
 
-        # Snapshot names are unique per account and region; the identifier's random suffix
-        # already makes `<identifier>-final` unique across destroy/recreate cycles.
-        final_snapshot = identifier.apply(lambda i: f"{i}-final") if protect else None
+        # RDS honours these three only from the stack's state at delete time, so they hold in
+        # every state of the stack, not just while `protectData` makes deletion impossible:
+        # the documented teardown (protectData false, `pulumi up`, destroy) keeps the data.
+        final_snapshot = identifier.apply(rds.final_snapshot_identifier) if keep else None
 
         instance = aws.rds.Instance(
             f"{name}-db",
@@ -141,8 +144,11 @@ class Database(pulumi.ComponentResource):
             performance_insights_retention_period=rds.PERFORMANCE_INSIGHTS_RETENTION_DAYS,
             enabled_cloudwatch_logs_exports=list(rds.LOG_EXPORTS),
             deletion_protection=protect,
-            skip_final_snapshot=not protect,
+            skip_final_snapshot=not keep,
             final_snapshot_identifier=final_snapshot,
+            # AWS's default deletes them with the instance; kept, they are restorable to any
+            # point in their window until dbBackupRetentionDays runs out.
+            delete_automated_backups=not keep,
             # Protected stacks change in the maintenance window; disposable ones right away.
             apply_immediately=not protect,
             # With a fixed identifier a replacement cannot create the new instance beside the

@@ -75,6 +75,7 @@ class UiIngress(pulumi.ComponentResource):
         self.ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(
+                # Fixed: the README's troubleshooting commands name it.
                 name=f"{names.AIRFLOW_RELEASE}-ui", namespace=args.namespace,
                 annotations=self.certificate_arn.apply(ui_ingress.annotations)),
             spec=ui_ingress.ingress_spec(ui.hostname),

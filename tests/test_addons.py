@@ -142,3 +142,10 @@ def test_registered_outputs_expose_the_class_name_and_role(run):
     outputs = run.mocks.monitor.registered_outputs[run.one(COMPONENT).urn]
     assert outputs["storage_class_name"] == "gp3"
     assert outputs["ebs_csi_role_arn"] == run.outputs["ebs_csi_role_arn"][0]
+
+
+def test_ebs_csi_node_plugin_reads_instance_metadata_through_the_host_network(run):
+    """The right attach limit needs IMDS; the nodes' hop limit of 1 keeps it from pod-network
+    pods, so only this DaemonSet moves to the host network (eks.ebs_csi_configuration)."""
+    driver = addon(run, "aws-ebs-csi-driver")
+    assert json.loads(driver.get("configurationValues")) == {"node": {"hostNetwork": True}}

@@ -207,7 +207,8 @@ def test_release_installs_the_pinned_chart_and_waits_long_enough():
     assert i.get("skipAwait", False) is False
     # Helm would look for the Jobs after their TTL may have deleted them (bitnami/charts#29847).
     assert i.get("waitForJobs", False) is False
-    assert "ttlSecondsAfterFinished" not in values(run())["migrateDatabaseJob"]  # chart default, 300 s
+    # ...which they do within seconds, so an upgrade recreates them instead of patching them.
+    assert values(run())["migrateDatabaseJob"]["ttlSecondsAfterFinished"] == helm_values.JOB_TTL_SECONDS
     assert i["atomic"] is True and i["cleanupOnFail"] is True
     # Fixed physical name: the Pod Identity associations name this namespace.
     assert run().one("kubernetes:core/v1:Namespace").get("metadata.name") == names.AIRFLOW_NAMESPACE

@@ -1,5 +1,5 @@
 """Buckets component under mocks: private, encrypted, TLS-only buckets with lifecycle rules;
-versioned and protected in prod, emptied and deleted on destroy in dev."""
+versioned, protected and kept in prod, emptied and deleted on destroy in dev."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ PURPOSES = ("logs", "data")
 def build():
     s = config.load()
     buckets = Buckets("airflow", BucketsArgs(protect_data=s.data.protect_data,
+                                             keep_data_on_destroy=s.data.keep_data_on_destroy,
                                              log_retention_days=s.data.log_retention_days))
     for attr in ("logs_bucket_name", "logs_bucket_arn", "data_bucket_name", "data_bucket_arn"):
         pulumi.export(attr, getattr(buckets, attr))
@@ -119,7 +120,7 @@ def test_prod_buckets_are_versioned_and_protected(runs):
     run = runs["prod"]
     for purpose in PURPOSES:
         bucket = run.one(BUCKET, name=f"airflow-{purpose}")
-        assert bucket.options["protect"] is True
+        assert bucket.options["protect"] is True and bucket.options["retain_on_delete"] is True
         assert bucket.get("forceDestroy") is False
         versioning = config_of(run, "aws:s3/bucketVersioning:BucketVersioning", purpose)
         assert versioning.get("versioningConfiguration") == {"status": "Enabled"}
@@ -138,6 +139,7 @@ def test_prod_protects_every_bucket_setting_with_its_bucket(runs):
         "BucketPolicy", "BucketVersioning", "BucketLifecycleConfiguration"}
     assert len(children) == 6 * len(PURPOSES)
     assert [r.name for r in children if not r.options["protect"]] == []
+    assert [r.name for r in children if not r.options["retain_on_delete"]] == []
 
 
 def test_versioned_buckets_expire_orphaned_delete_markers(runs):
@@ -155,11 +157,11 @@ def test_dev_buckets_are_emptied_and_deleted_on_destroy(runs):
     run = runs["dev"]
     for purpose in PURPOSES:
         bucket = run.one(BUCKET, name=f"airflow-{purpose}")
-        assert bucket.options["protect"] is False
+        assert bucket.options["protect"] is False and bucket.options["retain_on_delete"] is False
         assert bucket.get("forceDestroy") is True
         assert "expire-noncurrent-versions" not in rules(run, purpose)
     assert run.find("aws:s3/bucketVersioning:BucketVersioning") == []
-    assert not any(r.options["protect"] for r in run.resources)
+    assert not any(r.options["protect"] or r.options["retain_on_delete"] for r in run.resources)
 
 
 def test_only_non_deprecated_s3_resources(run):

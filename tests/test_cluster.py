@@ -33,7 +33,7 @@ def build():
                                        private_subnet_ids=PRIVATE, public_subnet_ids=PUBLIC,
                                        project=settings.project, stack=settings.stack,
                                        log_retention_days=settings.data.log_retention_days,
-                                       protect_data=settings.data.protect_data, tags=settings.tags))
+                                       keep_data_on_destroy=settings.data.keep_data_on_destroy, tags=settings.tags))
     for attr in ("cluster_name", "cluster_endpoint", "cluster_security_group_id", "kubeconfig",
                  "kubeconfig_command", "system_node_group_name", "spot_node_group_name", "ebs_csi_role_arn"):
         pulumi.export(attr, getattr(cluster, attr))

@@ -26,6 +26,7 @@ def test_dev_stack_is_small_cheap_and_disposable():
     s = load("dev")
     assert s.network.nat_gateways == "single"
     assert s.data.protect_data is False
+    assert s.data.keep_data_on_destroy is False
     assert s.cluster.system_nodes.capacity_type == "SPOT"
     assert s.cluster.spot_nodes.capacity_type == "SPOT" and s.cluster.spot_nodes.min_size == 0
     assert s.database.instance_class == "db.t4g.micro" and s.database.multi_az is False
@@ -39,6 +40,7 @@ def test_prod_stack_is_highly_available_and_protected():
     assert s.network.nat_gateways == "onePerAz" and s.network.az_count == 3
     assert s.database.multi_az is True
     assert s.data.protect_data is True
+    assert s.data.keep_data_on_destroy is True  # the Pulumi.yaml default
     assert (s.airflow.scheduler_replicas, s.airflow.api_server_replicas) == (2, 2)
     assert set(s.cluster.log_types) == set(config.LOG_TYPES)
     assert s.cluster.system_nodes.capacity_type == "ON_DEMAND"
@@ -131,6 +133,7 @@ BAD_INPUTS = [
     ("dbBackupRetentionDays", 36, "from 1 to 35"),
     ("protectData", "maybe", "true or false"),
     ("tasksMayLaunchPods", "sometimes", "true or false"),
+    ("keepDataOnDestroy", "yes", "true or false"),
     ("logRetentionDays", 0, "from 1 to 3650"),
     ("taskS3BucketNames", ["Bad_Bucket"], "S3 bucket name"),
     ("taskS3BucketNames", ["192.168.1.1"], "IP address"),
@@ -292,6 +295,13 @@ def test_missing_required_repo_names_the_key_and_how_to_set_it():
     with pytest.raises(pulumi.RunError) as err:
         load(overrides={"gitSyncRepo": None})
     assert "airflow-eks:gitSyncRepo" in str(err.value) and "pulumi config set gitSyncRepo" in str(err.value)
+
+
+def test_missing_region_hint_names_the_aws_namespace():
+    """A bare `pulumi config set region` would set airflow-eks:region, which nothing reads."""
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"aws:region": None})
+    assert "`pulumi config set aws:region <value>`" in str(err.value)
 
 
 def test_table_has_at_least_25_distinct_bad_inputs():

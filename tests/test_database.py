@@ -23,7 +23,8 @@ def build():
     s = config.load()
     cluster = eks.Cluster("eks", skip_default_node_group=True, authentication_mode=eks.AuthenticationMode.API)
     db = Database("airflow", DatabaseArgs(
-        settings=s.database, protect_data=s.data.protect_data, vpc_id="vpc-main",
+        settings=s.database, protect_data=s.data.protect_data,
+        keep_data_on_destroy=s.data.keep_data_on_destroy, vpc_id="vpc-main",
         subnet_ids=["subnet-private-a", "subnet-private-b"],
         client_security_group_id=cluster.eks_cluster.vpc_config.cluster_security_group_id,
         project=s.project, stack=s.stack, log_retention_days=s.data.log_retention_days,
@@ -162,6 +163,7 @@ def test_prod_is_protected(runs):
     assert db.get("deletionProtection") is True
     assert db.get("skipFinalSnapshot") is False
     assert db.get("finalSnapshotIdentifier") == f"{db.get('identifier')}-final"
+    assert db.get("deleteAutomatedBackups") is False
     assert db.get("applyImmediately") is False
 
 
@@ -172,6 +174,7 @@ def test_dev_is_disposable(runs):
     assert db.get("deletionProtection") is False
     assert db.get("skipFinalSnapshot") is True
     assert db.get("finalSnapshotIdentifier") is None
+    assert db.get("deleteAutomatedBackups") is True
     assert db.get("applyImmediately") is True
     assert not any(r.options["protect"] for r in run.resources)
 

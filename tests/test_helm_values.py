@@ -134,6 +134,17 @@ def test_pgbouncer_is_replicated_with_a_disruption_budget_when_airflow_is(varian
                                                        "release": names.AIRFLOW_RELEASE}}
 
 
+def test_finished_jobs_go_within_seconds_so_an_upgrade_recreates_rather_than_patches_them(chart_values):
+    """A Job still there at the next upgrade is patched and fails on its immutable pod template
+    (apache/airflow#27561); the chart keeps it 300 s. Seconds, not minutes: shorter than the
+    least time to the next upgrade."""
+    v = values("dev")
+    for job in ("migrateDatabaseJob", "createUserJob"):
+        assert v[job]["ttlSecondsAfterFinished"] == helm_values.JOB_TTL_SECONDS
+        assert chart_values[job]["ttlSecondsAfterFinished"] > helm_values.JOB_TTL_SECONDS
+    assert 0 < helm_values.JOB_TTL_SECONDS <= 60
+
+
 def test_install_jobs_run_without_hooks_and_wait_for_migrations():
     v = values("dev")
     for job in ("migrateDatabaseJob", "createUserJob"):

@@ -95,9 +95,10 @@ def build_both():
     cluster = Cluster("c", ClusterArgs(
         settings=s.cluster, region=s.region, vpc_id="vpc-1", private_subnet_ids=["subnet-a", "subnet-b"],
         public_subnet_ids=["subnet-c", "subnet-d"], project=s.project, stack=s.stack,
-        log_retention_days=s.data.log_retention_days, protect_data=s.data.protect_data, tags=s.tags))
+        log_retention_days=s.data.log_retention_days, keep_data_on_destroy=s.data.keep_data_on_destroy, tags=s.tags))
     Database("d", DatabaseArgs(
-        settings=s.database, protect_data=s.data.protect_data, vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"],
+        settings=s.database, protect_data=s.data.protect_data,
+        keep_data_on_destroy=s.data.keep_data_on_destroy, vpc_id="vpc-1", subnet_ids=["subnet-a", "subnet-b"],
         client_security_group_id=cluster.cluster_security_group_id, project=s.project, stack=s.stack,
         log_retention_days=s.data.log_retention_days))
 
@@ -122,7 +123,7 @@ def database_log_groups(run: harness.Run) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def rounded() -> harness.Run:
     """dev, keeping data and asking for 10 days, which CloudWatch does not offer."""
-    return harness.run(build_both, stack="dev", overrides={"protectData": True, "logRetentionDays": 10})
+    return harness.run(build_both, stack="dev", overrides={"keepDataOnDestroy": True, "logRetentionDays": 10})
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +154,7 @@ def test_disposable_stack_deletes_its_log_groups_after_the_configured_days(dev):
         assert group.options["retain_on_delete"] is False
 
 
-def test_protected_stack_keeps_log_groups_rounded_up_to_an_allowed_retention(rounded):
+def test_kept_stack_keeps_log_groups_rounded_up_to_an_allowed_retention(rounded):
     groups = rounded.find(LOG_GROUP)
     assert len(groups) == 1 + len(rds.LOG_EXPORTS)
     assert all(g.get("retentionInDays") == 14 and g.options["retain_on_delete"] is True for g in groups)

@@ -189,6 +189,44 @@ def test_a_configured_git_token_never_reaches_the_plan():
     assert not [s for s in _secret_strings(run) if s in cli.dumps(plan)]
 
 
+# -- nothing copyable is cut ------------------------------------------------------------------
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_plan_text_shows_every_output_and_setting_value_whole(stack, plans):
+    plan = plans[stack]
+    text = render.render_plan(plan)
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return [value] if isinstance(value, str) and value != model.SECRET else []
+
+    shown = [s for v in plan["outputs"].values() for s in strings(v)]
+    shown += [s for e in plan["resources"] for v in model.key_settings(e).values() for s in strings(v)]
+    assert len(shown) > 20
+    assert [s for s in shown if json.dumps(s) not in text] == []
+    command = plan["outputs"]["kubeconfigCommand"]
+    assert f'  kubeconfigCommand = "{command}"' in text.splitlines()
+
+
+def test_long_lists_wrap_one_item_per_line_and_long_strings_stay_on_theirs():
+    taints = [{"effect": "NO_SCHEDULE", "key": f"example.com/very-long-taint-key-{i}", "value": "true"}
+              for i in range(3)]
+    command = "aws eks update-kubeconfig --region us-east-1 --name " + "x" * 120
+    lines = render._show_lines("    taints: ", taints, "    ") + render._show_lines("  cmd = ", command, "  ")
+    assert lines[0] == "    taints: [" and lines[-2] == "    ]"
+    assert sum(f'"key": "example.com/very-long-taint-key-{i}"' in line for line in lines for i in range(3)) == 3
+    assert lines[-1] == f'  cmd = "{command}"'
+    assert not any(line.endswith("...") for line in lines)
+    assert json.loads("".join(lines[:-1]).removeprefix("    taints: ")) == taints
+
+
+def test_diff_lines_show_values_whole():
+    change = {"path": "inputs.command", "base": "a" * 80, "head": "b" * 80}
+    assert render._change(change) == f'`inputs.command`: "{"a" * 80}" -> "{"b" * 80}"'
+
+
 # -- command line -----------------------------------------------------------------------------
 def test_cli_diffs_saved_plans_as_text_and_json(capsys, tmp_path):
     golden = str(cli.golden_path("dev"))

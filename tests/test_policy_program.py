@@ -22,7 +22,8 @@ from policy.rules import Resource
 POLICY = Path(__file__).resolve().parent.parent / "policy"
 
 # What dev's pack config relaxes: the prod-only data-protection and HA rules.
-DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-backup-retention", "s3-versioning",
+DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-final-snapshot", "rds-backup-retention",
+               "s3-versioning", "s3-no-force-destroy",
                "eks-control-plane-logging"}
 
 

@@ -42,7 +42,8 @@ def res(typ: str, name: str, props: dict, deps: dict | None = None, provider: di
 
 
 GOOD_RDS = {"storageEncrypted": True, "publiclyAccessible": False, "backupRetentionPeriod": 14.0,
-            "multiAz": True, "deletionProtection": True, "parameterGroupName": "pg-1"}
+            "multiAz": True, "deletionProtection": True, "parameterGroupName": "pg-1",
+            "skipFinalSnapshot": False, "deleteAutomatedBackups": False}
 GOOD_EKS = {"encryptionConfigKeyArn": KEY_ARN, "enabledClusterLogTypes": ["api", "audit", "authenticator"],
             "endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"], "authenticationMode": "API"}
 POD_TRUST = {"Effect": "Allow", "Principal": {"Service": iam.POD_IDENTITY_SERVICE},
@@ -92,6 +93,10 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
     "rds-multi-az": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "multiAz": False}),
     "rds-deletion-protection": (rules.RDS_INSTANCE, GOOD_RDS, {k: v for k, v in GOOD_RDS.items()
                                                                if k != "deletionProtection"}),
+    "rds-final-snapshot": (rules.RDS_INSTANCE, GOOD_RDS, {k: v for k, v in GOOD_RDS.items()
+                                                          if k != "deleteAutomatedBackups"}),
+    "s3-no-force-destroy": ("aws:s3/bucket:Bucket", {"bucketPrefix": "b-", "forceDestroy": False},
+                            {"bucketPrefix": "b-", "forceDestroy": True}),
     "eks-secrets-encryption": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "encryptionConfigKeyArn": None}),
     "eks-control-plane-logging": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "enabledClusterLogTypes": ["api"]}),
     "eks-public-endpoint-cidrs": (rules.EKS_COMPONENT, GOOD_EKS, {**GOOD_EKS, "publicAccessCidrs": ["0.0.0.0/0"]}),
@@ -704,6 +709,13 @@ def test_shared_names_agree_with_the_program():
     assert {k: v[0] for k, v in rules.CHART_SIDECAR_IMAGES.items()} == images.CHART_SIDECAR_IMAGES
     assert rules.CLUSTER_AUTOSCALER_CHART == versions.CLUSTER_AUTOSCALER_CHART
     assert pod_security.RUNTIME_DEFAULT_SECCOMP["type"] == rules.RUNTIME_DEFAULT
+
+
+def test_rds_final_snapshot_names_each_setting_that_would_lose_data():
+    assert rules.rds_final_snapshot(rules.RDS_INSTANCE, GOOD_RDS, {}) == []
+    found = rules.rds_final_snapshot(rules.RDS_INSTANCE, {**GOOD_RDS, "skipFinalSnapshot": True,
+                                                          "deleteAutomatedBackups": True}, {})
+    assert [m.split(" ")[0] for m in found] == ["skipFinalSnapshot", "deleteAutomatedBackups"]
 
 
 def test_the_packs_eks_calendar_agrees_with_the_program():

@@ -265,3 +265,14 @@ def test_database_builds_in_parallel_with_the_cluster_and_its_nodes(program):
     instance = program.one("aws:rds/instance:Instance")
     for slow in (program.one("eks:index:Cluster"), *program.find("eks:index:ManagedNodeGroup")):
         assert not program.depends_on(instance, slow), slow.name
+
+
+def test_only_the_ebs_csi_node_plugin_reaches_instance_metadata(program):
+    """The attach-limit choice: IMDS stays at hop limit 1 on every node (no pod-network pod gets
+    the node role), and the EBS CSI node plugin reads it from the host network instead."""
+    templates = program.find("aws:ec2/launchTemplate:LaunchTemplate")
+    assert len(templates) == 2
+    assert all(t.get("metadataOptions.httpPutResponseHopLimit") == 1 and
+               t.get("metadataOptions.httpTokens") == "required" for t in templates)
+    [driver] = [a for a in program.find(ADDON) if a.get("addonName") == "aws-ebs-csi-driver"]
+    assert json.loads(driver.get("configurationValues"))["node"]["hostNetwork"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 from airflow_eks.offline import harness, loader
@@ -45,6 +46,16 @@ def test_major_postgres_upgrade_steps_apply_the_upgrade_in_prod():
     for step in ("dbEngineVersion", "--allow-major-version-upgrade", "--apply-immediately",
                  "InvalidDBParameterGroupState", "maintenance window"):
         assert step in section, step
+
+
+def test_the_readme_saves_plans_only_where_git_ignores_them():
+    """Following the Offline plan example must not leave an untracked file in the checkout."""
+    targets = re.findall(r"--json > (\S+)", README)
+    patterns = [line.strip() for line in (loader.ROOT / ".gitignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert targets
+    for target in targets:
+        assert "/" not in target and any(fnmatch.fnmatch(target, p.removeprefix("/")) for p in patterns), target
 
 
 def test_ui_access_section_covers_both_certificate_paths_four_providers_and_the_first_admin():

@@ -5,6 +5,8 @@ values, namespaces bare keys with the project name, and passes every value as a 
 (objects and arrays as JSON). `secure:` values are ciphertext tied to one backend, so the
 loader substitutes a dummy and marks the key secret, as the engine would after decrypting;
 so it does for the secrets a stack needs but never commits (STAND_IN_SECRETS).
+Unlike the CLI it refuses a stack-file key Pulumi.yaml does not declare, as the program
+does (airflow_eks/config_keys.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from airflow_eks import config_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMMY_SECRET = "dummy-secret-value"
@@ -30,11 +34,24 @@ def _text(value: Any) -> str:
 
 
 def project_file() -> dict:
-    return yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    return config_keys.read_project_file(ROOT / "Pulumi.yaml")
+
+
+class UnknownStackError(LookupError):
+    """No Pulumi.<stack>.yaml: the message lists the stacks that exist."""
+
+
+def stacks() -> list[str]:
+    """The stacks with a stack file next to Pulumi.yaml."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.?*.yaml"))
 
 
 def stack_file(stack: str) -> dict:
-    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise UnknownStackError(f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml; "
+                           f"the stacks are {', '.join(stacks()) or 'none'}")
+    return yaml.safe_load(path.read_text()) or {}
 
 
 def stack_config(
@@ -61,7 +78,9 @@ def stack_config(
             values[full(key)] = _text(spec["value"])
         elif "default" in spec:
             values[full(key)] = _text(spec["default"])
-    for key, value in (stack_file(stack).get("config") or {}).items():
+    stack_values = stack_file(stack).get("config") or {}
+    config_keys.check(stack_values, project)
+    for key, value in stack_values.items():
         if isinstance(value, dict) and "secure" in value:
             values[full(key)] = DUMMY_SECRET
             secret_keys.append(full(key))

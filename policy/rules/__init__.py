@@ -84,9 +84,11 @@ from .constants import (
 # isort: off
 from .aws_rds import (
     rds_storage_encrypted, rds_not_public, rds_backup_retention, rds_multi_az, rds_deletion_protection,
-    rds_force_ssl,
+    rds_final_snapshot, rds_force_ssl,
 )
-from .aws_s3 import s3_public_access_block, s3_encryption, s3_tls_only, s3_versioning, s3_logs_lifecycle
+from .aws_s3 import (
+    s3_public_access_block, s3_encryption, s3_tls_only, s3_versioning, s3_no_force_destroy, s3_logs_lifecycle,
+)
 from .aws_eks import (
     eks_secrets_encryption, eks_control_plane_logging, eks_public_endpoint_cidrs, eks_authentication_mode,
     eks_private_nodes, eks_node_hardening, eks_required_addons, eks_version_supported, version_support_findings,
@@ -118,8 +120,9 @@ __all__ = [
     "Resource", "Violation", "ResourceCheck", "StackCheck", "Rule", "RULES", "rule",
     # rules
     "rds_storage_encrypted", "rds_not_public", "rds_backup_retention", "rds_multi_az", "rds_deletion_protection",
-    "rds_force_ssl",
-    "s3_public_access_block", "s3_encryption", "s3_tls_only", "s3_versioning", "s3_logs_lifecycle",
+    "rds_final_snapshot", "rds_force_ssl",
+    "s3_public_access_block", "s3_encryption", "s3_tls_only", "s3_versioning", "s3_no_force_destroy",
+    "s3_logs_lifecycle",
     "eks_secrets_encryption", "eks_control_plane_logging", "eks_public_endpoint_cidrs", "eks_authentication_mode",
     "eks_private_nodes", "eks_node_hardening", "eks_required_addons", "eks_version_supported",
     "version_support_findings",

@@ -1,4 +1,5 @@
-"""RDS rules: encryption, network exposure, backups, Multi-AZ, deletion protection and forced TLS."""
+"""RDS rules: encryption, network exposure, backups, Multi-AZ, deletion protection, what a delete keeps
+and forced TLS."""
 
 from __future__ import annotations
 
@@ -51,6 +52,19 @@ def rds_deletion_protection(_typ: str, props: Mapping[str, Any], _cfg: Mapping[s
     if props.get("deletionProtection") is True:
         return []
     return ["deletionProtection must be true (set protectData), so a stray destroy cannot drop the database."]
+
+
+@rule("rds-final-snapshot", "Deleting an RDS instance takes a final snapshot and keeps its automated backups "
+      "(prod; relaxed for dev).", types=[RDS_INSTANCE])
+def rds_final_snapshot(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    # The snapshot's name is computed (unknown in a first preview): the two flags decide.
+    found = []
+    if props.get("skipFinalSnapshot") is not False:
+        found.append("skipFinalSnapshot must be false (set keepDataOnDestroy), so a destroy leaves a final snapshot.")
+    if props.get("deleteAutomatedBackups") is not False:
+        found.append("deleteAutomatedBackups must be false (set keepDataOnDestroy); AWS's default deletes the "
+                     "automated backups with the instance.")
+    return found
 
 
 def _forces_ssl(group: Resource) -> bool:

@@ -1,4 +1,5 @@
-"""S3 rules: each bucket's public access block, encryption, TLS-only policy and versioning; log expiry."""
+"""S3 rules: each bucket's public access block, encryption, TLS-only policy and versioning; log expiry;
+buckets never emptied by a destroy."""
 
 from __future__ import annotations
 
@@ -67,6 +68,15 @@ def s3_versioning(resources: Sequence[Resource], _cfg: Mapping[str, Any]) -> lis
                        lambda v: _path(v.props, "versioningConfiguration.status") == "Enabled",
                        "needs BucketVersioning with status Enabled, so overwritten or deleted objects "
                        "can be restored.")
+
+
+@rule("s3-no-force-destroy", "Buckets are never emptied by a destroy: forceDestroy is off (prod; relaxed for dev).",
+      types=S3_BUCKETS)
+def s3_no_force_destroy(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
+    if props.get("forceDestroy") is True:
+        return ["forceDestroy must be false (set keepDataOnDestroy): it deletes every object and version "
+                "when the bucket is deleted."]
+    return []
 
 
 def _expires(lifecycle: Resource) -> bool:

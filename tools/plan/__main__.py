@@ -1,6 +1,7 @@
 """Offline plan of a stack: resources, outputs, monthly cost and deploy time, without AWS.
 
     python -m tools.plan [STACK | PLAN.json] [--busy-hours N] [--date YYYY-MM-DD] [--json] [--diff BASE.json]
+                         [--debug]
     python -m tools.plan --write-golden      # tests/golden/plan-*.json and the README sample
 
 STACK (default dev) runs Pulumi.<STACK>.yaml under the test mocks; a PLAN.json saved with
@@ -8,6 +9,8 @@ STACK (default dev) runs Pulumi.<STACK>.yaml under the test mocks; a PLAN.json s
 --date prices the EKS control plane for that day (default: today): standard or extended
 support, after the upgrades EKS makes by itself. Golden plans are computed for a fixed day
 (harness.REFERENCE_DAY), so they do not change with the calendar.
+A problem the user can fix (an unknown stack, an invalid or undeclared configuration key, a
+missing or foreign plan file) prints one `error:` line and exits 1; --debug shows the traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import json
 import sys
 from pathlib import Path
 
-from airflow_eks.offline import harness
+import pulumi
+
+from airflow_eks.offline import harness, loader
 from tools.plan import build, diff, render
 from tools.plan.model import ROOT
 
@@ -63,9 +68,26 @@ def write_golden() -> None:
         print("updated the README's plan sample")
 
 
+class UsageError(Exception):
+    """A mistake in what the user asked for: shown as one line, without a traceback."""
+
+
+def read_plan(path: str, what: str) -> dict:
+    """A plan saved with --json, or a UsageError saying why `path` is not one."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise UsageError(f"{what} {path} is not JSON ({exc})") from exc
+    if not isinstance(data, dict) or data.get("kind") != build.KIND:
+        raise UsageError(f"{what} {path} is not a plan saved with `python -m tools.plan STACK --json`")
+    return data
+
+
 def load(target: str, busy_hours: float, day: dt.date | None = None) -> dict:
     if target.endswith(".json"):
-        return json.loads(Path(target).read_text())
+        return read_plan(target, "plan")
     return build.plan(target, busy_hours=busy_hours, day=day)
 
 
@@ -74,6 +96,29 @@ def iso_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def error_message(exc: Exception) -> str:
+    """The one line shown for `exc`: the program's own RunError text where there is one."""
+    if isinstance(exc, harness.ProgramError):
+        exc = exc.error
+    if isinstance(exc, UsageError | loader.UnknownStackError | pulumi.RunError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc} (unexpected; run again with --debug for the traceback)"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.write_golden:
+        write_golden()
+        return 0
+    base = read_plan(args.diff, "base plan") if args.diff else None  # before the slow part
+    plan = load(args.target, args.busy_hours, args.date)
+    if base is not None:
+        result = diff.diff(base, plan)
+        sys.stdout.write(dumps(result) if args.json else render.render_diff(result))
+    else:
+        sys.stdout.write(dumps(plan) if args.json else render.render_plan(plan))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,19 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--diff", metavar="BASE.json", help="compare with a saved plan (BASE -> this plan)")
     parser.add_argument("--write-golden", action="store_true", help="regenerate tests/golden and the README sample")
+    parser.add_argument("--debug", action="store_true", help="on an error, show the full traceback")
     args = parser.parse_args(argv)
     if not 0 <= args.busy_hours <= 24:
         parser.error("--busy-hours must be between 0 and 24")
-    if args.write_golden:
-        write_golden()
-        return 0
-    plan = load(args.target, args.busy_hours, args.date)
-    if args.diff:
-        result = diff.diff(json.loads(Path(args.diff).read_text()), plan)
-        sys.stdout.write(dumps(result) if args.json else render.render_diff(result))
-    else:
-        sys.stdout.write(dumps(plan) if args.json else render.render_plan(plan))
-    return 0
+    try:
+        return run(args)
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"error: {error_message(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from airflow_eks.offline import harness, loader
 from tools.plan import cost, deploy_time, model
 
 FORMAT = 1
+KIND = "airflow-eks offline plan"
 NOTICE = (
     "OFFLINE ESTIMATE. The program ran under Pulumi's mock engine with the same config loader and mocks "
     "as the tests: no AWS account, Pulumi service or state was used. This is not `pulumi preview`: nothing "
@@ -30,7 +31,7 @@ def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dic
     region = region_of(stack)
     entries = model.resources(run.resources)
     return {
-        "kind": "airflow-eks offline plan",
+        "kind": KIND,
         "format": FORMAT,
         "notice": NOTICE,
         "project": loader.project_file()["name"],

@@ -12,9 +12,19 @@ SECTIONS = ("header", "tree", "counts", "settings", "outputs", "cost", "time")
 WIDTH = 100
 
 
-def _show(value: Any, width: int = 70) -> str:
-    text = value if value == model.SECRET else json.dumps(value, sort_keys=True)
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _show(value: Any) -> str:
+    """The value whole, on one line: people copy these (commands, ARNs, names)."""
+    return value if value == model.SECRET else json.dumps(value, sort_keys=True)
+
+
+def _show_lines(prefix: str, value: Any, indent: str) -> list[str]:
+    """`prefix` and the value, never cut: a list or object wider than the page gets one item
+    per line (indented JSON); a long string stays whole on its line, so it can be copied."""
+    text = _show(value)
+    if len(prefix) + len(text) <= WIDTH or not isinstance(value, list | dict) or not value:
+        return [prefix + text]
+    first, *rest = json.dumps(value, sort_keys=True, indent=2).splitlines()
+    return [prefix + first, *(indent + line for line in rest)]
 
 
 def duration(seconds: float) -> str:
@@ -64,12 +74,12 @@ def settings(plan: dict) -> list[str]:
         found = model.key_settings(e)
         if found:
             lines.append(f"  {e['type']}  {e['name']}")
-            lines += [f"    {k}: {_show(v)}" for k, v in found.items()]
+            lines += [line for k, v in found.items() for line in _show_lines(f"    {k}: ", v, "    ")]
     return lines
 
 
 def outputs(plan: dict) -> list[str]:
-    shown = [f"  {k} = {_show(v)}" for k, v in plan["outputs"].items()]
+    shown = [line for k, v in plan["outputs"].items() for line in _show_lines(f"  {k} = ", v, "  ")]
     return ["Stack outputs:"] + (shown or ["  (none)"])
 
 
@@ -128,9 +138,9 @@ def _signed(value: float, money: bool = True) -> str:
 
 def _change(c: dict) -> str:
     if "added" in c:
-        parts = [f"+{_show(v, 50)}" for v in c["added"]] + [f"-{_show(v, 50)}" for v in c["removed"]]
+        parts = [f"+{_show(v)}" for v in c["added"]] + [f"-{_show(v)}" for v in c["removed"]]
         return f"`{c['path']}`: {', '.join(parts) or 'reordered'}"
-    return f"`{c['path']}`: {_show(c['base'], 50)} -> {_show(c['head'], 50)}"
+    return f"`{c['path']}`: {_show(c['base'])} -> {_show(c['head'])}"
 
 
 def render_diff(d: dict) -> str:
