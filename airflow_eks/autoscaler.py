@@ -78,7 +78,7 @@ def values(*, cluster_name: Any, region: str, kubernetes_version: str, image_mir
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
         # Stable object names; the release name is fixed too (see the component).
-        "fullnameOverride": "cluster-autoscaler",
+        "fullnameOverride": names.CLUSTER_AUTOSCALER_SERVICE,
         "image": {
             "repository": images.mirrored(versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY, image_mirror),
             "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],

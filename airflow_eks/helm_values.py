@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 
-from airflow_eks import images, names, pod_security, secret_data, sso
+from airflow_eks import images, names, pod_security, secret_data, sso, statsd_mapping
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
 from airflow_eks.secret_data import SECRET_NAMES, SecretNames
 from airflow_eks.ui_config import UiSettings
@@ -56,6 +56,8 @@ PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": 
 # Ours, next to the chart's own `checksum/pgbouncer-config-secret` (a duplicate key would break
 # the rendered YAML).
 PGBOUNCER_INI_CHECKSUM_ANNOTATION = "checksum/pgbouncer-ini"
+# Ours too; the chart renders its own checksum/statsd-config only with extraMappings or podAnnotations.
+STATSD_MAPPING_CHECKSUM_ANNOTATION = "checksum/statsd-mappings"
 # The chart's default for its own containers (`containerSecurityContext` helper), plus
 # runAsNonRoot: the Airflow image runs as uid 50000 and the pod context sets that uid.
 CONTAINER_SECURITY_CONTEXT = pod_security.container_context()
@@ -215,6 +217,11 @@ def airflow_values(
             # The chart already annotates the Service with prometheus.io/scrape and /port
             # (9102); repeating those keys here would duplicate them and break the render.
             "service": {"extraAnnotations": {"prometheus.io/path": "/metrics"}},
+            # Stable names with labels for dashboards and alerts, everything else dropped
+            # (airflow_eks/statsd_mapping.py). The exporter reads its mapping only at start:
+            # the annotation restarts it when the mapping changes.
+            "overrideMappings": statsd_mapping.override_mappings(),
+            "podAnnotations": {STATSD_MAPPING_CHECKSUM_ANNOTATION: statsd_mapping.mappings_sha256()},
         },
         # S3 remote logging replaces the shared logs volume (which would need RWX/EFS).
         "logs": {"persistence": {"enabled": False}},

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from airflow_eks import names
+from airflow_eks import names, scrape
 from tests.test_rendered_manifests import _stack_runs, objects, pods, run, settings, task_pod  # noqa: F401 (fixture)
 
 NAMESPACE = names.AIRFLOW_NAMESPACE
@@ -135,8 +135,9 @@ def test_what_has_to_work_is_allowed(variant):
     # the UI's load balancer reaches the API server; a collector the exporters
     if (lb := _load_balancer_address(variant)) is not None:
         assert allowed(p, pods_["api-server"], Source(ip=lb), 8080)
-    assert allowed(p, pods_["statsd"], Source(ip=collector), 9102)
-    assert allowed(p, pods_["pgbouncer"], Source(ip=collector), 9127)
+    # the AMP collector (ENIs in the private subnets) scrapes the exporters at their pod IPs
+    assert allowed(p, pods_["statsd"], Source(ip=collector), scrape.STATSD_PORT)
+    assert allowed(p, pods_["pgbouncer"], Source(ip=collector), scrape.PGBOUNCER_PORT)
 
 
 @STACKS

@@ -228,6 +228,23 @@ def release_and_lifecycle(expire: bool) -> list[Resource]:
             res(rules.S3_LIFECYCLE, "logs-lifecycle", {"bucket": "logs-bucket", "rules": rules_})]
 
 
+def metrics_stack(*, kms: bool = True, scraper: bool = True, rules_: bool = True, manager: bool = True,
+                  linked: bool = True) -> list[Resource]:
+    """An EKS cluster watched by an AMP workspace; each flag removes or unlinks one piece."""
+    ws = res(rules.AMP_WORKSPACE, "ws", {"kmsKeyArn": "arn:aws:kms:us-east-1:1:key/k" if kms else None,
+                                         "arn": "arn:aws:aps:us-east-1:1:workspace/ws-1", "id": "ws-1"})
+    other = "ws-other" if not linked else "ws-1"
+    stack = [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS)), ws]
+    if scraper:
+        stack.append(res(rules.AMP_SCRAPER, "collector", {"destination": {"amp": {"workspaceArn": "unknown"}}},
+                         {"destination": [ws.urn] if linked else []}))
+    if rules_:
+        stack.append(res(rules.AMP_RULE_GROUPS, "rules", {"workspaceId": other, "data": "groups: []"}))
+    if manager:
+        stack.append(res(rules.AMP_ALERT_MANAGER, "alerts", {"workspaceId": other, "definition": "x"}))
+    return stack
+
+
 def alb_stack(scheme: str, cidrs: list[str], *, sso: bool = True, waf: str = "") -> list[Resource]:
     spec = {"scheme": scheme, "inboundCIDRs": cidrs, **({"wafv2AclArn": waf} if waf else {})}
     config = "AUTH_TYPE = AUTH_OAUTH\n" if sso else ""
@@ -247,6 +264,7 @@ def alb_annotations(*, certificate: str = "arn:aws:acm:us-east-1:1:certificate/x
 STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "eks-network-policy-enforcement": (cni_stack(True, addon=False), cni_stack(False, addon=False)),
     "rds-force-ssl": (rds_stack("1"), rds_stack("0")),
+    "metrics-enabled": (metrics_stack(), [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS))]),
     "s3-public-access-block": (bucket_stack(), bucket_stack(pab={"restrictPublicBuckets": False})),
     "s3-encryption": (bucket_stack(), bucket_stack(sse="none")),
     "s3-tls-only": (bucket_stack(), bucket_stack(tls=False)),
@@ -752,3 +770,17 @@ def test_eks_version_supported_is_judged_on_the_configured_day_and_skips_the_pro
         assert rule.check_resource(rules.EKS_CLUSTER, {"version": version}, rule.settings()) != [], version
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"eks-version-supported": {"asOf": "next week"}}, rules.config_schema())
+
+
+@pytest.mark.parametrize(("broken", "message"), [
+    ({"kms": False}, "customer managed key"), ({"scraper": False}, "no managed collector"),
+    ({"rules_": False}, "no alert rules"), ({"manager": False}, "no alert manager definition"),
+    ({"linked": False}, "no managed collector"),
+])
+def test_metrics_enabled_names_each_missing_piece(broken, message):
+    found = check_stack("metrics-enabled", metrics_stack(**broken))
+    assert any(message in m for m, _urn in found), found
+
+
+def test_metrics_enabled_has_nothing_to_say_without_a_cluster():
+    assert check_stack("metrics-enabled", []) == []

@@ -33,6 +33,10 @@ from .constants import (
     AIRFLOW_CHART,
     AIRFLOW_NAMESPACE,
     ALB_ANNOTATION_PREFIX,
+    AMP_ALERT_MANAGER,
+    AMP_RULE_GROUPS,
+    AMP_SCRAPER,
+    AMP_WORKSPACE,
     AWS_PROVIDER,
     BROAD_MANAGED_POLICIES,
     CHART_DEFAULT_PASSWORD,
@@ -95,6 +99,7 @@ from .aws_eks import (
 )
 from .aws_network import no_open_ingress
 from .aws_iam_kms import iam_least_privilege, iam_pod_identity_trust, kms_key_rotation, aws_required_tags
+from .observability import metrics_enabled
 from .kubernetes import (
     helm_release_pinned, airflow_remote_logging_s3, airflow_task_resources, airflow_image_registry,
     airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference, task_pods_limit_range,
@@ -114,6 +119,7 @@ __all__ = [
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
     "LIMIT_RANGE", "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE", "AIRFLOW_CHART",
     "INGRESS", "LOAD_BALANCER_CONTROLLER_CHART", "ALB_ANNOTATION_PREFIX",
+    "AMP_WORKSPACE", "AMP_SCRAPER", "AMP_RULE_GROUPS", "AMP_ALERT_MANAGER",
     "CHART_DEFAULT_REPOSITORY", "CHART_DEFAULT_PASSWORD", "DOCKER_HUB", "PUBLIC_REGISTRIES", "CHART_SIDECAR_IMAGES",
     "READ_VERBS", "BROAD_MANAGED_POLICIES", "SEMVER", "CLUSTER_AUTOSCALER_CHART", "VPC_CNI_ADDON", "RUNTIME_DEFAULT",
     # model and registry
@@ -132,6 +138,7 @@ __all__ = [
     "airflow_ui_rbac", "airflow_no_default_admin_password", "airflow_secrets_by_reference", "task_pods_limit_range",
     "eks_network_policy_enforcement", "helm_pod_hardening",
     "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure",
+    "metrics_enabled",
     # running the rules outside the CLI
     "as_resources", "level_of", "evaluate", "config_schema",
 ]

@@ -46,6 +46,10 @@ IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
                    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment")
 KMS_KEY = "aws:kms/key:Key"
+AMP_WORKSPACE = "aws:amp/workspace:Workspace"
+AMP_SCRAPER = "aws:amp/scraper:Scraper"
+AMP_RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
+AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 VPC_CNI_ADDON = "vpc-cni"  # the EKS add-on whose policy agent enforces NetworkPolicies
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
