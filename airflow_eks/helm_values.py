@@ -202,7 +202,8 @@ def airflow_values(
             },
         },
         "dagProcessor": {
-            **_system(COMPONENT_RESOURCES["dagProcessor"], names.SERVICE_ACCOUNTS.dag_processor, api_token=False),
+            **_system(COMPONENT_RESOURCES["dagProcessor"], names.SERVICE_ACCOUNTS.dag_processor,
+                      api_token=pod_security.needs_api_token("dagProcessor", tasks_may_launch_pods=launch)),
             "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
         },
         "statsd": {

@@ -266,3 +266,20 @@ def test_nothing_regenerates_on_the_next_up():
     assert all("keepers" not in x.inputs for x in randoms)
     assert {x.name: x.inputs["length"] for x in randoms if "Bytes" in x.typ} == {
         "airflow-secrets-fernet-key": 32, "airflow-secrets-api-secret-key": 32, "airflow-secrets-jwt-secret": 64}
+
+
+def test_the_scheduler_gets_its_own_pod_launcher_role_unless_tasks_may_launch_pods():
+    rbac = "kubernetes:rbac.authorization.k8s.io/v1"
+    role_type, binding_type = f"{rbac}:Role", f"{rbac}:RoleBinding"
+    r = run()
+    role, binding = r.one(role_type), r.one(binding_type)
+    assert binding.get("roleRef.name") == role.get("metadata.name")
+    assert binding.get("subjects") == [{"kind": "ServiceAccount", "name": names.SERVICE_ACCOUNTS.scheduler,
+                                        "namespace": names.AIRFLOW_NAMESPACE}]
+    release = r.one(RELEASE)
+    assert r.depends_on(release, role) and r.depends_on(release, binding)  # no window without it
+    assert all(r.depends_on(release, p) for p in r.find("kubernetes:networking.k8s.io/v1:NetworkPolicy"))
+    overrides, secrets = HTTPS
+    launching = harness.run(build, stack="dev", overrides={**overrides, "tasksMayLaunchPods": "true"}, secrets=secrets)
+    assert launching.find(role_type) == [] and launching.find(binding_type) == []
+    assert launching.one(RELEASE).get("values.allowPodLaunching") is True
