@@ -10,6 +10,7 @@ from components.buckets import Buckets, BucketsArgs
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
+from components.metrics import Metrics, MetricsArgs
 from components.network import Network, NetworkArgs
 from components.ui_ingress import UiIngress, UiIngressArgs
 
@@ -98,6 +99,9 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
     image_mirror=settings.image_mirror,
     ui=settings.ui,
     vpc_cidr=settings.network.vpc_cidr,
+    # The UI's ALB connects from its scheme's subnets; a metrics collector from the private ones.
+    load_balancer_cidrs=settings.load_balancer_cidrs,
+    metrics_scraper_cidrs=settings.network.private_cidrs,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
 
 on_aws_and_cluster = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider})
@@ -126,6 +130,21 @@ if settings.ui.enabled:
         depends_on=[controller.release, airflow.release],
     ), on_aws_and_cluster)
 
+# Prometheus metrics, alert rules and alert delivery (metrics: amp); the collector names the
+# cluster, so it is deleted before it.
+metrics = Metrics("airflow", MetricsArgs(
+    settings=settings.metrics,
+    region=settings.region,
+    project=settings.project,
+    stack=settings.stack,
+    cluster_name=cluster.cluster_name,
+    cluster_arn=cluster.cluster_arn,
+    cluster_security_group_id=cluster.cluster_security_group_id,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.private_subnet_ids,
+    system_min_nodes=settings.cluster.system_nodes.min_size,
+), on_aws) if settings.metrics.enabled else None
+
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)
@@ -151,3 +170,7 @@ if ui is not None:
 if airflow.admin_password is not None:  # with SSO there is no password login
     pulumi.export("airflowAdminUser", airflow.admin_user)
     pulumi.export("airflowAdminPassword", airflow.admin_password)  # secret
+if metrics is not None:
+    pulumi.export("metricsWorkspaceId", metrics.workspace_id)
+    pulumi.export("metricsPrometheusEndpoint", metrics.prometheus_endpoint)
+    pulumi.export("alertTopicArn", metrics.alert_topic_arn)

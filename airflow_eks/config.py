@@ -18,7 +18,18 @@ from decimal import Decimal
 
 import pulumi
 
-from airflow_eks import config_keys, eks, formats, images, kubernetes_support, subnets, ui_config, versions, zones
+from airflow_eks import (
+    config_keys,
+    eks,
+    formats,
+    images,
+    kubernetes_support,
+    scrape,
+    subnets,
+    ui_config,
+    versions,
+    zones,
+)
 from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of
 
 PROJECT = "airflow-eks"
@@ -46,6 +57,16 @@ class NetworkSettings:
     @property
     def az_count(self) -> int:
         return len(self.availability_zones)
+
+    @property
+    def private_cidrs(self) -> tuple[str, ...]:
+        """Nodes, pods and in-VPC collectors (subnets.plan)."""
+        return tuple(str(s.private) for s in subnets.plan(self.vpc_cidr, self.az_count))
+
+    @property
+    def public_cidrs(self) -> tuple[str, ...]:
+        """NAT gateways and internet-facing load balancers only."""
+        return tuple(str(s.public) for s in subnets.plan(self.vpc_cidr, self.az_count))
 
 
 @dataclass(frozen=True)
@@ -135,6 +156,54 @@ class AirflowSettings:
     api_server_replicas: int
     task_resources: TaskResources
     secrets_backend: str  # "none" | "aws-secrets-manager"
+    tasks_may_launch_pods: bool = False
+    """KubernetesPodOperator: task pods (and the triggerer) may create, delete and exec into pods."""
+
+
+# --- metrics and alerts (issue 16) ---------------------------------------------------------
+METRICS_MODES = ("none", "amp")
+# Deliberately plain: SNS validates the address and the owner confirms it by mail.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+", re.ASCII)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    mode: str  # "none" | "amp"
+    alert_email: str
+    """'' or an address subscribed to the alerts' SNS topic (confirmed by mail)."""
+    scrape_interval: str
+    """A Prometheus duration, e.g. 60s (airflow_eks/scrape.py bounds it)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "none"
+
+    @property
+    def scrape_interval_seconds(self) -> int:
+        return scrape.parse_interval(self.scrape_interval)
+
+
+def _scrape_interval(value: str) -> str:
+    low, high = scrape.INTERVAL_SECONDS
+    return _duration_within(value, scrape.parse_interval, low, high,
+                            f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("an e-mail address such as oncall@example.com, or empty")
+    return value
+
+
+def _metrics(r: Reader) -> MetricsSettings:
+    mode = r.choice("metrics", METRICS_MODES)
+    email = r.raw("alertEmail")
+    if email:
+        r.check("alertEmail", email, _email)
+        if mode == "none":
+            raise invalid(r.key("alertEmail"), email, "empty while metrics is none (there are no alerts to send)")
+    return MetricsSettings(mode=mode, alert_email=email,
+                           scrape_interval=r.string("metricsScrapeInterval", _scrape_interval))
 
 
 @dataclass(frozen=True)
@@ -152,12 +221,21 @@ class Settings:
     """'' (public registries) or where every public image is pulled through (airflow_eks/images.py)."""
     ui: ui_config.UiSettings
     """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
+    metrics: MetricsSettings
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
         return images.mirrored_registries(self.image_mirror, airflow_repository=self.airflow.image_repository,
                                           cluster_autoscaler=self.cluster.cluster_autoscaler,
                                           load_balancer_controller=self.ui.enabled)
+
+    @property
+    def load_balancer_cidrs(self) -> tuple[str, ...]:
+        """Subnets the UI's ALB reaches the API server from (IP targets): an internal ALB's
+        addresses are in the private subnets, an internet-facing one's in the public ones."""
+        if not self.ui.enabled:
+            return ()
+        return self.network.private_cidrs if self.ui.scheme == "internal" else self.network.public_cidrs
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -271,9 +349,14 @@ def _airflow_version(value: str) -> str:
 
 def _git_sync_period(value: str) -> str:
     low, high = GIT_SYNC_PERIOD_SECONDS
-    allowed = f"a Go duration from {low}s to {high // 3600}h, e.g. 30s or 5m"
+    return _duration_within(value, formats.go_duration_seconds, low, high,
+                            f"a Go duration from {low}s to {high // 3600}h, e.g. 30s or 5m")
+
+
+def _duration_within(value: str, seconds_of: Callable[[str], float], low: int, high: int, allowed: str) -> str:
+    """`value` if it parses to between `low` and `high` seconds; otherwise `allowed` as the error."""
     try:
-        seconds = formats.go_duration_seconds(value)
+        seconds = seconds_of(value)
     except ValueError:
         raise ValueError(allowed) from None
     if not low <= seconds <= high:
@@ -360,6 +443,7 @@ def _airflow(r: Reader) -> AirflowSettings:
         api_server_replicas=r.integer("apiServerReplicas", 1, 10),
         task_resources=_task_resources(r),
         secrets_backend=r.choice("secretsBackend", SECRETS_BACKENDS),
+        tasks_may_launch_pods=r.boolean("tasksMayLaunchPods"),
     )
 
 
@@ -426,8 +510,10 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     image_mirror = _image_mirror(r)
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
+    metrics = _metrics(r)
     return Settings(
         project=project, stack=stack, region=region, tags=tags,
         network=_network(r, available_zones),
         cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
+        metrics=metrics,
     )

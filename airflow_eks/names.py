@@ -39,6 +39,8 @@ SECRETS_VARIABLES_PREFIX = "airflow/variables"
 
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
 CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+# The chart's fullnameOverride: its Deployment and Service (which the metrics collector finds by name).
+CLUSTER_AUTOSCALER_SERVICE = "cluster-autoscaler"
 
 
 @dataclass(frozen=True)

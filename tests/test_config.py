@@ -132,6 +132,7 @@ BAD_INPUTS = [
     ("dbBackupRetentionDays", 0, "from 1 to 35"),
     ("dbBackupRetentionDays", 36, "from 1 to 35"),
     ("protectData", "maybe", "true or false"),
+    ("tasksMayLaunchPods", "sometimes", "true or false"),
     ("keepDataOnDestroy", "yes", "true or false"),
     ("logRetentionDays", 0, "from 1 to 3650"),
     ("taskS3BucketNames", ["Bad_Bucket"], "S3 bucket name"),

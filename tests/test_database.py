@@ -68,7 +68,7 @@ def test_sizes_follow_the_stack_files(runs):
     assert (dev.get("instanceClass"), dev.get("allocatedStorage"), dev.get("maxAllocatedStorage")) == (
         "db.t4g.micro", 20, 100)
     assert (prod.get("instanceClass"), prod.get("allocatedStorage"), prod.get("maxAllocatedStorage")) == (
-        "db.t4g.medium", 50, 500)
+        "db.t4g.small", 50, 500)
     assert (dev.get("multiAz"), prod.get("multiAz")) == (False, True)
     assert (dev.get("backupRetentionPeriod"), prod.get("backupRetentionPeriod")) == (1, 14)
 

@@ -24,7 +24,7 @@ POLICY = Path(__file__).resolve().parent.parent / "policy"
 # What dev's pack config relaxes: the prod-only data-protection and HA rules.
 DEV_RELAXED = {"rds-multi-az", "rds-deletion-protection", "rds-final-snapshot", "rds-backup-retention",
                "s3-versioning", "s3-no-force-destroy",
-               "eks-control-plane-logging"}
+               "eks-control-plane-logging", "metrics-enabled"}
 
 
 def pack_config(stack: str) -> dict:
@@ -127,6 +127,7 @@ MUTATIONS = {
     "eks-required-addons": (rules.EKS_ADDON, "pod-identity", lambda _res: drop),
     "aws-required-tags": (rules.AWS_PROVIDER, "aws", lambda _res: set_props(defaultTags=None)),
     "task-pods-limit-range": (rules.LIMIT_RANGE, "", lambda _res: drop),
+    "metrics-enabled": (rules.AMP_SCRAPER, "collector", lambda _res: drop),
     "ui-https-only": (rules.INGRESS, "ui", lambda _res: set_annotation(rules.ALB_ANNOTATION_PREFIX + "certificate-arn",
                                                                         "")),
     "ui-internet-facing-guarded": (rules.HELM_RELEASE, "lbc", lambda _res: set_class_params(
@@ -178,3 +179,10 @@ def test_a_minor_past_standard_support_blocks_prod_and_warns_dev(programs, stack
         found = [v.level for v in rules.evaluate(programs[stack].resources, config)
                  if v.rule == "eks-version-supported"]
         assert found == expected, day
+
+
+@pytest.mark.parametrize(("typ", "name_part"), [(rules.AMP_RULE_GROUPS, "rules"),
+                                                (rules.AMP_ALERT_MANAGER, "alertmanager")])
+def test_prod_without_alert_rules_or_delivery_trips_metrics_enabled(programs, typ, name_part):
+    broken = replace(prod_resources(programs), typ, name_part, drop)
+    assert "metrics-enabled" in {v.rule for v in rules.evaluate(broken, pack_config("prod"))}

@@ -270,6 +270,17 @@ class Mocks(pulumi.runtime.Mocks):
             id_ = f"{name}-key-id"
             extra["keyId"] = id_
             extra["arn"] = self._arn("kms", f"key/{id_}")
+        elif typ == "aws:amp/workspace:Workspace":
+            id_ = f"ws-{name}"
+            extra.update(arn=self._arn("aps", f"workspace/{id_}"),
+                         prometheusEndpoint=f"https://aps-workspaces.{self.region}.amazonaws.com/workspaces/{id_}/")
+        elif typ == "aws:amp/scraper:Scraper":
+            id_ = f"s-{name}"
+            extra.update(arn=self._arn("aps", f"scraper/{id_}"),
+                         roleArn=f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/scraper.aps.amazonaws.com/"
+                                 f"AWSServiceRoleForAmazonPrometheusScraper_{name}")
+        elif typ == "aws:sns/topic:Topic":
+            id_ = extra["arn"] = f"arn:aws:sns:{self.region}:{ACCOUNT}:{name}-1234567"
         elif typ == "aws:ec2/vpc:Vpc":
             id_ = f"vpc-{name}"
         elif typ == "aws:ec2/subnet:Subnet":

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from airflow_eks import scrape
 from tools.plan import support
 from tools.plan.model import lookup
 
@@ -41,6 +42,7 @@ SUBNET = "aws:ec2/subnet:Subnet"
 # The AWS Load Balancer Controller's chart: its IngressClassParams pin each class's scheme.
 LBC_CHART = "aws-load-balancer-controller"
 PUBLIC_ELB_SUBNET_TAG = "kubernetes.io/role/elb"
+SCRAPER = "aws:amp/scraper:Scraper"
 
 # Airflow chart defaults the estimate relies on (apache-airflow chart 1.19.0 values.yaml;
 # tests/test_cost.py checks them against the pinned chart's values.yaml).
@@ -58,6 +60,7 @@ NOT_ESTIMATED = (
     "RDS backup storage beyond the free allowance and storage autoscaling above allocatedStorage",
     "T-family CPU credits above baseline (unlimited mode)",
     "ALB load balancer capacity units beyond one per ALB (traffic), and ALB data transfer",
+    "AMP queries ($0.10 per billion samples processed) and SNS notifications beyond the free tier",
 )
 
 
@@ -249,6 +252,36 @@ class _Estimator:
         if keys:
             self.add("kms-keys", f"KMS customer managed keys x {len(keys)}", len(keys) * self.p["kms_key_monthly"])
 
+    def metrics(self, entries: list[dict]) -> None:
+        """AMP: collector hours, samples collected and ingested, storage at steady state.
+
+        Samples come from the collector's scrape interval and the series estimate of
+        airflow_eks/scrape.py (an estimate from the mapping and keep-lists, not a measurement);
+        the system nodes and PgBouncer pods it scales with are read from the plan."""
+        scrapers = _of(entries, SCRAPER)
+        if not scrapers:
+            return
+        amp = self.p["amp"]
+        nodes = sum(int(lookup(e["inputs"], "scalingConfig.desiredSize", 0))
+                    for e in _of(entries, NODE_GROUP_TYPES)
+                    if int(lookup(e["inputs"], "scalingConfig.minSize", 0)) > 0)
+        workload = scrape.Workload(system_nodes=nodes or scrape.Workload.system_nodes)
+        series = sum(scrape.series_estimate(workload).values())
+        for e in scrapers:
+            config = yaml.safe_load(lookup(e["inputs"], "scrapeConfiguration") or "{}") or {}
+            interval = scrape.parse_interval(str(lookup(config, "global.scrape_interval", "60s")))
+            samples = scrape.samples_per_month(series, interval, self.month)
+            self.add(f"amp-collector:{e['name']}", f"AMP collector {e['name']}: {self.month:g} h",
+                     amp["collector_hourly"] * self.month)
+            per_sample = (amp["ingest_per_10m_samples"] + amp["collector_per_10m_samples"]) / 1e7
+            self.add(f"amp-samples:{e['name']}",
+                     f"AMP samples collected + ingested: ~{series:,} series every {interval}s "
+                     f"= {samples / 1e6:,.0f} M/month", samples * per_sample)
+            stored_gb = samples * amp["retention_days"] / 30.4 * amp["bytes_per_sample"] / 2**30
+            self.add(f"amp-storage:{e['name']}",
+                     f"AMP storage: {stored_gb:.1f} GB at steady state ({amp['retention_days']}-day retention)",
+                     stored_gb * amp["storage_gb_month"])
+
     def mwaa(self) -> list[dict]:
         return [{"class": name, "monthly": round(c["hourly"] * self.month, 2), "hourly": c["hourly"],
                  "extraWorkerHourly": c["extra_worker_hourly"], "includes": c["includes"]}
@@ -275,6 +308,7 @@ def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region
     est.volumes(entries)
     est.load_balancers(entries)
     est.keys(entries)
+    est.metrics(entries)
     if region and region != prices["region"]:
         est.warnings.insert(0, f"prices are {prices['region']} list prices; this stack is in {region}, "
                                "where prices differ (the price table covers only one region)")

@@ -38,6 +38,10 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "kubernetes:networking.k8s.io/v1:Ingress": ("spec.ingressClassName", "metadata.annotations"),
     "aws:acm/certificate:Certificate": ("domainName", "validationMethod"),
     "aws:route53/record:Record": ("name", "type", "zoneId"),
+    # metrics: amp (components/metrics.py)
+    "aws:amp/workspace:Workspace": ("alias", "kmsKeyArn"),
+    "aws:amp/scraper:Scraper": ("alias", "source.eks.subnetIds", "roleConfiguration"),
+    "aws:sns/topic:Topic": ("kmsMasterKeyId",),
 }
 
 

@@ -1,0 +1,153 @@
+"""Airflow's StatsD metrics as stable Prometheus names with labels: the exporter's mapping.
+
+Airflow 3.1 sends StatsD without tags (no InfluxDB/DogStatsD wire format here), so ids live
+inside dotted names (`ti.finish.<dag_id>.<task_id>.<state>`). The chart's StatsD exporter
+turns them into Prometheus series through this mapping (chart value `statsd.overrideMappings`).
+It is an allowlist: what dashboards and alerts read gets a name with labels (dag_id, task_id,
+state, pool, ...), and the final rule drops everything else, so a new DAG cannot multiply the
+series (and the bill, see series_estimate) with flat names the chart's default would keep.
+
+Counters end in `_total` whichever exposition format the scraper negotiates (OpenMetrics adds
+the suffix to a counter named without it; the classic text format does not). Timers become
+summaries in seconds (`<name>{quantile}`, `<name>_sum`, `<name>_count`).
+
+Matching follows statsd_exporter: glob rules first (`*` is one dot-separated segment), then
+regex rules in order (`produced` below reproduces that for the tests and the series estimate).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+PREFIX = "airflow"  # Airflow's [metrics] statsd_prefix default, which the chart keeps
+
+
+@dataclass(frozen=True)
+class Rule:
+    match: str
+    name: str
+    kind: str  # "counter" | "gauge" | "timer"
+    labels: tuple[tuple[str, str], ...] = ()
+    regex: bool = False
+
+    def as_mapping(self) -> dict:
+        mapping: dict = {"match": self.match, "name": self.name}
+        if self.regex:
+            mapping["match_type"] = "regex"
+        # statsd_exporter takes the type from the StatsD line; the label says what it is here.
+        if self.labels:
+            mapping["labels"] = dict(self.labels)
+        return mapping
+
+
+def _g(match: str, name: str, kind: str, **labels: str) -> Rule:
+    return Rule(f"{PREFIX}.{match}", name, kind, tuple(labels.items()))
+
+
+def _r(pattern: str, name: str, kind: str, **labels: str) -> Rule:
+    return Rule(rf"^{re.escape(PREFIX)}\.{pattern}$", name, kind, tuple(labels.items()), regex=True)
+
+
+RULES: tuple[Rule, ...] = (
+    # Liveness of Airflow's own components.
+    _g("scheduler_heartbeat", "airflow_scheduler_heartbeat_total", "counter"),
+    _g("dag_processor_heartbeat", "airflow_dag_processor_heartbeat_total", "counter"),
+    _g("triggerer_heartbeat", "airflow_triggerer_heartbeat_total", "counter"),
+    # A regex: statsd_exporter globs match whole segments only.
+    _r(r"([^.]+)_heartbeat_failure", "airflow_job_heartbeat_failure_total", "counter", job_name="$1"),
+    # Scheduler loop.
+    _g("scheduler.scheduler_loop_duration", "airflow_scheduler_loop_duration_seconds", "timer"),
+    _g("scheduler.critical_section_duration", "airflow_scheduler_critical_section_duration_seconds", "timer"),
+    _g("scheduler.tasks.starving", "airflow_scheduler_tasks_starving", "gauge"),
+    _g("scheduler.tasks.executable", "airflow_scheduler_tasks_executable", "gauge"),
+    _g("scheduler.tasks.killed_externally", "airflow_scheduler_tasks_killed_externally_total", "counter"),
+    # DAG parsing.
+    _g("dagbag_size", "airflow_dagbag_size", "gauge"),
+    _g("dag_processing.import_errors", "airflow_dag_processing_import_errors", "gauge"),
+    _g("dag_processing.total_parse_time", "airflow_dag_processing_total_parse_time_seconds", "gauge"),
+    _g("dag_processing.file_path_queue_size", "airflow_dag_processing_file_path_queue_size", "gauge"),
+    _g("dag_processing.processor_timeouts", "airflow_dag_processing_processor_timeouts_total", "counter"),
+    _g("dag_processing.last_duration.*", "airflow_dag_processing_last_duration_seconds", "timer",
+       dag_file="$1"),
+    # Executor (KubernetesExecutor): the executor-suffixed names appear only with several executors.
+    _g("executor.open_slots", "airflow_executor_open_slots", "gauge", executor="default"),
+    _g("executor.queued_tasks", "airflow_executor_queued_tasks", "gauge", executor="default"),
+    _g("executor.running_tasks", "airflow_executor_running_tasks", "gauge", executor="default"),
+    _g("executor.open_slots.*", "airflow_executor_open_slots", "gauge", executor="$1"),
+    _g("executor.queued_tasks.*", "airflow_executor_queued_tasks", "gauge", executor="$1"),
+    _g("executor.running_tasks.*", "airflow_executor_running_tasks", "gauge", executor="$1"),
+    # Pools.
+    _g("pool.open_slots.*", "airflow_pool_open_slots", "gauge", pool="$1"),
+    _g("pool.queued_slots.*", "airflow_pool_queued_slots", "gauge", pool="$1"),
+    _g("pool.running_slots.*", "airflow_pool_running_slots", "gauge", pool="$1"),
+    _g("pool.starving_tasks.*", "airflow_pool_starving_tasks", "gauge", pool="$1"),
+    # Task outcomes. Task ids inside a TaskGroup contain dots (`group.task`), so the task
+    # segment is a regex that may span segments. Only outcomes keep task_id (3 states a task):
+    # counters and timers of different tasks merge correctly into a per-DAG series, which
+    # keeps the series count (the bill) proportional to DAGs rather than tasks. The per-task
+    # state gauges (ti.queued/running/...) are dropped: gauges would overwrite each other when
+    # merged, and the pool and executor gauges carry the same totals.
+    _r(r"ti\.start\.([^.]+)\..+", "airflow_ti_start_total", "counter", dag_id="$1"),
+    _r(r"ti\.finish\.([^.]+)\.(.+)\.([^.]+)", "airflow_ti_finish_total", "counter",
+       dag_id="$1", task_id="$2", state="$3"),
+    _r(r"dag\.([^.]+)\..+\.duration", "airflow_task_duration_seconds", "timer", dag_id="$1"),
+    _r(r"dag\.[^.]+\..+\.queued_duration", "airflow_task_queued_duration_seconds", "timer"),
+    _g("ti_failures", "airflow_ti_failures_total", "counter"),
+    _g("ti_successes", "airflow_ti_successes_total", "counter"),
+    _g("task_instances_without_heartbeats_killed", "airflow_task_instances_without_heartbeats_killed_total",
+       "counter"),
+    # DAG runs.
+    _g("dagrun.duration.*.*", "airflow_dagrun_duration_seconds", "timer", state="$1", dag_id="$2"),
+    _g("dagrun.schedule_delay.*", "airflow_dagrun_schedule_delay_seconds", "timer", dag_id="$1"),
+    # Triggerer.
+    _g("triggers.running.*", "airflow_triggers_running", "gauge", hostname="$1"),
+    _g("triggerer.capacity_left.*", "airflow_triggerer_capacity_left", "gauge", hostname="$1"),
+    _g("triggers.failed", "airflow_triggers_failed_total", "counter"),
+)
+
+# statsd_exporter's documented way to drop what no rule above maps; it must stay last.
+DROP_REST = {"match": ".", "match_type": "regex", "action": "drop", "name": "dropped"}
+
+
+def override_mappings() -> list[dict]:
+    """The chart's `statsd.overrideMappings`: our rules, then drop everything else."""
+    return [rule.as_mapping() for rule in RULES] + [dict(DROP_REST)]
+
+
+def mappings_sha256() -> str:
+    """Pod annotation: statsd_exporter reads its mapping at start only, and the chart's own
+    checksum annotation is not rendered for overrideMappings alone."""
+    return hashlib.sha256(json.dumps(override_mappings(), sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _pattern(rule: Rule) -> re.Pattern:
+    if rule.regex:
+        return re.compile(rule.match)
+    segment = r"([^.]*)"
+    return re.compile("^" + segment.join(re.escape(part) for part in rule.match.split("*")) + "$")
+
+
+def match(statsd_name: str) -> tuple[Rule, dict[str, str]] | None:
+    """The rule that maps a StatsD name and the labels it gets, or None if it is dropped.
+    Globs first, then regexes in order, as statsd_exporter's mapper does."""
+    for rule in sorted(RULES, key=lambda r: r.regex):  # stable: globs, then regexes, each in order
+        found = _pattern(rule).match(statsd_name)
+        if found:
+            return rule, {key: _expand(value, found) for key, value in rule.labels}
+    return None
+
+
+def _expand(template: str, found: re.Match) -> str:
+    return re.sub(r"\$(\d+)", lambda m: found.group(int(m.group(1))), template)
+
+
+def series_names(rule: Rule) -> tuple[str, ...]:
+    """The Prometheus names one mapped metric is exposed as."""
+    if rule.kind == "timer":
+        return (rule.name, f"{rule.name}_sum", f"{rule.name}_count")
+    return (rule.name,)

@@ -1,0 +1,74 @@
+"""The Grafana dashboard in dashboards/: importable JSON with the panels the issue asks for,
+every query against the data source variable (metric names: tests/test_metric_names.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from airflow_eks import scrape
+from tests.promql import metric_names
+
+DASHBOARD = Path(__file__).resolve().parent.parent / "dashboards" / "airflow-eks.json"
+
+
+def dashboard() -> dict:
+    return json.loads(DASHBOARD.read_text())
+
+
+def queries(panel: dict) -> list[str]:
+    return [t["expr"] for t in panel.get("targets", [])]
+
+
+def test_it_is_an_importable_dashboard():
+    d = dashboard()
+    assert d["uid"] and d["title"] and isinstance(d["schemaVersion"], int)
+    [variable] = d["templating"]["list"]
+    assert variable == {**variable, "type": "datasource", "query": "prometheus", "name": "datasource"}
+    ids = [p["id"] for p in d["panels"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_query_panel_uses_the_data_source_variable_and_has_distinct_ref_ids():
+    for panel in dashboard()["panels"]:
+        if panel["type"] == "row":
+            continue
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, panel["title"]
+        refs = [t["refId"] for t in panel["targets"]]
+        assert refs and len(refs) == len(set(refs)), panel["title"]
+        assert all(t["datasource"] == panel["datasource"] and t["expr"] for t in panel["targets"])
+
+
+def test_panels_fit_the_24_column_grid_without_overlapping():
+    cells = set()
+    for panel in dashboard()["panels"]:
+        g = panel["gridPos"]
+        assert g["x"] >= 0 and g["x"] + g["w"] <= 24 and g["h"] > 0, panel["title"]
+        mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert not cells & mine, panel["title"]
+        cells |= mine
+
+
+def test_it_shows_what_the_issue_lists():
+    read = {name for p in dashboard()["panels"] for q in queries(p) for name in metric_names(q)}
+    wanted = {
+        "scheduler loop and heartbeat": {"airflow_scheduler_loop_duration_seconds",
+                                         "airflow_scheduler_heartbeat_total"},
+        "DAG parsing": {"airflow_dag_processing_import_errors", "airflow_dag_processing_total_parse_time_seconds"},
+        "task outcomes and durations": {"airflow_ti_finish_total", "airflow_task_duration_seconds"},
+        "executor open slots and pending pods": {"airflow_executor_open_slots",
+                                                 "cluster_autoscaler_unschedulable_pods_count"},
+        "PgBouncer pools": {"pgbouncer_exporter_pools_waiting_clients", "pgbouncer_exporter_database_pool_size"},
+    }
+    assert {topic: sorted(names - read) for topic, names in wanted.items() if names - read} == {}
+    # Spot nodes: nodes counted by the pool and capacity labels the kubelet job adds.
+    assert any('job="kubelet"' in q and "capacity_type" in q for p in dashboard()["panels"] for q in queries(p))
+
+
+def test_label_selectors_use_the_collector_s_jobs():
+    jobs = {scrape.JOB_KUBELET, scrape.JOB_CADVISOR, scrape.JOB_STATSD, scrape.JOB_PGBOUNCER,
+            scrape.JOB_AUTOSCALER, scrape.JOB_APISERVER}
+    for panel in dashboard()["panels"]:
+        for q in queries(panel):
+            for part in q.split('job="')[1:]:
+                assert part.split('"')[0] in jobs, (panel["title"], q)

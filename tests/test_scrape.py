@@ -1,0 +1,218 @@
+"""The collector's scrape configuration against what the charts really render, the series
+estimate against a simulation of Airflow's metrics through the mapping, and the plan's metrics
+cost (prod idle with metrics and the UI's load balancer within $450/month)."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from airflow_eks import names, scrape, statsd_mapping, versions
+from tests import charts
+from tests.promql import promtool
+from tests.test_metric_names import AIRFLOW_METRICS
+from tests.test_rendered_airflow import airflow_objects
+from tools.plan import build, cost, model
+
+HELM = "kubernetes:helm.sh/v3:Release"
+# i13's sourced ALB prices ($0.0225/ALB-hour + one LCU at $0.008/h, 730 h): the UI's load
+# balancer, added to prod's total until the plan prices it itself.
+ALB_ALLOWANCE = round((0.0225 + 0.008) * 730, 2)
+
+
+def config(interval: str = "60s") -> dict:
+    return yaml.safe_load(scrape.scrape_configuration(interval, cluster_name="c"))
+
+
+def job(name: str) -> dict:
+    return next(j for j in config()["scrape_configs"] if j["job_name"] == name)
+
+
+def keep(j: dict) -> tuple[list[str], str]:
+    [rule] = [r for r in j["relabel_configs"] if r.get("action") == "keep"]
+    return rule["source_labels"], rule["regex"]
+
+
+# --- what the managed collector accepts -------------------------------------------------------
+
+def test_only_what_the_managed_collector_supports():
+    c = config()
+    assert set(c) == {"global", "scrape_configs"}
+    for j in c["scrape_configs"]:
+        assert [sd["role"] for sd in j["kubernetes_sd_configs"]], j["job_name"]  # kubernetes SD only
+        assert "static_configs" not in j and "scrape_interval" not in j
+        if "authorization" in j:
+            assert j["authorization"] == {"type": "Bearer", "credentials_file": scrape.TOKEN}
+        for rule in j.get("relabel_configs", []):
+            if rule.get("target_label") == "__address__":
+                assert rule["replacement"] == "kubernetes.default.svc:443"  # the one name it resolves
+
+
+def test_kubelets_are_reached_through_the_api_server_with_the_pool_label():
+    for name, path in ((scrape.JOB_KUBELET, "resource"), (scrape.JOB_CADVISOR, "cadvisor")):
+        j = job(name)
+        assert j["scheme"] == "https" and j["kubernetes_sd_configs"] == [{"role": "node"}]
+        rules = j["relabel_configs"]
+        assert {"source_labels": ["__meta_kubernetes_node_name"], "regex": "(.+)", "target_label": "__metrics_path__",
+                "replacement": f"/api/v1/nodes/$1/proxy/metrics/{path}"} in rules
+        assert {"source_labels": ["__meta_kubernetes_node_label_airflow_eks_pool"], "target_label": "pool"} in rules
+    assert names.POOL_LABEL == "airflow-eks/pool"  # the label the relabel name is derived from
+
+
+def test_every_job_keeps_only_listed_metrics_except_the_mapped_statsd_one():
+    for j in config()["scrape_configs"]:
+        if j["job_name"] == scrape.JOB_STATSD:
+            assert "metric_relabel_configs" not in j  # the mapping already is the allowlist
+        else:
+            [rule] = j["metric_relabel_configs"]
+            assert rule["action"] == "keep" and "__name__" in rule["source_labels"], j["job_name"]
+
+
+# --- the targets exist as configured: the charts rendered with the program's values -----------
+
+def test_statsd_and_pgbouncer_services_match_the_jobs(programs):
+    services = charts.of_kind(airflow_objects(programs["prod"]), "Service")
+    for name, port in ((scrape.JOB_STATSD, scrape.STATSD_PORT), (scrape.JOB_PGBOUNCER, scrape.PGBOUNCER_PORT)):
+        labels, regex = keep(job(name))
+        assert labels == ["__meta_kubernetes_service_label_component", "__meta_kubernetes_endpoint_port_name"]
+        component, port_name = regex.split(";")
+        [service] = [s for s in services if s["metadata"]["labels"].get("component") == component]
+        assert {"name": port_name, "port": port} == {k: v for p in service["spec"]["ports"]
+                                                     if p["name"] == port_name for k, v in p.items()
+                                                     if k in ("name", "port")}
+        release = next(r for r in programs["prod"].find(HELM) if r.get("chart") == "airflow")
+        assert job(name)["kubernetes_sd_configs"][0]["namespaces"] == {"names": [release.get("namespace")]}
+
+
+def test_the_autoscaler_service_matches_its_job(programs):
+    release = next(r for r in programs["prod"].find(HELM) if r.get("chart") == versions.CLUSTER_AUTOSCALER_CHART)
+    objects = charts.render(charts.chart_dir(versions.CLUSTER_AUTOSCALER_CHART, release.get("version")),
+                            release.plain_inputs["values"], release=release.get("name"),
+                            namespace=release.get("namespace"))
+    service = charts.one(objects, "Service", names.CLUSTER_AUTOSCALER_SERVICE)
+    labels, regex = keep(job(scrape.JOB_AUTOSCALER))
+    assert labels == ["__meta_kubernetes_service_name", "__meta_kubernetes_endpoint_port_name"]
+    assert regex == f"{names.CLUSTER_AUTOSCALER_SERVICE};http"
+    [port] = [p for p in service["spec"]["ports"] if p["name"] == "http"]
+    assert port["port"] == scrape.AUTOSCALER_PORT
+    assert job(scrape.JOB_AUTOSCALER)["kubernetes_sd_configs"][0]["namespaces"] == {"names": [release.get("namespace")]}
+
+
+# --- the series estimate -------------------------------------------------------------------------
+
+def simulated_statsd_series(w: scrape.Workload) -> int:
+    """Distinct series the exporter exposes after Airflow emitted every metric of its 3.1 list
+    for this workload (timers as summaries: 3 quantiles + _sum + _count)."""
+    dags = [f"dag{i}" for i in range(w.dags)]
+    values = {"dag_id": dags, "task_id": [f"t{i}" for i in range(w.tasks_per_dag)],
+              "state": ["success", "failed", "up_for_retry"], "dag_file": dags, "job_name": ["SchedulerJob"],
+              "job_id": ["1"], "return_code": ["0"], "operator_name": ["PythonOperator"],
+              "executor_class_name": ["KubernetesExecutor"], "pool_name": ["default_pool"],
+              "hostname": ["triggerer-0"], "queue": ["default"]}
+    series = set()
+    for line in Path(AIRFLOW_METRICS).read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        _kind, template = line.split()
+        holes = [h for h in values if f"<{h}>" in template]
+        # a DAG file holds one DAG: dag_file follows dag_id where both appear
+        for combo in itertools.product(*(values[h] for h in holes)):
+            name = template
+            for hole, value in zip(holes, combo, strict=True):
+                name = name.replace(f"<{hole}>", value)
+            mapped = statsd_mapping.match(f"airflow.{name}")
+            if mapped is None:
+                continue
+            rule, labels = mapped
+            key = (rule.name, tuple(sorted(labels.items())))
+            series |= {(n, key[1], q) for n in statsd_mapping.series_names(rule)
+                       for q in (("0.5", "0.9", "0.99") if rule.kind == "timer" and n == rule.name else ("",))}
+    return len(series)
+
+
+@pytest.mark.parametrize("workload", [scrape.Workload(), scrape.Workload(dags=10, tasks_per_dag=3),
+                                      scrape.Workload(dags=20, tasks_per_dag=15)])
+def test_the_statsd_estimate_matches_a_simulation_through_the_mapping(workload):
+    estimated = scrape.series_estimate(workload)[scrape.JOB_STATSD]
+    simulated = simulated_statsd_series(workload)
+    # The estimate also counts a few series the simulation's one value per placeholder cannot
+    # produce (e.g. heartbeat failures of other jobs); it must stay within 5% and never below.
+    assert simulated <= estimated <= simulated * 1.05 + 10, (estimated, simulated)
+
+
+def test_series_scale_with_dags_and_tasks_not_with_anything_else():
+    base = scrape.series_estimate()
+    more_tasks = scrape.series_estimate(scrape.Workload(tasks_per_dag=scrape.Workload.tasks_per_dag + 1))
+    assert more_tasks[scrape.JOB_STATSD] - base[scrape.JOB_STATSD] == 3 * scrape.Workload.dags
+    assert base[scrape.JOB_APISERVER] == 0  # only 5xx responses are kept
+
+
+# --- cost ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def plans(programs) -> dict[str, dict]:
+    return {stack: build.assemble(run, stack) for stack, run in programs.items()}
+
+
+def items(plan: dict) -> dict[str, dict]:
+    return {i["key"]: i for i in plan["cost"]["lineItems"]}
+
+
+def test_dev_pays_nothing_for_metrics(plans):
+    assert not [k for k in items(plans["dev"]) if k.startswith("amp")]
+
+
+def test_prod_prices_collector_hours_samples_and_storage(plans):
+    lines, prices = items(plans["prod"]), cost.load_prices()
+    amp = prices["amp"]
+    assert lines["amp-collector:airflow-collector"]["idle"] == round(amp["collector_hourly"] * 730, 2)
+    series = sum(scrape.series_estimate(scrape.Workload(system_nodes=2)).values())
+    samples = series * 730 * 3600 / 60
+    per_sample = (amp["ingest_per_10m_samples"] + amp["collector_per_10m_samples"]) / 1e7
+    assert lines["amp-samples:airflow-collector"]["idle"] == round(samples * per_sample, 2)
+    assert 0 < lines["amp-storage:airflow-collector"]["idle"] < 1
+    assert {"AWS-AMP", "IC-AMP", "AWS-AMP-INGEST"} <= set(prices["sources"])  # the amp block's citations
+
+
+def test_a_longer_interval_halves_the_sample_cost(programs):
+    entries = model.resources(programs["prod"].resources)
+    [scraper] = [e for e in entries if e["type"] == cost.SCRAPER]
+    prices = cost.load_prices()
+    before = {i["key"]: i["idle"] for i in cost.estimate(entries, prices)["lineItems"]}
+    scraper["inputs"]["scrapeConfiguration"] = scrape.scrape_configuration("120s", cluster_name="c")
+    after = {i["key"]: i["idle"] for i in cost.estimate(entries, prices)["lineItems"]}
+    key = "amp-samples:airflow-collector"
+    assert after[key] == pytest.approx(before[key] / 2, abs=0.01)
+
+
+def test_prod_idle_with_metrics_and_the_ui_load_balancer_stays_within_450(plans):
+    lines = items(plans["prod"])
+    total = plans["prod"]["cost"]["total"]["idle"]
+    priced_alb = any(k.startswith("alb") for k in lines)
+    assert any(k.startswith("amp-collector") for k in lines)
+    assert total + (0 if priced_alb else ALB_ALLOWANCE) <= 450.0
+
+
+def test_promtool_accepts_the_scrape_configuration(tmp_path):
+    """Debian's Prometheus is built without Kubernetes discovery, so each job's discovery is
+    swapped for a static target and the token for a local file; everything else (relabel
+    regexes, keep-lists, external labels, authorization) is checked as written."""
+    token = tmp_path / "token"
+    token.write_text("t")
+    c = config()
+    for j in c["scrape_configs"]:
+        assert j.pop("kubernetes_sd_configs")
+        j["static_configs"] = [{"targets": ["192.0.2.1:9102"]}]
+        if "authorization" in j:
+            j["authorization"]["credentials_file"] = str(token)
+    path = tmp_path / "prometheus.yaml"
+    path.write_text(yaml.safe_dump(c))
+    result = subprocess.run([promtool(), "check", "config", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    c["scrape_configs"][0]["relabel_configs"][0]["regex"] = "statsd;(unclosed"
+    path.write_text(yaml.safe_dump(c))
+    assert subprocess.run([promtool(), "check", "config", str(path)], capture_output=True, check=False).returncode
