@@ -19,17 +19,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# The policy pack runs in its own virtualenv (policy/PulumiPolicy.yaml): pulumi-policy pins
-# protobuf 5, the program's SDKs protobuf 6. The tests use it to load the pack for real.
+# Tools whose pinned dependencies fight the program's get a virtualenv each, <dir>/venv from
+# <dir>/requirements.txt. The policy pack (policy/PulumiPolicy.yaml): pulumi-policy pins
+# protobuf 5, the program's SDKs protobuf 6; the tests use it to load the pack for real.
+# checkov (scan/), the tests' manifest scanner, pins boto3, networkx and an older jsonschema.
 POLICY_VENV = policy/venv
+SCAN_VENV = scan/venv
 
-$(POLICY_VENV)/.installed: policy/requirements.txt
+%/venv/.installed: %/requirements.txt
 	@$(PYTHON) -c '$(PYTHON_CHECK)'
-	$(PYTHON) -m venv $(POLICY_VENV)
-	$(POLICY_VENV)/bin/python -m pip install --quiet -r policy/requirements.txt
+	$(PYTHON) -m venv $*/venv
+	$*/venv/bin/python -m pip install --quiet -r $<
 	touch $@
 
-install: $(VENV)/.installed $(POLICY_VENV)/.installed ## create venv/ (runtime, test tools) and policy/venv
+install: $(VENV)/.installed $(POLICY_VENV)/.installed $(SCAN_VENV)/.installed ## create venv/ (runtime, test tools), policy/venv and scan/venv
 
 lint: install ## ruff over the whole tree
 	$(PY) -m ruff check .

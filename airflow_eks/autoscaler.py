@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_eks import iam, images, names, versions
+from airflow_eks import iam, images, names, pod_security, versions
 
 DISCOVERY_TAG = "k8s.io/cluster-autoscaler/enabled"
 
@@ -82,12 +82,18 @@ def values(*, cluster_name: Any, region: str, kubernetes_version: str, image_mir
         "image": {
             "repository": images.mirrored(versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY, image_mirror),
             "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
+            # As for Airflow's images (helm_values.IMAGE_PULL_POLICY).
+            "pullPolicy": "Always",
         },
         # The Pod Identity association names this service account; no annotations, no keys.
+        # It watches nodes and pods and evicts pods: it keeps its API token.
         "rbac": {"create": True, "serviceAccount": {
             "create": True, "name": names.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT}},
         # Never on the spot nodes it is about to remove.
         "nodeSelector": dict(names.SYSTEM_NODE_LABELS),
-        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"memory": "600Mi"}},
+        # It may delete nodes: nothing more than its own process, on a read-only image.
+        "securityContext": pod_security.pod_context(pod_security.CLUSTER_AUTOSCALER_UID),
+        "containerSecurityContext": pod_security.container_context(read_only_root=True),
+        "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
         "extraArgs": extra_args(),
     }

@@ -58,6 +58,16 @@ class NetworkSettings:
     def az_count(self) -> int:
         return len(self.availability_zones)
 
+    @property
+    def private_cidrs(self) -> tuple[str, ...]:
+        """Nodes, pods and in-VPC collectors (subnets.plan)."""
+        return tuple(str(s.private) for s in subnets.plan(self.vpc_cidr, self.az_count))
+
+    @property
+    def public_cidrs(self) -> tuple[str, ...]:
+        """NAT gateways and internet-facing load balancers only."""
+        return tuple(str(s.public) for s in subnets.plan(self.vpc_cidr, self.az_count))
+
 
 @dataclass(frozen=True)
 class NodeGroupSettings:
@@ -146,6 +156,8 @@ class AirflowSettings:
     api_server_replicas: int
     task_resources: TaskResources
     secrets_backend: str  # "none" | "aws-secrets-manager"
+    tasks_may_launch_pods: bool = False
+    """KubernetesPodOperator: task pods (and the triggerer) may create, delete and exec into pods."""
 
 
 # --- metrics and alerts (issue 16) ---------------------------------------------------------
@@ -216,6 +228,14 @@ class Settings:
         return images.mirrored_registries(self.image_mirror, airflow_repository=self.airflow.image_repository,
                                           cluster_autoscaler=self.cluster.cluster_autoscaler,
                                           load_balancer_controller=self.ui.enabled)
+
+    @property
+    def load_balancer_cidrs(self) -> tuple[str, ...]:
+        """Subnets the UI's ALB reaches the API server from (IP targets): an internal ALB's
+        addresses are in the private subnets, an internet-facing one's in the public ones."""
+        if not self.ui.enabled:
+            return ()
+        return self.network.private_cidrs if self.ui.scheme == "internal" else self.network.public_cidrs
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -423,6 +443,7 @@ def _airflow(r: Reader) -> AirflowSettings:
         api_server_replicas=r.integer("apiServerReplicas", 1, 10),
         task_resources=_task_resources(r),
         secrets_backend=r.choice("secretsBackend", SECRETS_BACKENDS),
+        tasks_may_launch_pods=r.boolean("tasksMayLaunchPods"),
     )
 
 

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+from pulumi.runtime.config import is_config_secret
+
+from airflow_eks import config_keys
 
 # int() also takes "+3", " 3" and non-ASCII digits such as "٣"; config integers are plain.
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
@@ -52,11 +55,19 @@ class Reader:
         if value is None:
             # The CLI reads a bare key as the project's: another namespace must be spelled out.
             settable = name if self.namespace == pulumi.get_project() else self.key(name)
+            if not self._has_default(settable):
+                raise pulumi.RunError(f"Missing configuration {self.key(name)}: required (Pulumi.yaml declares no "
+                                      f"default); set it with `pulumi config set {settable} <value>`.")
             raise pulumi.RunError(
                 f"Missing configuration {self.key(name)}: Pulumi.yaml declares its default, so run the "
                 f"program through the Pulumi CLI, or set it with `pulumi config set {settable} <value>`."
             )
         return value
+
+    @staticmethod
+    def _has_default(declared_as: str) -> bool:
+        spec = (config_keys.read_project_file().get("config") or {}).get(declared_as)
+        return isinstance(spec, dict) and ("default" in spec or "value" in spec)
 
     def string(self, name: str, check: Callable[[str], Any] | None = None) -> str:
         value = self.raw(name)
@@ -110,9 +121,20 @@ class Reader:
         return tuple(items)
 
     def secret(self, name: str) -> str | None:
-        """Raw value of a secret key, for validation only; callers wrap it in Output.secret."""
+        """Raw value of a secret key, for validation only; callers wrap it in Output.secret.
+
+        A value set without `--secret` sits in plain text in the stack file (and in git):
+        refused, never shown, so it is rotated and set again as a Pulumi secret. The Pulumi CLI
+        refuses it too for keys Pulumi.yaml declares `secret: true`; this check gives the
+        offline plan (and any other runner) the same answer."""
         value = self.cfg.get(name)
-        return value if value not in (None, "") else None
+        if value in (None, ""):
+            return None
+        if not is_config_secret(self.key(name)):
+            raise invalid_secret(self.key(name), f"a secret, set with `pulumi config set --secret {name} <value>`; "
+                                 "this value is in plain text in the stack file: remove it with `pulumi config rm "
+                                 f"{name}`, rotate it, and set the new one as a secret")
+        return value
 
 
 def all_keys() -> set[str]:

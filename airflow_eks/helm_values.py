@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 
-from airflow_eks import images, local_settings, names, secret_data, sso, statsd_mapping
+from airflow_eks import images, local_settings, names, pod_security, secret_data, sso, statsd_mapping
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
 from airflow_eks.secret_data import SECRET_NAMES, SecretNames
 from airflow_eks.ui_config import UiSettings
@@ -58,13 +58,17 @@ PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": 
 PGBOUNCER_INI_CHECKSUM_ANNOTATION = "checksum/pgbouncer-ini"
 # Ours too; the chart renders its own checksum/statsd-config only with extraMappings or podAnnotations.
 STATSD_MAPPING_CHECKSUM_ANNOTATION = "checksum/statsd-mappings"
+# On the API server's pods: a random ID that changes with the SSO client secret (never the
+# secret or a digest of it), so a rotated secret rolls the pods that read it at start.
+SSO_CLIENT_GENERATION_ANNOTATION = "airflow-eks/sso-client-generation"
 # The chart's default for its own containers (`containerSecurityContext` helper), plus
-# runAsNonRoot: the Airflow image runs as uid 50000 and the chart's pod context sets that uid.
-CONTAINER_SECURITY_CONTEXT = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "runAsNonRoot": True,
-}
+# runAsNonRoot: the Airflow image runs as uid 50000 and the pod context sets that uid.
+CONTAINER_SECURITY_CONTEXT = pod_security.container_context()
+
+# A node reuses its cached layers but asks the registry which image the tag names at every
+# container start, so all nodes run the same image for a tag, a re-pushed one included. One
+# manifest request per start (free on Docker Hub, ECR and its pull-through caches).
+IMAGE_PULL_POLICY = "Always"
 
 ADMIN_USERNAME = "admin"
 # The create-user Job gets the password from this env var (secretKeyRef on our Secret), and
@@ -106,16 +110,21 @@ def airflow_values(
     storage_class: str,
     pgbouncer_ini_sha256: str,
     image_mirror: str = "",
+    load_balancer_cidrs: tuple[str, ...] = (),
     secrets: SecretNames = SECRET_NAMES,
     ui: UiSettings | None = None,
     vpc_cidr: str = "",
+    sso_client_generation: str = "",
 ) -> dict:
     """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
 
     `pgbouncer_ini_sha256` is secret_data.pgbouncer_ini_sha256() of the pgbouncer.ini in our
     Secret (host, port, database, pool settings; no password). `image_mirror`: see
     airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO), `vpc_cidr` the ALB's peers.
+    `load_balancer_cidrs`: subnets that ALB connects from (the API server's NetworkPolicy
+    admits them). `sso_client_generation`: the ID that changes with the SSO client secret.
     """
+    launch = airflow.tasks_may_launch_pods
     repository = images.mirrored(airflow.image_repository, image_mirror)
     image = f"{repository}:{airflow.version}"
     values = {
@@ -126,13 +135,25 @@ def airflow_values(
         "airflowVersion": airflow.version,
         "images": {
             "migrationsWaitTimeout": MIGRATION_WAIT_SECONDS,
-            # Repositories only: the tags stay the chart's, tested together.
-            **{key: {"repository": repo} for key, repo in images.sidecar_repositories(image_mirror).items()},
+            **_images(image_mirror),
         },
         # Fallback for any pod the chart renders without its own selector (the worker pod
         # template uses workers.nodeSelector first).
         "nodeSelector": dict(names.SYSTEM_NODE_LABELS),
         "postgresql": {"enabled": False},
+        # Every Airflow pod (components, jobs, task pods) unless its block says otherwise.
+        "securityContexts": {
+            "pod": pod_security.pod_context(pod_security.AIRFLOW_UID, pod_security.AIRFLOW_GID),
+            "containers": CONTAINER_SECURITY_CONTEXT,
+        },
+        # The chart's ingress policies (enforced by the VPC CNI, see components/cluster.py):
+        # PgBouncer and StatsD admit only this release's pods, the API server the peers below.
+        "networkPolicies": {"enabled": True},
+        # The chart binds its pod-launcher role to the scheduler, the triggerer AND the task
+        # pods' service account, which lets any task exec into the scheduler or start a pod
+        # under another service account (and its Pod Identity role). Off, the component
+        # binds a narrower role to the scheduler alone (pod_security.SCHEDULER_POD_LAUNCHER_RULES).
+        "allowPodLaunching": launch,
         # Celery only; left on it would render pre-install hook Secrets for nothing (§4.1).
         "redis": {"enabled": False},
         "data": {"metadataSecretName": secrets.metadata},
@@ -147,13 +168,15 @@ def airflow_values(
         "migrateDatabaseJob": {
             **_system(COMPONENT_RESOURCES["job"]),
             "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
+            "serviceAccount": _no_token(),
             "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
         },
         # With SSO there is no password login, so no generated admin: the first Admin is a
         # member of a group ssoRoleMapping maps to Admin.
         "createUserJob": {"enabled": False} if ui and ui.sso else _create_user_job(image, secrets),
         "dags": {"gitSync": _git_sync(airflow.git_sync, secrets)},
-        "workers": _workers(airflow.task_resources),
+        "workers": _workers(airflow.task_resources,
+                            api_token=pod_security.needs_api_token("workers", tasks_may_launch_pods=launch)),
         "scheduler": {
             **_system(COMPONENT_RESOURCES["scheduler"], names.SERVICE_ACCOUNTS.scheduler),
             **_replicated(airflow.scheduler_replicas),
@@ -162,10 +185,15 @@ def airflow_values(
         "apiServer": {
             **_system(COMPONENT_RESOURCES["apiServer"], names.SERVICE_ACCOUNTS.api_server),
             **_replicated(airflow.api_server_replicas),
-            **(_behind_alb(ui, secrets, vpc_cidr) if ui and ui.enabled else {}),
+            "networkPolicy": {"ingress": {
+                "from": pod_security.api_server_peers(load_balancer_cidrs),
+                "ports": [{"port": API_SERVER_PORT}],
+            }},
+            **(_behind_alb(ui, secrets, vpc_cidr, sso_client_generation) if ui and ui.enabled else {}),
         },
         "triggerer": {
-            **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer),
+            **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer,
+                      api_token=pod_security.needs_api_token("triggerer", tasks_may_launch_pods=launch)),
             "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
             "persistence": {
                 "enabled": True,
@@ -178,12 +206,19 @@ def airflow_values(
             },
         },
         "dagProcessor": {
-            **_system(COMPONENT_RESOURCES["dagProcessor"], names.SERVICE_ACCOUNTS.dag_processor),
+            **_system(COMPONENT_RESOURCES["dagProcessor"], names.SERVICE_ACCOUNTS.dag_processor,
+                      api_token=pod_security.needs_api_token("dagProcessor", tasks_may_launch_pods=launch)),
             "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
         },
         "statsd": {
             **_system(COMPONENT_RESOURCES["statsd"]),
             "enabled": True,
+            "serviceAccount": _no_token(),
+            # The exporter only reads its mapping file and listens.
+            "securityContexts": {
+                "pod": pod_security.pod_context(pod_security.NOBODY_UID),
+                "container": pod_security.container_context(read_only_root=True),
+            },
             # The chart already annotates the Service with prometheus.io/scrape and /port
             # (9102); repeating those keys here would duplicate them and break the render.
             "service": {"extraAnnotations": {"prometheus.io/path": "/metrics"}},
@@ -210,6 +245,14 @@ def airflow_values(
     return copy.deepcopy(values)
 
 
+def _images(image_mirror: str) -> dict:
+    # Repositories only: the tags stay the chart's, tested together. pod_template is the
+    # task pods' main container (the Airflow image unless set).
+    mirrored = images.sidecar_repositories(image_mirror)
+    return {key: {"pullPolicy": IMAGE_PULL_POLICY, **({"repository": mirrored[key]} if key in mirrored else {})}
+            for key in ("airflow", "pod_template", *images.CHART_SIDECAR_IMAGES)}
+
+
 def aws_connection(region: str) -> str:
     """An AWS connection without keys: boto3 falls back to its default chain, where EKS Pod
     Identity supplies credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI)."""
@@ -234,13 +277,20 @@ def ui_command(namespace: str) -> str:
     return f"kubectl port-forward svc/{API_SERVER_SERVICE} {API_SERVER_PORT}:{API_SERVER_PORT} -n {namespace}"
 
 
-def _system(resources_: dict, service_account: str | None = None) -> dict:
+def _system(resources_: dict, service_account: str | None = None, *, api_token: bool = True) -> dict:
     """An Airflow component on the system node pool, optionally with a fixed SA name (the
     Pod Identity associations name these service accounts)."""
     block: dict = {"nodeSelector": dict(names.SYSTEM_NODE_LABELS), "resources": resources_}
     if service_account is not None:
-        block["serviceAccount"] = {"create": True, "name": service_account}
+        block["serviceAccount"] = {"create": True, "name": service_account,
+                                   "automountServiceAccountToken": api_token}
     return block
+
+
+def _no_token() -> dict:
+    """The chart's own service account, without a Kubernetes API token in the pod (Pod
+    Identity credentials come through a projected token of their own, unaffected)."""
+    return {"automountServiceAccountToken": False}
 
 
 def _replicated(replicas: int) -> dict:
@@ -258,6 +308,11 @@ def _pgbouncer(airflow: AirflowSettings, secrets: SecretNames, ini_sha256: str) 
         **_system(COMPONENT_RESOURCES["pgbouncer"]),
         **_replicated(2 if ha else 1),
         "enabled": True,
+        "serviceAccount": _no_token(),
+        "securityContexts": {
+            "pod": pod_security.pod_context(pod_security.NOBODY_UID),
+            "container": pod_security.container_context(),
+        },
         # The chart's checksum annotations cover only Secrets it renders itself, and
         # pgbouncer.ini is subPath-mounted (never refreshed in a running pod): without this,
         # a new RDS endpoint would reach PgBouncer only at its next unrelated restart.
@@ -270,6 +325,7 @@ def _pgbouncer(airflow: AirflowSettings, secrets: SecretNames, ini_sha256: str) 
         "metricsExporterSidecar": {
             "statsSecretName": secrets.pgbouncer_stats,
             "resources": COMPONENT_RESOURCES["pgbouncerExporter"],
+            "securityContexts": {"container": pod_security.container_context(read_only_root=True)},
         },
     }
     if ha:
@@ -288,6 +344,7 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
     return {
         **_system(COMPONENT_RESOURCES["job"]),
         "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
+        "serviceAccount": _no_token(),
         "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
         "defaultUser": {
             "role": "Admin", "username": ADMIN_USERNAME, "email": "admin@example.com",
@@ -300,6 +357,7 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
         "extraInitContainers": [{
             "name": "wait-for-airflow-migrations",
             "image": image,
+            "imagePullPolicy": IMAGE_PULL_POLICY,
             "args": ["airflow", "db", "check-migrations", f"--migration-wait-timeout={MIGRATION_WAIT_SECONDS}"],
             "env": [_secret_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", secrets.metadata,
                                 secret_data.CONNECTION_KEY)],
@@ -328,6 +386,8 @@ def _git_sync(git: GitSyncSettings, secrets: SecretNames) -> dict:
         "depth": 1,
         # The DAG processor/triggerer sidecars and the init container of every task pod.
         "resources": COMPONENT_RESOURCES["gitSync"],
+        # The chart sets only a user on git-sync; this replaces that, so restate the uid.
+        "securityContexts": {"container": pod_security.container_context(pod_security.GIT_SYNC_UID)},
     }
     if git.auth == "https":
         block["credentialsSecret"] = secrets.git_credentials
@@ -338,7 +398,7 @@ def _git_sync(git: GitSyncSettings, secrets: SecretNames) -> dict:
     return block
 
 
-def _workers(task: TaskResources) -> dict:
+def _workers(task: TaskResources, *, api_token: bool) -> dict:
     """The KubernetesExecutor pod template: task pods on the tainted spot pool only."""
     return {
         "nodeSelector": dict(names.TASK_NODE_LABELS),
@@ -346,13 +406,14 @@ def _workers(task: TaskResources) -> dict:
         "resources": resources(task.cpu_request, task.memory_request, task.cpu_limit, task.memory_limit),
         # workers.serviceAccount works on every chart version (workers.kubernetes.* is 1.21+
         # and its SA name was ignored in 1.21.0, #67261). Pod Identity needs no annotation.
-        "serviceAccount": {"create": True, "name": names.SERVICE_ACCOUNTS.worker},
+        "serviceAccount": {"create": True, "name": names.SERVICE_ACCOUNTS.worker,
+                           "automountServiceAccountToken": api_token},
         # The Cluster Autoscaler must not drain a node to consolidate while a task runs.
         "safeToEvict": False,
     }
 
 
-def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
+def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str, sso_client_generation: str) -> dict:
     """The API server behind the ALB: trust its X-Forwarded-* headers (redirects and OAuth
     redirect URIs stay https, apache/airflow#49781) and, with SSO, the generated
     webserver_config.py plus the client secret from its Secret."""
@@ -366,6 +427,8 @@ def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
     if ui.sso is not None:
         block["apiServerConfig"] = sso.webserver_config(ui.sso)
         block["env"].append(_secret_env(sso.CLIENT_SECRET_ENV, secrets.sso_client, secret_data.SSO_CLIENT_SECRET_KEY))
+        if sso_client_generation:
+            block["podAnnotations"] = {SSO_CLIENT_GENERATION_ANNOTATION: sso_client_generation}
     return block
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_eks import iam, images, names, versions
+from airflow_eks import iam, images, names, pod_security, versions
 
 CHART = "aws-load-balancer-controller"
 CHART_REPO = "https://aws.github.io/eks-charts"
@@ -135,7 +135,8 @@ def values(*, cluster_name: Any, region: str, vpc_id: Any, ingress_class: str, c
         "clusterName": cluster_name,
         "region": region,
         "vpcId": vpc_id,
-        "image": {"repository": images.mirrored(versions.LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY, image_mirror)},
+        "image": {"repository": images.mirrored(versions.LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY, image_mirror),
+                  "pullPolicy": "Always"},  # as for Airflow's images (helm_values.IMAGE_PULL_POLICY)
         # Two replicas (one leader, one standby that also answers the webhooks) and a PDB, so a
         # node drain never leaves Ingress and Service admission without a webhook endpoint.
         "replicaCount": 2,
@@ -143,7 +144,11 @@ def values(*, cluster_name: Any, region: str, vpc_id: Any, ingress_class: str, c
         # The Pod Identity association names this service account; no IRSA annotation.
         "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT},
         "nodeSelector": dict(names.SYSTEM_NODE_LABELS),
-        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+        # Restates the chart's fsGroup (its webhook certificate volume) and read-only, non-root
+        # container, adding seccomp, a uid above the node's range and no capabilities.
+        "podSecurityContext": pod_security.pod_context(pod_security.NONROOT_UID, pod_security.NOBODY_UID),
+        "securityContext": pod_security.container_context(read_only_root=True),
         # Only what this stack uses, so the policy can leave the rest out.
         "enableShield": False,
         "enableWaf": False,

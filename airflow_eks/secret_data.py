@@ -130,6 +130,12 @@ def pgbouncer_ini_sha256(ini: str) -> str:
     return hashlib.sha256(ini.encode()).hexdigest()
 
 
+def sso_client_secret_digest(secret: str) -> str:
+    """SHA-256 of the OIDC client secret: the keeper that draws a new generation ID (and so
+    rolls the API server) when the secret changes. Kept only as a Pulumi secret in state."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def pgbouncer_users(*, user: str, password: str) -> str:
     """`users.txt`: one `"user" "password"` line; a `"` inside is written twice."""
     def q(text: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from airflow_eks import helm_values, names, versions
+from airflow_eks import helm_values, names, pod_security, versions
 from airflow_eks.config import AirflowSettings
 from airflow_eks.ui_config import UiSettings
 from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs
@@ -54,6 +54,10 @@ class AirflowReleaseArgs:
     """The UI behind the ALB and SSO (the Ingress itself is components/ui_ingress.py)."""
     vpc_cidr: str = ""
     """Where the ALB's forwarded headers come from."""
+    load_balancer_cidrs: Sequence[str] = ()
+    """Subnets the UI's load balancer connects to the API server from (its NetworkPolicy)."""
+    metrics_scraper_cidrs: Sequence[str] = ()
+    """Subnets a metrics collector scrapes the StatsD and PgBouncer exporters from."""
 
 
 class AirflowRelease(pulumi.ComponentResource):
@@ -101,12 +105,17 @@ class AirflowRelease(pulumi.ComponentResource):
             sso_client_secret=args.ui.client_secret if args.ui else None,
         ), opts=child)
 
+        access = self._pod_access(name, args, child)
+
         settings, region, mirror, ui, vpc_cidr = args.settings, args.region, args.image_mirror, args.ui, args.vpc_cidr
+        lb_cidrs = tuple(args.load_balancer_cidrs)
         values = pulumi.Output.all(
             args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
+            secrets.sso_client_generation,
         ).apply(lambda v: helm_values.airflow_values(
             settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
-            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr,
+            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr, load_balancer_cidrs=lb_cidrs,
+            sso_client_generation=v[3] or "",
         ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -139,7 +148,7 @@ class AirflowRelease(pulumi.ComponentResource):
             cleanup_on_fail=True,
             max_history=RELEASE_MAX_HISTORY,
             opts=child.merge(pulumi.ResourceOptions(
-                depends_on=[limits, *secrets.secrets, *args.release_depends_on],
+                depends_on=[limits, *secrets.secrets, *access, *args.release_depends_on],
             )),
         )
 
@@ -154,3 +163,39 @@ class AirflowRelease(pulumi.ComponentResource):
             "admin_user": self.admin_user,
             "admin_password": self.admin_password,
         })
+
+    def _pod_access(self, name: str, args: AirflowReleaseArgs, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """What the chart cannot express: the scheduler's own pod-launcher role when task pods
+        may not launch pods (helm_values: allowPodLaunching), and the NetworkPolicies beside
+        the chart's (pod_security.network_policies)."""
+        namespace = self.namespace
+        created: list[pulumi.Resource] = []
+        if not args.settings.tasks_may_launch_pods:
+            role = k8s.rbac.v1.Role(
+                f"{name}-scheduler-pod-launcher",
+                # Fixed: the binding below and `kubectl describe` runbooks name it.
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=pod_security.SCHEDULER_POD_LAUNCHER_ROLE, namespace=namespace),
+                rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
+                       for r in pod_security.SCHEDULER_POD_LAUNCHER_RULES],
+                opts=child,
+            )
+            binding = k8s.rbac.v1.RoleBinding(
+                f"{name}-scheduler-pod-launcher",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=pod_security.SCHEDULER_POD_LAUNCHER_ROLE, namespace=namespace),
+                # By name, not role.metadata.name: both are created side by side.
+                role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
+                                                 name=pod_security.SCHEDULER_POD_LAUNCHER_ROLE),
+                subjects=[k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=names.SERVICE_ACCOUNTS.scheduler,
+                                                  namespace=namespace)],
+                opts=child,
+            )
+            created += [role, binding]
+        for policy, spec in pod_security.network_policies(args.metrics_scraper_cidrs).items():
+            created.append(k8s.networking.v1.NetworkPolicy(
+                f"{name}-{policy.removeprefix(names.AIRFLOW_RELEASE + '-')}",
+                # Fixed: runbooks and `kubectl describe networkpolicy` name them.
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=namespace),
+                spec=spec,
+                opts=child,
+            ))
+        return created

@@ -5,7 +5,8 @@ and the Kubernetes Secrets the chart values name (secret_data.SECRET_NAMES): the
 connection, PgBouncer's config and stats connection, the gitSync credentials, and with SSO
 the OIDC client secret (then there is no password login and no admin password). Random
 resources have fixed inputs and no keepers, so a second `pulumi up` regenerates nothing
-(a new Fernet key would make every stored connection unreadable).
+(a new Fernet key would make every stored connection unreadable); the one exception is the
+SSO client secret's generation ID, which exists to change with that secret.
 
 Does not own the namespace or the DB password (the caller passes both in).
 """
@@ -50,6 +51,9 @@ class AirflowSecrets(pulumi.ComponentResource):
     """Secret; None with SSO (no generated admin)."""
     pgbouncer_ini_sha256: pulumi.Output[str]
     """Checksum of the pgbouncer.ini stored (not secret: the ini holds no password)."""
+    sso_client_generation: pulumi.Output[str] | None = None
+    """A random ID drawn anew whenever the SSO client secret changes (not derived from it);
+    None without SSO."""
 
     def __init__(self, name: str, args: AirflowSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-eks:airflow:AirflowSecrets", name, None, opts)
@@ -84,6 +88,13 @@ class AirflowSecrets(pulumi.ComponentResource):
         if args.sso_client_secret is not None:
             # Read by the API server only (apiServer.env), as sso.CLIENT_SECRET_ENV.
             self._secret("sso-client", SECRET_NAMES.sso_client, {data.SSO_CLIENT_SECRET_KEY: args.sso_client_secret})
+            # The API server reads the secret once, at start: a rotated secret (Entra ID's
+            # expire) must roll its pods. Its digest, kept only as a Pulumi secret in state, is
+            # the keeper; the ID it draws is random, so the pod template learns nothing of it.
+            generation = random.RandomId(f"{name}-sso-client-generation", byte_length=4, keepers={
+                "clientSecretSha256": pulumi.Output.secret(args.sso_client_secret).apply(data.sso_client_secret_digest),
+            }, opts=self._child)
+            self.sso_client_generation = generation.hex
         else:
             # Letters and digits only: people type it into the login form; 24 of them are ~140 bits.
             admin = random.RandomPassword(f"{name}-admin-password", length=ADMIN_PASSWORD_LENGTH, special=False,

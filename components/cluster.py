@@ -216,6 +216,9 @@ class Cluster(pulumi.ComponentResource):
             # pulumi-eks rejects CIDRs together with a private-only endpoint.
             public_access_cidrs=list(settings.public_access_cidrs) if settings.endpoint_public_access else None,
             enabled_cluster_log_types=list(settings.log_types),
+            # The VPC CNI add-on's network policy agent enforces NetworkPolicies (the Airflow
+            # chart's and the program's); without it they are accepted and ignored.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             encryption_config_key_arn=secrets_key.arn,
             opts=self._child.merge(pulumi.ResourceOptions(depends_on=log_groups)),
         )

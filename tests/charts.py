@@ -14,7 +14,7 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import yaml
@@ -29,19 +29,25 @@ def airflow_chart_dir() -> Path:
 
 
 def chart_dir(name: str, version: str) -> Path:
-    """An upstream chart under ../shared/charts, e.g. chart_dir("cluster-autoscaler", "9.59.0")."""
+    """An upstream chart under ../shared/charts (or $CHARTS_DIR, where CI pulls them), e.g.
+    chart_dir("cluster-autoscaler", "9.59.0")."""
     if name == "airflow":
         return airflow_chart_dir()
-    return SHARED / "charts" / f"{name}-{version}"
+    return Path(os.environ.get("CHARTS_DIR") or SHARED / "charts") / f"{name}-{version}"
+
+
+def unavailable(message: str) -> NoReturn:
+    """Something the offline suite reads is missing: a failure in CI, a skip only on a
+    developer's machine."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def require(path: Path) -> Path:
     """The chart folder, or a failure in CI (a skip only on a developer's machine)."""
     if not (path / "Chart.yaml").is_file():
-        message = f"chart not found at {path} (../shared beside the checkout; see README, Development)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"chart not found at {path} (../shared beside the checkout; see README, Development)")
     return path
 
 
@@ -54,9 +60,20 @@ def _render(path: str, values_json: str, release: str, namespace: str) -> tuple[
     return tuple(sorted(manifests.items()))
 
 
+# Kinds Kubernetes keeps outside namespaces; Helm puts every other object it installs into the
+# release's namespace, whether or not the template says so.
+CLUSTER_SCOPED = frozenset({
+    "ClusterRole", "ClusterRoleBinding", "Namespace", "StorageClass", "PriorityClass",
+    "CustomResourceDefinition", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "IngressClass", "PersistentVolume",
+    "IngressClassParams",  # the AWS Load Balancer Controller's CRD (scope: Cluster)
+})
+
+
 def render(path: Path, values: dict[str, Any], *, release: str, namespace: str) -> list[dict]:
     """Every Kubernetes object the chart renders for `values`, as Kubernetes would receive it
-    (NOTES.txt dropped); `render_by_template` also says which template made each one."""
+    (NOTES.txt dropped; namespaced objects in the release's namespace, as `helm install -n`
+    puts them); `render_by_template` also says which template made each one."""
     return [obj for _, obj in render_by_template(path, values, release=release, namespace=namespace)]
 
 
@@ -69,9 +86,27 @@ def render_by_template(path: Path, values: dict[str, Any], *, release: str,
         if not template.endswith((".yaml", ".yml")):
             continue  # NOTES.txt and helpers
         for doc in yaml.safe_load_all(text):
-            if doc:
-                out.append((template, doc))
+            # Helm, like kubectl, applies a v1 List as its items (the AWS Load Balancer
+            # Controller's chart orders IngressClassParams before the IngressClass that way).
+            for obj in (doc.get("items") or []) if doc and doc.get("kind") == "List" else [doc] if doc else []:
+                if obj.get("kind") not in CLUSTER_SCOPED:
+                    obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+                out.append((template, obj))
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _crds(path: str) -> tuple[dict, ...]:
+    folder = Path(path) / "crds"
+    docs = [d for f in sorted(folder.glob("*.yaml")) for d in yaml.safe_load_all(f.read_text()) if d] \
+        if folder.is_dir() else []
+    return tuple(d for d in docs if d.get("kind") == "CustomResourceDefinition")
+
+
+def crds(path: Path) -> list[dict]:
+    """The CustomResourceDefinitions a chart installs from its crds/ folder (Helm applies those
+    before the templates and never renders them)."""
+    return list(_crds(str(require(path))))
 
 
 def of_kind(objects: list[dict], kind: str, name: str | None = None) -> list[dict]:

@@ -192,7 +192,9 @@ def test_children_are_parented_and_use_the_callers_kubernetes_provider():
     assert r.one(RELEASE).parent == component.urn
     assert r.one("airflow-eks:airflow:AirflowSecrets").parent == component.urn
     k8s_children = [x for x in r.resources if x.typ.startswith("kubernetes:") and x.name != "gp3"]
-    assert len(k8s_children) == 1 + 1 + 1 + 8  # namespace, LimitRange, release, Secrets (https)
+    # namespace, LimitRange, release, Secrets (https), the scheduler's Role and RoleBinding,
+    # NetworkPolicies (default deny, triggerer logs; no scraper given here)
+    assert len(k8s_children) == 1 + 1 + 1 + 8 + 2 + 2
     assert all(x.provider.startswith(provider.urn) for x in k8s_children)
 
 
@@ -264,3 +266,20 @@ def test_nothing_regenerates_on_the_next_up():
     assert all("keepers" not in x.inputs for x in randoms)
     assert {x.name: x.inputs["length"] for x in randoms if "Bytes" in x.typ} == {
         "airflow-secrets-fernet-key": 32, "airflow-secrets-api-secret-key": 32, "airflow-secrets-jwt-secret": 64}
+
+
+def test_the_scheduler_gets_its_own_pod_launcher_role_unless_tasks_may_launch_pods():
+    rbac = "kubernetes:rbac.authorization.k8s.io/v1"
+    role_type, binding_type = f"{rbac}:Role", f"{rbac}:RoleBinding"
+    r = run()
+    role, binding = r.one(role_type), r.one(binding_type)
+    assert binding.get("roleRef.name") == role.get("metadata.name")
+    assert binding.get("subjects") == [{"kind": "ServiceAccount", "name": names.SERVICE_ACCOUNTS.scheduler,
+                                        "namespace": names.AIRFLOW_NAMESPACE}]
+    release = r.one(RELEASE)
+    assert r.depends_on(release, role) and r.depends_on(release, binding)  # no window without it
+    assert all(r.depends_on(release, p) for p in r.find("kubernetes:networking.k8s.io/v1:NetworkPolicy"))
+    overrides, secrets = HTTPS
+    launching = harness.run(build, stack="dev", overrides={**overrides, "tasksMayLaunchPods": "true"}, secrets=secrets)
+    assert launching.find(role_type) == [] and launching.find(binding_type) == []
+    assert launching.one(RELEASE).get("values.allowPodLaunching") is True

@@ -36,6 +36,8 @@ def project(tmp_path_factory) -> Path:
     (root / "Pulumi.invalid.yaml").write_text(dev.replace(f"{key} 2", f"{key} 0"))
     (root / "Pulumi.noregion.yaml").write_text(dev + "  aws:region: mars-north-1\n")
     (root / "not-a-plan.json").write_text('{"hello": "world"}\n')
+    (root / "Pulumi.broken.yaml").write_text("config:\n  airflow-eks:natGateways: [single\n")
+    (root / "Pulumi.flat.yaml").write_text("config: single\n")
     return root
 
 
@@ -55,7 +57,7 @@ def one_clean_error(result: subprocess.CompletedProcess, *, lines: int = 1) -> s
 def test_unknown_stack_lists_the_stacks_that_exist(project):
     err = one_clean_error(plan(project, "staging"))
     assert "unknown stack 'staging'" in err and "no Pulumi.staging.yaml" in err
-    assert "dev, invalid, noregion, prod, typo" in err
+    assert "broken, dev, flat, invalid, noregion, prod, typo" in err
 
 
 def test_a_mistyped_key_names_the_declared_one(project):
@@ -72,6 +74,18 @@ def test_an_invalid_value_prints_the_programs_one_line(project):
 def test_an_invalid_region_names_the_aws_key(project):
     err = one_clean_error(plan(project, "noregion"))
     assert "aws:region" in err and "mars-north-1" in err
+
+
+def test_a_stack_file_that_is_not_yaml_names_the_file_and_the_place(project):
+    err = one_clean_error(plan(project, "broken"))
+    assert err.startswith("error: Pulumi.broken.yaml is not valid YAML (line 2, column 28: ")
+    assert "unexpected" not in err
+
+
+def test_a_stack_file_whose_config_is_not_a_map_says_so(project):
+    err = one_clean_error(plan(project, "flat"))
+    assert err.strip() == ("error: Pulumi.flat.yaml: `config` must be a map of keys to values "
+                           "(e.g. `airflow-eks:natGateways: single`), not 'single'")
 
 
 def test_a_missing_diff_base_is_named_before_any_work(project):

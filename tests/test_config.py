@@ -132,6 +132,7 @@ BAD_INPUTS = [
     ("dbBackupRetentionDays", 0, "from 1 to 35"),
     ("dbBackupRetentionDays", 36, "from 1 to 35"),
     ("protectData", "maybe", "true or false"),
+    ("tasksMayLaunchPods", "sometimes", "true or false"),
     ("keepDataOnDestroy", "yes", "true or false"),
     ("logRetentionDays", 0, "from 1 to 3650"),
     ("taskS3BucketNames", ["Bad_Bucket"], "S3 bucket name"),
@@ -294,6 +295,14 @@ def test_missing_required_repo_names_the_key_and_how_to_set_it():
     with pytest.raises(pulumi.RunError) as err:
         load(overrides={"gitSyncRepo": None})
     assert "airflow-eks:gitSyncRepo" in str(err.value) and "pulumi config set gitSyncRepo" in str(err.value)
+    # gitSyncRepo has no default: the hint must not send the user to look for one.
+    assert "declares no default" in str(err.value) and "declares its default" not in str(err.value)
+
+
+def test_missing_key_with_a_default_says_the_cli_applies_it():
+    with pytest.raises(pulumi.RunError) as err:
+        load(overrides={"natGateways": None})
+    assert "Pulumi.yaml declares its default" in str(err.value)
 
 
 def test_missing_region_hint_names_the_aws_namespace():

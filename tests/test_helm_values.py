@@ -92,8 +92,9 @@ def test_one_image_for_every_airflow_container_and_task_pod():
     assert v["executor"] == "KubernetesExecutor"
     assert (v["defaultAirflowRepository"], v["defaultAirflowTag"], v["airflowVersion"]) == (
         ECR_IMAGE, "3.1.7", "3.1.7") == (s.image_repository, s.version, s.version)
-    # images.airflow / images.pod_template would split components and task pods apart.
-    assert set(v["images"]) == {"migrationsWaitTimeout"}
+    # A repository or tag in images.airflow / images.pod_template would split components and
+    # task pods apart; only the pull policy is set there.
+    assert v["images"]["airflow"] == v["images"]["pod_template"] == {"pullPolicy": helm_values.IMAGE_PULL_POLICY}
     assert v["createUserJob"]["extraInitContainers"][0]["image"] == f"{ECR_IMAGE}:3.1.7"
     assert v["postgresql"] == {"enabled": False} and v["redis"] == {"enabled": False}
 
@@ -193,7 +194,9 @@ def test_task_pods_run_on_the_spot_pool_with_the_task_resources():
     assert w["resources"] == {"requests": {"cpu": "300m", "memory": "768Mi"},
                               "limits": {"cpu": "2", "memory": "3Gi"}}
     assert (task.cpu_request, task.memory_limit) == ("300m", "3Gi")
-    assert w["serviceAccount"] == {"create": True, "name": names.SERVICE_ACCOUNTS.worker}
+    # No Kubernetes API token unless tasksMayLaunchPods (tests/test_pod_security.py).
+    assert w["serviceAccount"] == {"create": True, "name": names.SERVICE_ACCOUNTS.worker,
+                                   "automountServiceAccountToken": False}
     assert "annotations" not in w["serviceAccount"]  # Pod Identity, not IRSA
     assert w["safeToEvict"] is False
 
@@ -207,9 +210,9 @@ def test_airflows_own_pods_run_on_system_nodes_with_the_named_service_accounts()
         assert v[block]["nodeSelector"] == names.SYSTEM_NODE_LABELS, block
         assert "tolerations" not in v[block], block  # only task pods tolerate the spot taint
     sa = names.SERVICE_ACCOUNTS
-    for block, name in (("scheduler", sa.scheduler), ("apiServer", sa.api_server),
-                        ("triggerer", sa.triggerer), ("dagProcessor", sa.dag_processor)):
-        assert v[block]["serviceAccount"] == {"create": True, "name": name}
+    for block, name, token in (("scheduler", sa.scheduler, True), ("apiServer", sa.api_server, True),
+                               ("triggerer", sa.triggerer, False), ("dagProcessor", sa.dag_processor, False)):
+        assert v[block]["serviceAccount"] == {"create": True, "name": name, "automountServiceAccountToken": token}
 
 
 @pytest.mark.parametrize("variant,replicas,pdb", [("dev", 1, False), ("prod", 2, True)])
@@ -337,7 +340,7 @@ def test_the_sidecar_table_is_the_charts(chart_values):
 def test_without_a_mirror_images_come_from_the_public_defaults(chart_values):
     got = image_repositories(values("dev"), chart_values)
     assert got == {"airflow": "apache/airflow", **images.CHART_SIDECAR_IMAGES}
-    assert set(values("dev")["images"]) == {"migrationsWaitTimeout"}
+    assert not any("repository" in block for block in values("dev")["images"].values() if isinstance(block, dict))
 
 
 def test_a_mirror_serves_every_public_image_under_its_upstream_path(chart_values):
@@ -353,7 +356,7 @@ def test_a_mirror_serves_every_public_image_under_its_upstream_path(chart_values
     [wait] = v["createUserJob"]["extraInitContainers"]
     assert wait["image"] == "harbor.example.com/proxy/docker.io/apache/airflow:3.1.8"
     # Tags stay the chart's: only repositories are set.
-    assert all(set(v["images"][k]) == {"repository"} for k in images.CHART_SIDECAR_IMAGES)
+    assert all(set(v["images"][k]) == {"repository", "pullPolicy"} for k in images.CHART_SIDECAR_IMAGES)
 
 
 def test_prod_keeps_its_own_airflow_image_and_mirrors_the_rest(chart_values):

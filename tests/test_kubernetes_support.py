@@ -232,6 +232,9 @@ def test_plan_of_a_standard_cluster_past_its_window_is_upgraded_not_billed_exten
     support = plan["cost"]["kubernetesSupport"]
     assert (support["billedMinor"], support["upgradedOn"]) == ("1.36", "2027-03-27")
     assert "EKS has upgraded the control plane from 1.35 to 1.36 by itself" in cost_text(plan)
+    # ...and the stack file still says 1.35, which the program refuses from that day on.
+    assert "the program refuses a `pulumi up` with 1.35 from that day" in cost_text(plan)
+    assert ks.refusal("1.35", ks.STANDARD, dt.date.fromisoformat(support["upgradedOn"])) is not None
 
 
 def test_plan_of_a_cluster_without_an_upgrade_policy_is_priced_as_eks_defaults_it():

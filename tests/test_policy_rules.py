@@ -13,7 +13,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from airflow_eks import iam, images, kubernetes_support, load_balancer_controller, names, ui_ingress, versions
+from airflow_eks import (
+    iam,
+    images,
+    kubernetes_support,
+    load_balancer_controller,
+    names,
+    pod_security,
+    ui_ingress,
+    versions,
+)
 from policy import rules
 from policy.rules import Resource
 
@@ -62,8 +71,22 @@ def with_values(**changes: object) -> dict:
     return airflow_release({**AIRFLOW_VALUES, **changes})
 
 
+HARDENED = {
+    "securityContexts": {"pod": pod_security.pod_context(50000, 0), "containers": pod_security.container_context()},
+    "pgbouncer": {"enabled": True, "securityContexts": {"pod": pod_security.pod_context(65534)}},
+    "statsd": {"securityContexts": {"pod": pod_security.pod_context(65534)}},
+    "dags": {"gitSync": {"enabled": True, "securityContexts": {"container": pod_security.container_context(65533)}}},
+    "networkPolicies": {"enabled": True},
+}
+HARDENED_AUTOSCALER = {"chart": "cluster-autoscaler", "version": "9.59.0", "values": {
+    "securityContext": pod_security.pod_context(65532),
+    "containerSecurityContext": pod_security.container_context(read_only_root=True)}}
+
+
 # rule -> (resource type, passing props, failing props)
 RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
+    "helm-pod-hardening": (rules.HELM_RELEASE, with_values(**HARDENED),
+                           with_values(**{**HARDENED, "networkPolicies": {"enabled": False}})),
     "rds-storage-encrypted": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "storageEncrypted": False}),
     "rds-not-public": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "publiclyAccessible": True}),
     "rds-backup-retention": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "backupRetentionPeriod": 1.0}),
@@ -190,6 +213,15 @@ def limit_stack(default: dict | None) -> list[Resource]:
             res(rules.LIMIT_RANGE, "defaults", {"metadata": {"namespace": "airflow"}, "spec": {"limits": items}})]
 
 
+def cni_stack(enforce: object, *, addon: bool) -> list[Resource]:
+    """A cluster as offline (the component's own inputs) or at a real preview (the add-on)."""
+    if addon:
+        return [res(rules.EKS_COMPONENT, "eks", {}),
+                res(rules.EKS_ADDON, "vpc-cni", {"addonName": "vpc-cni", "configurationValues": json.dumps(
+                    {"enableNetworkPolicy": enforce, "env": {"WARM_ENI_TARGET": "1"}})})]
+    return [res(rules.EKS_COMPONENT, "eks", {**GOOD_EKS, "vpcCniOptions": {"enableNetworkPolicy": enforce}})]
+
+
 def release_and_lifecycle(expire: bool) -> list[Resource]:
     rules_ = [{"id": "expire", "status": "Enabled", "expiration": {"days": 30.0}}] if expire else []
     return [res(rules.HELM_RELEASE, "airflow", airflow_release(AIRFLOW_VALUES)),
@@ -230,6 +262,7 @@ def alb_annotations(*, certificate: str = "arn:aws:acm:us-east-1:1:certificate/x
 
 # rule -> (passing stack, failing stack)
 STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
+    "eks-network-policy-enforcement": (cni_stack(True, addon=False), cni_stack(False, addon=False)),
     "rds-force-ssl": (rds_stack("1"), rds_stack("0")),
     "metrics-enabled": (metrics_stack(), [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS))]),
     "s3-public-access-block": (bucket_stack(), bucket_stack(pab={"restrictPublicBuckets": False})),
@@ -613,6 +646,46 @@ def test_prod_pack_config_states_the_defaults_and_dev_only_relaxes_them():
         assert order.index(rules.level_of(by_name(name), dev)) <= order.index(rules.level_of(by_name(name), prod))
 
 
+def test_network_policy_enforcement_is_read_from_the_vpc_cni_addon_at_a_real_preview():
+    assert check_stack("eks-network-policy-enforcement", cni_stack("true", addon=True)) == []
+    [(message, urn)] = check_stack("eks-network-policy-enforcement", cni_stack("false", addon=True))
+    assert "enableNetworkPolicy" in message and urn.endswith("vpc-cni")
+    # no setting at all is no enforcement
+    assert check_stack("eks-network-policy-enforcement", [res(rules.EKS_COMPONENT, "eks", dict(GOOD_EKS))])
+    assert check_stack("eks-network-policy-enforcement", []) == []
+
+
+@pytest.mark.parametrize("path", ["securityContexts.pod.seccompProfile", "securityContexts.containers.capabilities",
+                                  "statsd.securityContexts.pod.runAsNonRoot",
+                                  "dags.gitSync.securityContexts.container.allowPrivilegeEscalation"])
+def test_pod_hardening_names_each_missing_setting(path):
+    values = json.loads(json.dumps(HARDENED))
+    *parents, leaf = path.split(".")
+    node = values
+    for part in parents:
+        node = node[part]
+    node.pop(leaf)
+    [message] = check("helm-pod-hardening", rules.HELM_RELEASE, with_values(**values))
+    assert ".".join(parents[-2:]) in message or parents[-1] in message
+
+
+def test_pod_hardening_covers_the_controllers_and_ignores_other_charts():
+    assert check("helm-pod-hardening", rules.HELM_RELEASE, HARDENED_AUTOSCALER) == []
+    bare = {**HARDENED_AUTOSCALER, "values": {}}
+    [message] = check("helm-pod-hardening", rules.HELM_RELEASE, bare)
+    assert "readOnlyRootFilesystem" in message and "seccompProfile" in message
+    controller = {"chart": "aws-load-balancer-controller", "values": load_balancer_controller.values(
+        cluster_name="c", region="us-east-1", vpc_id="vpc-1", ingress_class="alb", class_params={}, tags={},
+        waf=False)}
+    assert check("helm-pod-hardening", rules.HELM_RELEASE, controller) == []
+    # the chart's own defaults (no seccomp, capabilities kept) are not enough
+    chart_defaults = {"podSecurityContext": {"fsGroup": 65534}, "securityContext": {
+        "readOnlyRootFilesystem": True, "runAsNonRoot": True, "allowPrivilegeEscalation": False}}
+    [message] = check("helm-pod-hardening", rules.HELM_RELEASE, {**controller, "values": chart_defaults})
+    assert "podSecurityContext: seccompProfile" in message and "capabilities" in message
+    assert check("helm-pod-hardening", rules.HELM_RELEASE, {"chart": "other", "values": {}}) == []
+
+
 @pytest.mark.parametrize(("annotations", "flagged"), [
     (alb_annotations(), []),
     (alb_annotations(ports='[{"HTTP": 80}]'), ["no HTTPS listener"]),
@@ -652,6 +725,8 @@ def test_shared_names_agree_with_the_program():
     assert rules.ALB_ANNOTATION_PREFIX == ui_ingress.PREFIX
     assert set(images.PUBLIC_REGISTRIES) <= rules.PUBLIC_REGISTRIES
     assert {k: v[0] for k, v in rules.CHART_SIDECAR_IMAGES.items()} == images.CHART_SIDECAR_IMAGES
+    assert rules.CLUSTER_AUTOSCALER_CHART == versions.CLUSTER_AUTOSCALER_CHART
+    assert pod_security.RUNTIME_DEFAULT_SECCOMP["type"] == rules.RUNTIME_DEFAULT
 
 
 def test_rds_final_snapshot_names_each_setting_that_would_lose_data():

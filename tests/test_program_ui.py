@@ -190,3 +190,19 @@ def test_the_client_secret_appears_nowhere_else_unmarked(sentinel_run):
         assert SENTINEL not in json.dumps(value), name
     values = release(sentinel_run, "airflow").plain_inputs["values"]
     assert SENTINEL not in json.dumps(values)
+
+
+def test_a_rotated_client_secret_rolls_the_api_server_without_its_value_in_the_values(sentinel_run):
+    """The API server reads the secret at start only: a new value must change its pod template."""
+    rotated = harness.run_program("prod", secrets={"ssoClientSecret": SENTINEL + "-rotated"})
+    generations = [run.one("random:index/randomId:RandomId", name="airflow-secrets-sso-client-generation")
+                   for run in (sentinel_run, rotated)]
+    # pulumi-random draws a new ID when a keeper changes: the keeper follows the secret, as a secret.
+    assert [mocks.secret_paths(g.inputs) for g in generations] == [["keepers"], ["keepers"]]
+    assert generations[0].plain_inputs["keepers"] != generations[1].plain_inputs["keepers"]
+    for run, generation in zip((sentinel_run, rotated), generations, strict=True):
+        airflow_release = release(run, "airflow")
+        annotations = airflow_release.plain_inputs["values"]["apiServer"]["podAnnotations"]
+        assert annotations[helm_values.SSO_CLIENT_GENERATION_ANNOTATION]
+        assert run.depends_on(airflow_release, generation)
+        assert not mocks.contains_text(generation.inputs, SENTINEL, outside_secrets=False)

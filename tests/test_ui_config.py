@@ -139,3 +139,15 @@ def test_prod_without_its_secret_fails_like_the_cli_would():
 def test_allowed_cidrs_without_a_hostname_are_refused_naming_the_missing_hostname():
     with pytest.raises(pulumi.RunError, match=r"airflow-eks:uiHostname = '': expected a DNS name"):
         load({"uiAllowedCidrs": ["10.8.0.0/16"]})
+
+
+@pytest.mark.parametrize("key", ["ssoClientSecret", "gitSyncToken"])
+def test_a_secret_key_set_without_secret_is_refused_without_its_value(key):
+    """`pulumi config set ssoClientSecret ...` without --secret writes it to the stack file in
+    plain text: refused, so it is rotated and set again as a Pulumi secret."""
+    overrides = with_sso(**{key: SENTINEL}) if key == "ssoClientSecret" else {"gitSyncUsername": "u", key: SENTINEL}
+    with pytest.raises(pulumi.RunError) as raised:
+        load(overrides)
+    message = str(raised.value)
+    assert f"airflow-eks:{key} = [secret]: expected a secret" in message
+    assert f"pulumi config set --secret {key}" in message and SENTINEL not in message

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from airflow_eks import load_balancer_controller, versions
+
 ROOT = Path(__file__).resolve().parent.parent
 GITHUB = ROOT / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
@@ -220,10 +222,16 @@ def test_ci_runs_the_readme_test_command_on_every_push_and_pull_request():
 def test_ci_fetches_the_chart_version_the_program_pins():
     pulumi_yaml = load(ROOT / "Pulumi.yaml")
     [job] = workflow("ci")["jobs"].values()
-    fetch = next(s for s in job["steps"] if "helm pull" in s.get("run", ""))
+    fetch = next(s for s in job["steps"] if "helm pull airflow" in s.get("run", ""))
     assert fetch["env"]["AIRFLOW_CHART_VERSION"] == pulumi_yaml["config"]["airflowChartVersion"]["default"]
+    charts = next(s for s in job["steps"] if "helm pull cluster-autoscaler" in s.get("run", ""))
+    assert charts["env"]["CLUSTER_AUTOSCALER_CHART_VERSION"] == versions.CLUSTER_AUTOSCALER_CHART_VERSION
+    assert versions.CLUSTER_AUTOSCALER_CHART_REPO in charts["run"]
+    assert charts["env"]["LOAD_BALANCER_CONTROLLER_CHART_VERSION"] == load_balancer_controller.CHART_VERSION
+    assert f"aws-load-balancer-controller --repo {load_balancer_controller.CHART_REPO}" in charts["run"]
     make = next(s for s in job["steps"] if s.get("run") == "make test")
     assert make["env"]["AIRFLOW_CHART_DIR"].endswith("/chart/airflow")
+    assert make["env"]["CHARTS_DIR"].endswith("/charts")
 
 
 # --- preview.yml -------------------------------------------------------------------------------

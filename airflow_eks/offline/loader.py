@@ -41,6 +41,10 @@ class UnknownStackError(LookupError):
     """No Pulumi.<stack>.yaml: the message lists the stacks that exist."""
 
 
+class StackFileError(ValueError):
+    """A stack file the CLI would refuse too: not YAML, or a `config` that is not a map."""
+
+
 def stacks() -> list[str]:
     """The stacks with a stack file next to Pulumi.yaml."""
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.?*.yaml"))
@@ -51,7 +55,18 @@ def stack_file(stack: str) -> dict:
     if not path.is_file():
         raise UnknownStackError(f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml; "
                            f"the stacks are {', '.join(stacks()) or 'none'}")
-    return yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        # Where the broken construct starts (an unclosed `[`), else where parsing gave up.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise StackFileError(f"{path.name} is not valid YAML ({where}{getattr(exc, 'problem', None) or exc})") from None
+    config = document.get("config") if isinstance(document, dict) else document
+    if not isinstance(document, dict) or not isinstance(config or {}, dict):
+        raise StackFileError(f"{path.name}: `config` must be a map of keys to values "
+                             f"(e.g. `airflow-eks:natGateways: single`), not {config!r}")
+    return document
 
 
 def stack_config(

@@ -19,7 +19,7 @@ checks they still agree with airflow_eks.
 Layout: `constants` (levels, resource types, shared names), `base` (Resource, Violation, Rule and
 the RULES registry), `helpers` (reading props, linking resources), `airflow_values` (the Airflow
 release's values), one module of rules per area (`aws_rds`, `aws_s3`, `aws_eks`, `aws_network`,
-`aws_iam_kms`, `kubernetes`, `ui_access`), and `engine` (evaluate() and the pack config schema). The
+`aws_iam_kms`, `kubernetes`, `pod_security`, `ui_access`), and `engine` (evaluate() and the pack config schema). The
 submodules import each other relatively, so the package works both as `rules` (the CLI runs the
 pack with policy/ on sys.path) and as `policy.rules` (the tests). Everything public is
 re-exported here: use `rules.<name>`.
@@ -42,6 +42,7 @@ from .constants import (
     CHART_DEFAULT_PASSWORD,
     CHART_DEFAULT_REPOSITORY,
     CHART_SIDECAR_IMAGES,
+    CLUSTER_AUTOSCALER_CHART,
     DISABLED,
     DOCKER_HUB,
     EKS_ADDON,
@@ -67,6 +68,7 @@ from .constants import (
     RDS_INSTANCE,
     RDS_PARAMETER_GROUP,
     READ_VERBS,
+    RUNTIME_DEFAULT,
     S3_BUCKETS,
     S3_ENCRYPTION,
     S3_LIFECYCLE,
@@ -78,6 +80,7 @@ from .constants import (
     SECURITY_GROUP_RULE,
     SEMVER,
     SUBNET,
+    VPC_CNI_ADDON,
 )
 
 # Importing a rule module registers its rules, so this order is RULES' order (and the order of
@@ -101,6 +104,7 @@ from .kubernetes import (
     helm_release_pinned, airflow_remote_logging_s3, airflow_task_resources, airflow_image_registry,
     airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference, task_pods_limit_range,
 )
+from .pod_security import eks_network_policy_enforcement, helm_pod_hardening
 from .ui_access import ui_https_only, ui_internet_facing_guarded, ui_internet_facing_exposure
 # isort: on
 from .engine import as_resources, config_schema, evaluate, level_of
@@ -117,7 +121,7 @@ __all__ = [
     "INGRESS", "LOAD_BALANCER_CONTROLLER_CHART", "ALB_ANNOTATION_PREFIX",
     "AMP_WORKSPACE", "AMP_SCRAPER", "AMP_RULE_GROUPS", "AMP_ALERT_MANAGER",
     "CHART_DEFAULT_REPOSITORY", "CHART_DEFAULT_PASSWORD", "DOCKER_HUB", "PUBLIC_REGISTRIES", "CHART_SIDECAR_IMAGES",
-    "READ_VERBS", "BROAD_MANAGED_POLICIES", "SEMVER",
+    "READ_VERBS", "BROAD_MANAGED_POLICIES", "SEMVER", "CLUSTER_AUTOSCALER_CHART", "VPC_CNI_ADDON", "RUNTIME_DEFAULT",
     # model and registry
     "Resource", "Violation", "ResourceCheck", "StackCheck", "Rule", "RULES", "rule",
     # rules
@@ -132,6 +136,7 @@ __all__ = [
     "iam_least_privilege", "iam_pod_identity_trust", "kms_key_rotation", "aws_required_tags",
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
     "airflow_ui_rbac", "airflow_no_default_admin_password", "airflow_secrets_by_reference", "task_pods_limit_range",
+    "eks_network_policy_enforcement", "helm_pod_hardening",
     "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure",
     "metrics_enabled",
     # running the rules outside the CLI

@@ -51,6 +51,7 @@ AMP_SCRAPER = "aws:amp/scraper:Scraper"
 AMP_RULE_GROUPS = "aws:amp/ruleGroupNamespace:RuleGroupNamespace"
 AMP_ALERT_MANAGER = "aws:amp/alertManagerDefinition:AlertManagerDefinition"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+VPC_CNI_ADDON = "vpc-cni"  # the EKS add-on whose policy agent enforces NetworkPolicies
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 # The AWS Load Balancer Controller (airflow_eks/load_balancer_controller.py CHART) and its annotations.
@@ -62,6 +63,8 @@ POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 POD_IDENTITY_ACTIONS = frozenset({"sts:AssumeRole", "sts:TagSession"})
 AIRFLOW_NAMESPACE = "airflow"
 AIRFLOW_CHART = "airflow"
+CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
+RUNTIME_DEFAULT = "RuntimeDefault"
 # Chart 1.19.0 defaults the Airflow image to Docker Hub and the admin user to admin:admin.
 CHART_DEFAULT_REPOSITORY = "apache/airflow"
 CHART_DEFAULT_PASSWORD = "admin"  # noqa: S105 - the value the rule forbids

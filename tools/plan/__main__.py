@@ -102,7 +102,7 @@ def error_message(exc: Exception) -> str:
     """The one line shown for `exc`: the program's own RunError text where there is one."""
     if isinstance(exc, harness.ProgramError):
         exc = exc.error
-    if isinstance(exc, UsageError | loader.UnknownStackError | pulumi.RunError):
+    if isinstance(exc, UsageError | loader.UnknownStackError | loader.StackFileError | pulumi.RunError):
         return str(exc)
     return f"{type(exc).__name__}: {exc} (unexpected; run again with --debug for the traceback)"
 

@@ -58,7 +58,8 @@ def summary(facts: dict) -> str:
     if facts["upgradedOn"]:
         now = (f"on {day} EKS has upgraded the control plane from {minor} to {facts['billedMinor']} by itself "
                f"(on {facts['upgradedOn']}, {facts['supportType']}); node groups, add-ons and the autoscaler "
-               f"image are still on {minor} until you bump kubernetesVersion")
+               f"image are still on {minor} until you bump kubernetesVersion, and the program refuses a "
+               f"`pulumi up` with {minor} from that day")
     elif facts["phase"] == ks.EXTENDED_SUPPORT:
         now = (f"on {day} {minor} is in extended support ({facts['supportType']}): "
                f"${facts['extendedMonthly']:,.2f}/month instead of ${facts['standardMonthly']:,.2f}")

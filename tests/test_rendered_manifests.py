@@ -1,0 +1,302 @@
+"""What Kubernetes will actually run: every Helm release rendered with the real chart and the
+whole program's values, plus the program's own objects, for dev, prod and each git-auth and
+access variant. Schema-valid for the cluster's minor, wired to Secrets and service accounts
+that exist, and hardened (tests/test_network_policies.py: who may reach what;
+tests/test_checkov_gate.py: the peer scanner)."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from airflow_eks import load_balancer_controller, names, pod_security
+from airflow_eks.offline import harness, loader
+from tests import charts, kube_schema, manifests
+from tests.test_airflow_component import KNOWN_HOSTS, SSH_KEY, TOKEN
+
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+
+# Config variants beyond the stack files: (stack, overrides, secrets). dev's own repository is
+# public HTTPS and it has no UI ingress; prod's UI is behind an internal ALB with SSO.
+VARIANTS: dict[str, tuple[str, dict, dict]] = {
+    "dev": ("dev", {}, {}),
+    "prod": ("prod", {}, {}),
+    "https-token": ("dev", {"gitSyncRepo": "https://github.com/org/private-dags.git",
+                            "gitSyncUsername": "x-access-token"}, {"gitSyncToken": TOKEN}),
+    "ssh": ("prod", {"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": KNOWN_HOSTS},
+            {"gitSyncSshKey": SSH_KEY}),
+    "tasks-launch-pods": ("dev", {"tasksMayLaunchPods": "true"}, {}),
+    "ui-internet-facing": ("prod", {"uiScheme": "internet-facing", "uiAllowedCidrs": ["203.0.113.0/24"]}, {}),
+}
+# Every chart a release of the program installs; the AWS Load Balancer Controller with a UI.
+RELEASED_CHARTS = {"airflow", "cluster-autoscaler"}
+UI_CHARTS = {"aws-load-balancer-controller"}
+
+
+_RUNS: dict[str, harness.Run] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stack_runs(programs):
+    """dev and prod are the session's whole-program runs (conftest); the others run here once."""
+    _RUNS.update(programs)
+
+
+def run(variant: str) -> harness.Run:
+    if variant not in _RUNS:
+        stack, overrides, secrets = VARIANTS[variant]
+        _RUNS[variant] = harness.run_program(stack, overrides=overrides, secrets=secrets)
+    return _RUNS[variant]
+
+
+def settings(variant: str):
+    """The validated configuration the program ran with (__main__'s `settings`)."""
+    return run(variant).value["settings"]
+
+
+@functools.cache
+def objects(variant: str) -> list[dict]:
+    return manifests.all_objects(run(variant))
+
+
+@functools.cache
+def task_pod(variant: str) -> dict:
+    return manifests.task_pod_template(manifests.release_objects(run(variant), "airflow"))
+
+
+def pods(variant: str) -> dict[str, dict]:
+    """Every pod spec Kubernetes will run, by Kind/namespace/name; the task pod template too."""
+    found = {f"{o['kind']}/{o['metadata']['namespace']}/{o['metadata']['name']}": charts.pod_spec(o)
+             for o in objects(variant) if o["kind"] in WORKLOADS}
+    found[f"Pod/{names.AIRFLOW_NAMESPACE}/task"] = task_pod(variant)["spec"]
+    return found
+
+
+def containers(spec: dict) -> list[dict]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def service_account(variant: str, namespace: str, name: str) -> dict:
+    [sa] = [o for o in objects(variant) if o["kind"] == "ServiceAccount"
+            and (o["metadata"]["namespace"], o["metadata"]["name"]) == (namespace, name)]
+    return sa
+
+
+variants = pytest.mark.parametrize("variant", VARIANTS)
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_every_released_chart_is_rendered(variant):
+    expected = RELEASED_CHARTS | (UI_CHARTS if settings(variant).ui.enabled else set())
+    assert set(manifests.releases(run(variant))) == expected
+    assert {o["metadata"].get("labels", {}).get("helm.sh/chart", "").rsplit("-", 1)[0]
+            for o in objects(variant) if o["kind"] == "Deployment"} >= expected - {"airflow"}
+
+
+@variants
+def test_every_object_is_valid_for_the_clusters_kubernetes_minor(variant):
+    minor = manifests.cluster_minor(run(variant))
+    assert minor == run(variant).one("eks:index:ManagedNodeGroup", name="airflow-system").get("version")
+    everything = [*objects(variant), {"apiVersion": "v1", "kind": "Pod", **task_pod(variant)}]
+    crds = manifests.custom_resource_definitions(run(variant))
+    assert [e for o in everything for e in kube_schema.errors(o, minor, crds)] == []
+    assert len(everything) > 40  # the renders really happened
+
+
+def test_schema_validation_catches_an_unknown_field_and_a_bad_custom_resource():
+    deployment = next(o for o in objects("dev") if o["kind"] == "Deployment")
+    broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
+    minor = manifests.cluster_minor(run("dev"))
+    assert kube_schema.errors(broken, minor) != []
+    [params] = [o for o in objects("prod") if o["kind"] == "IngressClassParams"]
+    crds = manifests.custom_resource_definitions(run("prod"))
+    assert kube_schema.errors(params, minor, crds) == []
+    assert kube_schema.errors({**params, "spec": {**params["spec"], "scheme": "public"}}, minor, crds) != []
+    assert kube_schema.errors(params, minor) != []  # no CRD, no pass
+
+
+def _secret_refs(spec: dict) -> list[tuple[str, str | None]]:
+    """(Secret name, key or None) of every reference a pod spec makes."""
+    refs = []
+    for c in containers(spec):
+        for env in c.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref and not ref.get("optional"):
+                refs.append((ref["name"], ref["key"]))
+        refs += [(e["secretRef"]["name"], None) for e in c.get("envFrom", []) if "secretRef" in e]
+    for volume in spec.get("volumes", []):
+        if "secret" in volume:
+            keys = [i["key"] for i in volume["secret"].get("items", [])] or [None]
+            refs += [(volume["secret"]["secretName"], k) for k in keys]
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                refs += [(source["secret"]["name"], i["key"]) for i in source["secret"].get("items", [])]
+    return refs
+
+
+@variants
+def test_every_secret_a_pod_reads_exists_with_the_key(variant):
+    secrets = {(o["metadata"]["namespace"], o["metadata"]["name"]): {**o.get("data", {}), **o.get("stringData", {})}
+               for o in objects(variant) if o["kind"] == "Secret"}
+    missing = []
+    for where, spec in pods(variant).items():
+        namespace = where.split("/")[1]
+        for name, key in _secret_refs(spec):
+            data = secrets.get((namespace, name))
+            if data is None or (key is not None and key not in data):
+                missing.append((where, name, key))
+    assert missing == []
+
+
+@variants
+def test_no_airflow_pod_reads_a_secret_the_chart_generated(variant):
+    """The Airflow chart renders some Secrets of its own (e.g. a Celery broker URL); a pod
+    reading one would run with a value we neither generated nor pinned. (The controllers in
+    kube-system may: the Load Balancer Controller's webhook certificate is its chart's.)"""
+    program = {o["metadata"]["name"] for o in manifests.program_objects(run(variant)) if o["kind"] == "Secret"}
+    chart = {o["metadata"]["name"] for o in manifests.release_objects(run(variant), "airflow") if o["kind"] == "Secret"}
+    used = {name for where, spec in pods(variant).items() if where.split("/")[1] == names.AIRFLOW_NAMESPACE
+            for name, _ in _secret_refs(spec)}
+    assert used and used <= program
+    assert not used & chart
+
+
+@variants
+def test_each_component_runs_as_the_service_account_its_pod_identity_association_names(variant):
+    associated = {(a.get("namespace"), a.get("serviceAccount")) for a in run(variant).find(POD_IDENTITY)}
+    specs = pods(variant)
+    sa = names.SERVICE_ACCOUNTS
+    expected = {
+        f"Deployment/airflow/{names.AIRFLOW_RELEASE}-scheduler": sa.scheduler,
+        f"Deployment/airflow/{names.AIRFLOW_RELEASE}-api-server": sa.api_server,
+        f"Deployment/airflow/{names.AIRFLOW_RELEASE}-dag-processor": sa.dag_processor,
+        f"StatefulSet/airflow/{names.AIRFLOW_RELEASE}-triggerer": sa.triggerer,
+        "Pod/airflow/task": sa.worker,
+        "Deployment/kube-system/cluster-autoscaler": names.CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+    }
+    if settings(variant).ui.enabled:
+        expected["Deployment/kube-system/aws-load-balancer-controller"] = load_balancer_controller.SERVICE_ACCOUNT
+    for where, account in expected.items():
+        namespace = where.split("/")[1]
+        assert specs[where]["serviceAccountName"] == account, where
+        assert (namespace, account) in associated, where
+        service_account(variant, namespace, account)  # the release creates it
+    # and no association names an account nothing runs as (the EBS CSI add-on's is AWS's)
+    running = {(w.split("/")[1], s.get("serviceAccountName")) for w, s in specs.items()}
+    assert {a for a in associated if a[1] != names.EBS_CSI_SERVICE_ACCOUNT} <= running
+
+
+@pytest.mark.parametrize("variant", ["dev", "https-token", "ssh"])
+def test_task_pods_land_on_the_spot_pool_with_limits_and_both_git_sync_generations(variant):
+    pod = task_pod(variant)["spec"]
+    assert pod["nodeSelector"] == names.TASK_NODE_LABELS
+    assert names.TASK_NODE_TAINT.toleration() in pod["tolerations"]
+    [base] = [c for c in pod["containers"] if c["name"] == "base"]
+    task = run(variant).one("kubernetes:core/v1:LimitRange").get("spec.limits")[0]
+    assert base["resources"]["limits"] == task["default"]
+    assert base["resources"]["requests"] == task["defaultRequest"]
+    [git] = [c for c in pod["initContainers"] if c["name"] == "git-sync-init"]
+    env = {e["name"]: e for e in git["env"]}
+    for v3, v4 in (("GIT_SYNC_REPO", "GITSYNC_REPO"), ("GIT_SYNC_BRANCH", "GITSYNC_REF"),
+                   ("GIT_SYNC_ONE_TIME", "GITSYNC_ONE_TIME")):
+        assert env[v3]["value"] == env[v4]["value"], (v3, v4)
+    stack, overrides, _ = VARIANTS[variant]
+    repo = overrides.get("gitSyncRepo") or loader.stack_config(stack)[1]["airflow-eks:gitSyncRepo"]
+    assert env["GITSYNC_REPO"]["value"] == repo
+    if variant == "https-token":
+        assert {"GIT_SYNC_USERNAME", "GITSYNC_USERNAME", "GIT_SYNC_PASSWORD", "GITSYNC_PASSWORD"} <= set(env)
+    if variant == "ssh":
+        assert env["GITSYNC_SSH"]["value"] == env["GIT_SYNC_SSH"]["value"] == "true"
+        assert env["GITSYNC_SSH_KNOWN_HOSTS"]["value"] == "true"
+
+
+# --- hardening ---------------------------------------------------------------------------
+
+def _context(pod: dict, container: dict, field: str):
+    """A security setting as the kubelet applies it: the container's, else the pod's."""
+    return container.get("securityContext", {}).get(field, pod.get("securityContext", {}).get(field))
+
+
+@variants
+def test_every_container_runs_non_root_with_seccomp_and_no_privileges(variant):
+    weak = []
+    for where, pod in pods(variant).items():
+        for c in containers(pod):
+            context = c.get("securityContext", {})
+            if not (_context(pod, c, "seccompProfile") == pod_security.RUNTIME_DEFAULT_SECCOMP
+                    and _context(pod, c, "runAsNonRoot") is True
+                    and context.get("allowPrivilegeEscalation") is False
+                    and context.get("capabilities", {}).get("drop") == ["ALL"]
+                    and not context.get("privileged")):
+                weak.append((where, c["name"]))
+    assert weak == []
+
+
+@variants
+def test_airflow_pods_keep_the_images_uid_and_gid_and_git_sync_its_own(variant):
+    for where, pod in pods(variant).items():
+        if "/airflow/" not in where or any(p in where for p in ("pgbouncer", "statsd")):
+            continue
+        assert pod["securityContext"]["runAsUser"] == pod_security.AIRFLOW_UID, where
+        assert pod["securityContext"]["fsGroup"] == pod_security.AIRFLOW_GID, where
+        for c in containers(pod):
+            if c["name"].startswith("git-sync"):
+                assert c["securityContext"]["runAsUser"] == pod_security.GIT_SYNC_UID, where
+
+
+@variants
+def test_the_cluster_autoscaler_is_fully_hardened(variant):
+    pod = pods(variant)["Deployment/kube-system/cluster-autoscaler"]
+    [c] = pod["containers"]
+    assert pod["securityContext"]["runAsUser"] >= 10000
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["resources"]["limits"]["cpu"] and c["resources"]["limits"]["memory"]
+
+
+def _token_mounted(variant: str, where: str, pod: dict) -> bool:
+    if "automountServiceAccountToken" in pod:
+        return pod["automountServiceAccountToken"]
+    sa = service_account(variant, where.split("/")[1], pod.get("serviceAccountName", "default"))
+    return sa.get("automountServiceAccountToken", True)
+
+
+@variants
+def test_only_api_clients_get_a_service_account_token(variant):
+    launch = VARIANTS[variant][1].get("tasksMayLaunchPods") == "true"
+    release = names.AIRFLOW_RELEASE
+    expected = {f"Deployment/airflow/{release}-scheduler", f"Deployment/airflow/{release}-api-server",
+                "Deployment/kube-system/cluster-autoscaler"}
+    if launch:
+        expected |= {"Pod/airflow/task", f"StatefulSet/airflow/{release}-triggerer"}
+    if settings(variant).ui.enabled:  # it watches Ingresses, Services and Endpoints
+        expected.add("Deployment/kube-system/aws-load-balancer-controller")
+    with_token = {where for where, pod in pods(variant).items() if _token_mounted(variant, where, pod)}
+    assert with_token == expected
+
+
+def _grants(variant: str, account: str) -> set[tuple[str, str]]:
+    """(resource, verb) pairs the RoleBindings in the airflow namespace give `account`."""
+    roles = {o["metadata"]["name"]: o for o in objects(variant) if o["kind"] == "Role"}
+    granted = set()
+    for binding in (o for o in objects(variant) if o["kind"] == "RoleBinding"):
+        if any(s["kind"] == "ServiceAccount" and s["name"] == account for s in binding["subjects"]):
+            for rule in roles[binding["roleRef"]["name"]]["rules"]:
+                granted |= {(r, v) for r in rule["resources"] for v in rule["verbs"]}
+    return granted
+
+
+@variants
+def test_only_the_scheduler_launches_pods_unless_tasks_may(variant):
+    launch = VARIANTS[variant][1].get("tasksMayLaunchPods") == "true"
+    sa = names.SERVICE_ACCOUNTS
+    assert ("pods", "create") in _grants(variant, sa.scheduler)
+    for account in (sa.worker, sa.triggerer):
+        assert (("pods", "create") in _grants(variant, account)) is launch, account
+        assert (("pods/exec", "create") in _grants(variant, account)) is launch, account
+    if not launch:
+        # The scheduler's own role: no exec into pods.
+        assert not {g for g in _grants(variant, sa.scheduler) if g[0] == "pods/exec"}
+    assert not any(o["kind"] == "ClusterRoleBinding" and any(s["name"] == sa.worker for s in o["subjects"])
+                   for o in objects(variant))
