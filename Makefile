@@ -42,6 +42,13 @@ unit: install ## the offline test suite only
 
 test: lint unit ## lint + the whole offline suite (what CI runs)
 
+# promtool and amtool check the alert rules and the alert manager definition for real
+# (tests/test_alert_rules.py); those tests skip where they are missing, unless
+# PROMETHEUS_TOOLS_REQUIRED is set, as .ci/run does after this target.
+.PHONY: test-packages
+test-packages: ## promtool and amtool from Debian, when missing (root)
+	@./tools/install-debian-packages prometheus=promtool prometheus-alertmanager=amtool
+
 .PHONY: policy-test
 policy-test: install ## the policy pack's and the CI workflows' tests only
 	$(PY) -m pytest -q --tb=short tests/test_policy_rules.py tests/test_policy_program.py tests/test_policy_pack.py tests/test_workflows.py
@@ -79,7 +86,7 @@ $(TOOLS_VENV)/.installed: runtime/requirements-tools.txt
 .PHONY: runtime-packages runtime-install test-runtime
 
 runtime-packages: ## PostgreSQL server and PgBouncer from Debian, when missing
-	@./runtime/install-packages
+	@./tools/install-debian-packages postgresql='/usr/lib/postgresql/*/bin/initdb' pgbouncer=pgbouncer
 
 runtime-install: install runtime-packages $(AIRFLOW_VENV)/.installed $(TOOLS_VENV)/.installed ## everything make test-runtime needs
 
