@@ -31,6 +31,13 @@ CHART_SIDECAR_IMAGES = {
     "gitSync": "registry.k8s.io/git-sync/git-sync",
 }
 
+# Every image the stack runs, Airflow's task pods included. Tags are pinned (the chart's, the
+# program's, airflowVersion), so a node pulls an image once and starts it again from its cache:
+# a registry or ECR outage only delays new nodes. `Always` would ask the registry at every
+# container start and restart, and the KubernetesExecutor fails a task outright on ErrImagePull.
+# (A rebuilt image must get a new tag; an ECR repository with immutable tags enforces that.)
+PULL_POLICY = "IfNotPresent"
+
 _ECR_HOST = re.compile(
     r"(?P<account>[0-9]{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?", re.ASCII)
 

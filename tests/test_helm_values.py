@@ -94,7 +94,7 @@ def test_one_image_for_every_airflow_container_and_task_pod():
         ECR_IMAGE, "3.1.7", "3.1.7") == (s.image_repository, s.version, s.version)
     # A repository or tag in images.airflow / images.pod_template would split components and
     # task pods apart; only the pull policy is set there.
-    assert v["images"]["airflow"] == v["images"]["pod_template"] == {"pullPolicy": helm_values.IMAGE_PULL_POLICY}
+    assert v["images"]["airflow"] == v["images"]["pod_template"] == {"pullPolicy": images.PULL_POLICY}
     assert v["createUserJob"]["extraInitContainers"][0]["image"] == f"{ECR_IMAGE}:3.1.7"
     assert v["postgresql"] == {"enabled": False} and v["redis"] == {"enabled": False}
 

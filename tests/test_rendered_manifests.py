@@ -300,3 +300,19 @@ def test_only_the_scheduler_launches_pods_unless_tasks_may(variant):
         assert not {g for g in _grants(variant, sa.scheduler) if g[0] == "pods/exec"}
     assert not any(o["kind"] == "ClusterRoleBinding" and any(s["name"] == sa.worker for s in o["subjects"])
                    for o in objects(variant))
+
+
+@variants
+def test_a_started_node_runs_its_cached_images_without_the_registry(variant):
+    """Pinned tags, pulled once per node (IfNotPresent, Kubernetes' default for a tag other
+    than `latest`): a container start or restart on a node that has the image needs no
+    registry. With `Always` every task pod asks the registry first, and the
+    KubernetesExecutor fails a task outright on ErrImagePull (its default fatal reasons), so a
+    registry or ECR outage would fail every task."""
+    pulled_each_start = []
+    for where, pod in pods(variant).items():
+        for c in containers(pod):
+            tag = c["image"].rpartition("/")[2].partition(":")[2]
+            if not tag or tag == "latest" or c.get("imagePullPolicy", "IfNotPresent") != "IfNotPresent":
+                pulled_each_start.append((where, c["name"], c["image"], c.get("imagePullPolicy")))
+    assert pulled_each_start == []
