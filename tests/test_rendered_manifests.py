@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+import yaml
 
 from airflow_eks import load_balancer_controller, names, pod_security
 from airflow_eks.offline import harness, loader
@@ -234,16 +235,59 @@ def test_every_container_runs_non_root_with_seccomp_and_no_privileges(variant):
     assert weak == []
 
 
+@functools.cache
+def chart_defaults() -> dict:
+    """The Airflow chart's own values.yaml: the users its images run as unless told otherwise."""
+    return yaml.safe_load((charts.require(charts.airflow_chart_dir()) / "values.yaml").read_text())
+
+
+def _runs_as(pod: dict, container: dict) -> int:
+    return container.get("securityContext", {}).get("runAsUser", pod.get("securityContext", {}).get("runAsUser"))
+
+
 @variants
-def test_airflow_pods_keep_the_images_uid_and_gid_and_git_sync_its_own(variant):
+def test_every_pod_keeps_the_user_its_chart_runs_the_image_as(variant):
+    """A security context we set replaces the chart's default, so each must restate the chart's
+    user (and Airflow's gid 0, which owns the image's files and the mounted volumes)."""
+    chart = chart_defaults()
+    expected = {"pgbouncer": chart["pgbouncer"]["uid"], "statsd": chart["statsd"]["uid"]}
     for where, pod in pods(variant).items():
-        if "/airflow/" not in where or any(p in where for p in ("pgbouncer", "statsd")):
+        if "/airflow/" not in where:
             continue
-        assert pod["securityContext"]["runAsUser"] == pod_security.AIRFLOW_UID, where
-        assert pod["securityContext"]["fsGroup"] == pod_security.AIRFLOW_GID, where
+        component = next((c for c in expected if where.endswith(f"-{c}")), None)
         for c in containers(pod):
-            if c["name"].startswith("git-sync"):
-                assert c["securityContext"]["runAsUser"] == pod_security.GIT_SYNC_UID, where
+            if component:
+                assert _runs_as(pod, c) == expected[component], (where, c["name"])
+            elif c["name"].startswith("git-sync"):
+                assert _runs_as(pod, c) == chart["dags"]["gitSync"]["uid"], (where, c["name"])
+            else:
+                assert _runs_as(pod, c) == chart["uid"], (where, c["name"])
+        if not component:
+            assert pod["securityContext"]["fsGroup"] == chart["gid"], where
+
+
+@pytest.mark.parametrize("variant", ["ssh", "https-token"])
+def test_git_sync_can_read_its_credentials(variant):
+    """The chart mounts the SSH key with mode 0440: git-sync (its own uid) reads it through the
+    group, which the kubelet sets to the pod's fsGroup and adds to every container's groups."""
+    checked = 0
+    for where, pod in pods(variant).items():
+        git = [c for c in containers(pod) if c["name"].startswith("git-sync")]
+        if not git:
+            continue
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in git:
+            for mount in c.get("volumeMounts", []):
+                secret = volumes[mount["name"]].get("secret")
+                if not secret:
+                    continue
+                mode = secret.get("defaultMode", 0o644)
+                owner_reads = _runs_as(pod, c) == 0 and mode & 0o400
+                group_reads = "fsGroup" in pod.get("securityContext", {}) and mode & 0o040
+                assert owner_reads or group_reads or mode & 0o004, (where, c["name"], mount["mountPath"])
+                checked += 1
+    if variant == "ssh":
+        assert checked >= 3  # DAG processor, triggerer, task pod
 
 
 @variants
