@@ -30,6 +30,9 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
             {"gitSyncSshKey": SSH_KEY}),
     "tasks-launch-pods": ("dev", {"tasksMayLaunchPods": "true"}, {}),
     "ui-internet-facing": ("prod", {"uiScheme": "internet-facing", "uiAllowedCidrs": ["203.0.113.0/24"]}, {}),
+    # prod's UI behind the internal ALB with the password login: no SSO, a create-user Job
+    "ui-password": ("prod", {"ssoIssuerUrl": "", "ssoClientId": "", "ssoRoleMapping": {}, "ssoClientSecret": None},
+                    {}),
 }
 # Every chart a release of the program installs; the AWS Load Balancer Controller with a UI.
 RELEASED_CHARTS = {"airflow", "cluster-autoscaler"}
@@ -94,6 +97,13 @@ def test_every_released_chart_is_rendered(variant):
     assert set(manifests.releases(run(variant))) == expected
     assert {o["metadata"].get("labels", {}).get("helm.sh/chart", "").rsplit("-", 1)[0]
             for o in objects(variant) if o["kind"] == "Deployment"} >= expected - {"airflow"}
+
+
+@variants
+def test_the_create_user_job_runs_exactly_where_there_is_a_password_login(variant):
+    jobs = {o["metadata"]["name"] for o in objects(variant) if o["kind"] == "Job"}
+    assert (f"{names.AIRFLOW_RELEASE}-create-user" in jobs) is (settings(variant).ui.sso is None)
+    assert f"{names.AIRFLOW_RELEASE}-run-airflow-migrations" in jobs
 
 
 @variants
