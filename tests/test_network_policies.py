@@ -194,6 +194,16 @@ def test_egress_is_not_restricted(variant):
     assert not any(o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] != NAMESPACE for o in objects(variant))
 
 
+@STACKS
+def test_every_service_in_the_namespace_targets_its_own_port(variant):
+    """The VPC CNI's policies match the container port and its docs require a Service's port to
+    equal it (Considerations, cni-network-policy): a remapped port would be dropped."""
+    remapped = [(o["metadata"]["name"], port) for o in objects(variant)
+                if o["kind"] == "Service" and o["metadata"]["namespace"] == NAMESPACE
+                for port in o["spec"]["ports"] if port.get("targetPort", port["port"]) != port["port"]]
+    assert remapped == []
+
+
 @pytest.mark.parametrize("variant", ["dev", "prod"])
 def test_the_cluster_enforces_network_policies(variant):
     """Without the VPC CNI's policy agent, every policy above is accepted and ignored."""
