@@ -120,7 +120,14 @@ def test_a_cmk_workspace_is_written_through_a_source_and_a_writer_role(run):
     assert writer_trust["Condition"]["StringLike"]["sts:ExternalId"].endswith(":scraper/*")
     policies = {p.name: doc(p, "policy")["Statement"] for p in run.find(ROLE_POLICY)}
     assert policies["m-collector-source-assume"] == [iam.allow(["sts:AssumeRole"], [role_arn(writer.name)])]
-    assert policies["m-collector-writer-write"] == [iam.allow(["aps:RemoteWrite"], [out(run, "workspace_arn")])]
+    remote_write, key_use = policies["m-collector-writer-write"]
+    assert remote_write == iam.allow(["aps:RemoteWrite"], [out(run, "workspace_arn")])
+    # Writing into a CMK workspace uses its key through AMP (the key policy AWS documents for
+    # AMP admits the account's principals with kms:ViaService aps); only that key, only so.
+    workspace_key = run.one(KEY, name="m-workspace-key")
+    assert key_use == iam.allow(["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                                [key_arn(workspace_key.name)],
+                                condition={"StringEquals": {"kms:ViaService": "aps.us-east-1.amazonaws.com"}})
     # The collector waits for both grants, which nothing in its inputs says.
     assert all(run.depends_on(scraper, p) for p in run.find(ROLE_POLICY))
 
