@@ -12,10 +12,12 @@ Owns, when `metrics: amp`:
 
 Deliberately not here: the collector's EKS access entry and its Kubernetes permissions. On a
 cluster in API authentication mode AMP creates the access entry for the collector's
-service-linked role itself, with the AWS-managed AmazonPrometheusScraperPolicy (AMP user guide,
-"Configure Amazon EKS for scraper access with access entries"), and EKS refuses access entries
-for service-linked roles made by anyone else. The Airflow StatsD mapping is part of the release
-(airflow_eks/helm_values.py): the names exist whether or not anything scrapes them.
+service-linked role itself, with the access policy the AMP user guide lists ("Configure Amazon
+EKS for scraper access with access entries"); the guide's aps-collector-role ClusterRole is for
+aws-auth clusters only, and EKS refuses access entries for service-linked roles made by anyone
+else ("not allowed to modify access entries with a principalArn value of a Service Linked Role").
+The Airflow StatsD mapping is part of the release (airflow_eks/helm_values.py): the names
+exist whether or not anything scrapes them.
 
 Teardown: the collector's source names the cluster's ARN and its security group rules name the
 cluster security group, so Pulumi deletes the collector (and its ENIs) before the cluster.
