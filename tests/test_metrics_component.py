@@ -223,3 +223,9 @@ def test_prod_s_cluster_meets_what_the_managed_collector_requires(programs):
     cluster = programs["prod"].one("eks:index:Cluster")
     assert cluster.get("authenticationMode") == "API"
     assert cluster.get("endpointPrivateAccess") is True
+    # ... and finds its targets only in a VPC with DNS on (same page, prerequisites).
+    vpc = programs["prod"].one("aws:ec2/vpc:Vpc")
+    assert vpc.get("enableDnsSupport") is True and vpc.get("enableDnsHostnames") is True
+    # Two subnets in two zones at least.
+    private = [s for s in programs["prod"].find("aws:ec2/subnet:Subnet") if s.name.startswith("airflow-private-")]
+    assert len({s.get("availabilityZone") for s in private}) >= 2
