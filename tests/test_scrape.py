@@ -56,6 +56,22 @@ def test_only_what_the_managed_collector_supports():
                 assert rule["replacement"] == "kubernetes.default.svc:443"  # the one name it resolves
 
 
+# What the access policy AMP attaches to the collector's access entry lets it get, list and
+# watch (AMP user guide, "Access entry policy created"): nodes (and nodes/proxy, nodes/metrics),
+# services, endpoints, pods, ingresses, ConfigMaps; no EndpointSlices. Discovery roles that
+# watch anything else find nothing, silently.
+DISCOVERABLE = {"node": {"nodes"}, "endpoints": {"endpoints", "services", "pods"}, "pod": {"pods"},
+                "service": {"services"}, "ingress": {"ingresses"}}
+
+
+def test_every_discovery_role_is_one_the_collector_s_access_policy_lets_it_watch():
+    roles = {sd["role"] for j in config()["scrape_configs"] for sd in j["kubernetes_sd_configs"]}
+    assert roles and roles <= set(DISCOVERABLE), roles - set(DISCOVERABLE)
+    # The node-proxy jobs read /api/v1/nodes/<node>/proxy/..., which nodes/proxy allows.
+    assert all(j["kubernetes_sd_configs"] == [{"role": "node"}] for j in config()["scrape_configs"]
+               if "/proxy/" in str(j.get("relabel_configs")))
+
+
 def test_kubelets_are_reached_through_the_api_server_with_the_pool_label():
     for name, path in ((scrape.JOB_KUBELET, "resource"), (scrape.JOB_CADVISOR, "cadvisor")):
         j = job(name)
