@@ -242,9 +242,10 @@ def airflow_values(
 
 def _images(image_mirror: str) -> dict:
     # Repositories only: the tags stay the chart's, tested together. pod_template is the
-    # task pods' main container (the Airflow image unless set).
+    # task pods' main container (the Airflow image unless set); images.airflow the components'.
     mirrored = images.sidecar_repositories(image_mirror)
-    return {key: {"pullPolicy": images.PULL_POLICY, **({"repository": mirrored[key]} if key in mirrored else {})}
+    return {key: {"pullPolicy": images.chart_pull_policy(key),
+                  **({"repository": mirrored[key]} if key in mirrored else {})}
             for key in ("airflow", "pod_template", *images.CHART_SIDECAR_IMAGES)}
 
 
@@ -352,7 +353,7 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
         "extraInitContainers": [{
             "name": "wait-for-airflow-migrations",
             "image": image,
-            "imagePullPolicy": images.PULL_POLICY,
+            "imagePullPolicy": images.COMPONENT_PULL_POLICY,
             "args": ["airflow", "db", "check-migrations", f"--migration-wait-timeout={MIGRATION_WAIT_SECONDS}"],
             "env": [_secret_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", secrets.metadata,
                                 secret_data.CONNECTION_KEY)],

@@ -33,7 +33,7 @@ def test_chart_is_pinned_to_an_exact_release():
 def test_values_pin_the_image_of_the_cluster_minor(minor):
     values = autoscaler.values(cluster_name=CLUSTER, region="eu-west-1", kubernetes_version=minor)
     assert values["image"] == {"repository": "registry.k8s.io/autoscaling/cluster-autoscaler",
-                               "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[minor], "pullPolicy": "IfNotPresent"}
+                               "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[minor], "pullPolicy": "Always"}
 
 
 def test_values_discover_this_clusters_groups_in_its_region():
@@ -116,4 +116,4 @@ def test_values_pull_the_image_through_a_mirror_with_the_same_tag():
                                image_mirror="harbor.example.com/proxy")
     assert values["image"] == {
         "repository": "harbor.example.com/proxy/registry.k8s.io/autoscaling/cluster-autoscaler",
-        "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS["1.33"], "pullPolicy": "IfNotPresent"}
+        "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS["1.33"], "pullPolicy": "Always"}

@@ -11,7 +11,7 @@ import functools
 import pytest
 import yaml
 
-from airflow_eks import load_balancer_controller, names, pod_security
+from airflow_eks import images, load_balancer_controller, names, pod_security
 from airflow_eks.offline import harness, loader
 from tests import charts, kube_schema, manifests
 from tests.test_airflow_component import KNOWN_HOSTS, SSH_KEY, TOKEN
@@ -360,16 +360,25 @@ def test_only_the_scheduler_launches_pods_unless_tasks_may(variant):
 
 
 @variants
-def test_a_started_node_runs_its_cached_images_without_the_registry(variant):
-    """Pinned tags, pulled once per node (IfNotPresent, Kubernetes' default for a tag other
-    than `latest`): a container start or restart on a node that has the image needs no
-    registry. With `Always` every task pod asks the registry first, and the
-    KubernetesExecutor fails a task outright on ErrImagePull (its default fatal reasons), so a
-    registry or ECR outage would fail every task."""
-    pulled_each_start = []
+def test_task_pods_start_from_the_node_cache_and_components_ask_the_registry(variant):
+    """Every image is pinned by tag; the pull policy follows how often a container starts.
+    Task pods and git-sync (the chart's images.gitSync is also the task pods' init container):
+    IfNotPresent, since with `Always` every task pod asks the registry first and the
+    KubernetesExecutor fails a task outright on ErrImagePull, so a registry outage would fail
+    tasks. Every other container starts rarely: `Always`, so each start checks that the
+    registry still serves the tag to the node and a re-pushed tag cannot linger on some nodes."""
+    task_pod_where = f"Pod/{names.AIRFLOW_NAMESPACE}/task"
+    git_sync = images.CHART_SIDECAR_IMAGES["gitSync"]
+    wrong, seen = [], set()
     for where, pod in pods(variant).items():
         for c in containers(pod):
             tag = c["image"].rpartition("/")[2].partition(":")[2]
-            if not tag or tag == "latest" or c.get("imagePullPolicy", "IfNotPresent") != "IfNotPresent":
-                pulled_each_start.append((where, c["name"], c["image"], c.get("imagePullPolicy")))
-    assert pulled_each_start == []
+            on_task_path = where == task_pod_where or c["image"].endswith(f"{git_sync}:{tag}")
+            expected = "IfNotPresent" if on_task_path else "Always"
+            seen.add(on_task_path)
+            # Without a policy Kubernetes uses IfNotPresent for any tag but `latest`.
+            if not tag or tag == "latest" or c.get("imagePullPolicy", "IfNotPresent") != expected:
+                wrong.append((where, c["name"], c["image"], c.get("imagePullPolicy")))
+    assert wrong == []
+    assert seen == {True, False}
+    assert {c["name"] for c in containers(pods(variant)[task_pod_where])} == {"base", "git-sync-init"}
