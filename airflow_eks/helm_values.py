@@ -17,7 +17,7 @@ import json
 
 from airflow_eks import images, local_settings, names, pod_security, secret_data, sso, statsd_mapping
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
-from airflow_eks.secret_data import SECRET_NAMES, SecretNames
+from airflow_eks.secret_data import NO_GENERATIONS, SECRET_NAMES, Generations, SecretNames
 from airflow_eks.ui_config import UiSettings
 
 SECRETS_MANAGER_BACKEND = "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend"
@@ -58,9 +58,15 @@ PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": 
 PGBOUNCER_INI_CHECKSUM_ANNOTATION = "checksum/pgbouncer-ini"
 # Ours too; the chart renders its own checksum/statsd-config only with extraMappings or podAnnotations.
 STATSD_MAPPING_CHECKSUM_ANNOTATION = "checksum/statsd-mappings"
-# On the API server's pods: a random ID that changes with the SSO client secret (never the
-# secret or a digest of it), so a rotated secret rolls the pods that read it at start.
+# Pods that read a Secret only at start (env from secretKeyRef, a subPath mount: neither is
+# refreshed in a running pod) carry its generation ID (secret_data.Generations), never the
+# secret or a digest of it, so a rotated credential rolls them. The API server reads the SSO
+# client secret; the git-sync sidecars and init containers of the DAG processor and the
+# triggerer read the git credentials. Not the scheduler (with Airflow 3's DAG processor it runs
+# no git-sync) and not task pods (each starts a fresh git-sync init container).
 SSO_CLIENT_GENERATION_ANNOTATION = "airflow-eks/sso-client-generation"
+GIT_CREDENTIALS_GENERATION_ANNOTATION = "airflow-eks/git-credentials-generation"
+GIT_SYNC_COMPONENTS = ("dagProcessor", "triggerer")
 # The chart's default for its own containers (`containerSecurityContext` helper), plus
 # runAsNonRoot: the Airflow image runs as uid 50000 and the pod context sets that uid.
 CONTAINER_SECURITY_CONTEXT = pod_security.container_context()
@@ -109,7 +115,7 @@ def airflow_values(
     secrets: SecretNames = SECRET_NAMES,
     ui: UiSettings | None = None,
     vpc_cidr: str = "",
-    sso_client_generation: str = "",
+    generations: Generations = NO_GENERATIONS,
 ) -> dict:
     """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
 
@@ -117,7 +123,7 @@ def airflow_values(
     Secret (host, port, database, pool settings; no password). `image_mirror`: see
     airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO), `vpc_cidr` the ALB's peers.
     `load_balancer_cidrs`: subnets that ALB connects from (the API server's NetworkPolicy
-    admits them). `sso_client_generation`: the ID that changes with the SSO client secret.
+    admits them). `generations`: the IDs that change with the credentials read at start.
     """
     launch = airflow.tasks_may_launch_pods
     repository = images.mirrored(airflow.image_repository, image_mirror)
@@ -184,7 +190,7 @@ def airflow_values(
                 "from": pod_security.api_server_peers(load_balancer_cidrs),
                 "ports": [{"port": API_SERVER_PORT}],
             }},
-            **(_behind_alb(ui, secrets, vpc_cidr, sso_client_generation) if ui and ui.enabled else {}),
+            **(_behind_alb(ui, secrets, vpc_cidr) if ui and ui.enabled else {}),
         },
         "triggerer": {
             **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer,
@@ -236,8 +242,22 @@ def airflow_values(
         # through PgBouncer's transaction pooling).
         "airflowLocalSettings": local_settings.SOURCE,
     }
+    for component, generation in generation_annotations(generations).items():
+        values[component]["podAnnotations"] = {**values[component].get("podAnnotations", {}), **generation}
     # The blocks above share the module's constant dicts; callers get their own copy.
     return copy.deepcopy(values)
+
+
+def generation_annotations(generations: Generations) -> dict[str, dict[str, str]]:
+    """Pod annotations per chart component: each credential's generation ID on the pods that
+    read that credential only at start (none for a credential that does not exist)."""
+    readers = ((generations.sso_client, SSO_CLIENT_GENERATION_ANNOTATION, ("apiServer",)),
+               (generations.git_credentials, GIT_CREDENTIALS_GENERATION_ANNOTATION, GIT_SYNC_COMPONENTS))
+    found: dict[str, dict[str, str]] = {}
+    for generation, annotation, components in readers:
+        for component in components if generation else ():
+            found.setdefault(component, {})[annotation] = generation
+    return found
 
 
 def _images(image_mirror: str) -> dict:
@@ -409,7 +429,7 @@ def _workers(task: TaskResources, *, api_token: bool) -> dict:
     }
 
 
-def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str, sso_client_generation: str) -> dict:
+def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
     """The API server behind the ALB: trust its X-Forwarded-* headers (redirects and OAuth
     redirect URIs stay https, apache/airflow#49781) and, with SSO, the generated
     webserver_config.py plus the client secret from its Secret."""
@@ -423,8 +443,6 @@ def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str, sso_client_
     if ui.sso is not None:
         block["apiServerConfig"] = sso.webserver_config(ui.sso)
         block["env"].append(_secret_env(sso.CLIENT_SECRET_ENV, secrets.sso_client, secret_data.SSO_CLIENT_SECRET_KEY))
-        if sso_client_generation:
-            block["podAnnotations"] = {SSO_CLIENT_GENERATION_ANNOTATION: sso_client_generation}
     return block
 
 

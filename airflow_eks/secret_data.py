@@ -14,6 +14,8 @@ PgBouncer-related Secrets from us, which is what this module builds.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -57,6 +59,19 @@ class SecretNames:
 
 
 SECRET_NAMES = SecretNames()
+
+
+@dataclass(frozen=True)
+class Generations:
+    """Random IDs that change with the credentials some pods read only at start (drawn by
+    components/airflow_secrets.py, keyed on string_data_sha256); '' where that Secret does not
+    exist. Not secret: random, so they tell nothing of the values."""
+
+    sso_client: str = ""
+    git_credentials: str = ""
+
+
+NO_GENERATIONS = Generations()
 
 # Keys the chart templates read (secretKeyRef keys are fixed in the chart).
 CONNECTION_KEY = "connection"
@@ -130,10 +145,11 @@ def pgbouncer_ini_sha256(ini: str) -> str:
     return hashlib.sha256(ini.encode()).hexdigest()
 
 
-def sso_client_secret_digest(secret: str) -> str:
-    """SHA-256 of the OIDC client secret: the keeper that draws a new generation ID (and so
-    rolls the API server) when the secret changes. Kept only as a Pulumi secret in state."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+def string_data_sha256(string_data: Mapping[str, str]) -> str:
+    """SHA-256 of a Secret's keys and values: the keeper that draws a new generation ID (and so
+    rolls the pods that read the Secret only at start) whenever any value changes. Secret
+    itself: kept only as a Pulumi secret in state, never in a pod template."""
+    return hashlib.sha256(json.dumps(dict(string_data), sort_keys=True).encode()).hexdigest()
 
 
 def pgbouncer_users(*, user: str, password: str) -> str:

@@ -111,11 +111,10 @@ class AirflowRelease(pulumi.ComponentResource):
         lb_cidrs = tuple(args.load_balancer_cidrs)
         values = pulumi.Output.all(
             args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
-            secrets.sso_client_generation,
+            secrets.generations,
         ).apply(lambda v: helm_values.airflow_values(
             settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
-            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr, load_balancer_cidrs=lb_cidrs,
-            sso_client_generation=v[3] or "",
+            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr, load_balancer_cidrs=lb_cidrs, generations=v[3],
         ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",

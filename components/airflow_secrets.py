@@ -5,8 +5,9 @@ and the Kubernetes Secrets the chart values name (secret_data.SECRET_NAMES): the
 connection, PgBouncer's config and stats connection, the gitSync credentials, and with SSO
 the OIDC client secret (then there is no password login and no admin password). Random
 resources have fixed inputs and no keepers, so a second `pulumi up` regenerates nothing
-(a new Fernet key would make every stored connection unreadable); the one exception is the
-SSO client secret's generation ID, which exists to change with that secret.
+(a new Fernet key would make every stored connection unreadable); the exceptions are the
+generation IDs of the Secrets pods read only at start (SSO client, git credentials), which
+exist to change with those Secrets.
 
 Does not own the namespace or the DB password (the caller passes both in).
 """
@@ -22,7 +23,7 @@ import pulumi_random as random
 
 from airflow_eks import secret_data as data
 from airflow_eks.config import GitSyncSettings
-from airflow_eks.secret_data import SECRET_NAMES
+from airflow_eks.secret_data import NO_GENERATIONS, SECRET_NAMES, Generations
 
 FERNET_KEY_BYTES = 32  # Fernet's key size; anything else is rejected at Airflow start-up
 API_SECRET_KEY_BYTES = 32
@@ -51,9 +52,9 @@ class AirflowSecrets(pulumi.ComponentResource):
     """Secret; None with SSO (no generated admin)."""
     pgbouncer_ini_sha256: pulumi.Output[str]
     """Checksum of the pgbouncer.ini stored (not secret: the ini holds no password)."""
-    sso_client_generation: pulumi.Output[str] | None = None
-    """A random ID drawn anew whenever the SSO client secret changes (not derived from it);
-    None without SSO."""
+    generations: pulumi.Output[Generations]
+    """Random IDs drawn anew whenever the SSO client secret or the git credentials change (not
+    derived from them), for the pods that read those only at start."""
 
     def __init__(self, name: str, args: AirflowSecretsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("airflow-eks:airflow:AirflowSecrets", name, None, opts)
@@ -85,16 +86,12 @@ class AirflowSecrets(pulumi.ComponentResource):
         jwt = random.RandomBytes(f"{name}-jwt-secret", length=JWT_SECRET_BYTES, opts=self._child)
         self._secret("jwt-secret", SECRET_NAMES.jwt, {data.JWT_KEY: jwt.hex})
 
+        generations: dict[str, pulumi.Output[str]] = {}
         if args.sso_client_secret is not None:
-            # Read by the API server only (apiServer.env), as sso.CLIENT_SECRET_ENV.
-            self._secret("sso-client", SECRET_NAMES.sso_client, {data.SSO_CLIENT_SECRET_KEY: args.sso_client_secret})
-            # The API server reads the secret once, at start: a rotated secret (Entra ID's
-            # expire) must roll its pods. Its digest, kept only as a Pulumi secret in state, is
-            # the keeper; the ID it draws is random, so the pod template learns nothing of it.
-            generation = random.RandomId(f"{name}-sso-client-generation", byte_length=4, keepers={
-                "clientSecretSha256": pulumi.Output.secret(args.sso_client_secret).apply(data.sso_client_secret_digest),
-            }, opts=self._child)
-            self.sso_client_generation = generation.hex
+            # Read by the API server only (apiServer.env), as sso.CLIENT_SECRET_ENV, at its
+            # start: a rotated secret (Entra ID's expire) must roll its pods.
+            generations["sso_client"] = self._secret_read_at_start(
+                "sso-client", SECRET_NAMES.sso_client, {data.SSO_CLIENT_SECRET_KEY: args.sso_client_secret})
         else:
             # Letters and digits only: people type it into the login form; 24 of them are ~140 bits.
             admin = random.RandomPassword(f"{name}-admin-password", length=ADMIN_PASSWORD_LENGTH, special=False,
@@ -102,16 +99,35 @@ class AirflowSecrets(pulumi.ComponentResource):
             self.admin_password = pulumi.Output.secret(admin.result)
             self._secret("admin-user", SECRET_NAMES.admin, {data.ADMIN_PASSWORD_KEY: self.admin_password})
 
+        # git-sync reads these at its start (env from secretKeyRef; the SSH key is a subPath
+        # mount), so an expired token replaced here would otherwise never reach it. The known
+        # hosts are in the chart's own ConfigMap, whose checksum annotation already rolls the pods.
         git = args.git_sync
         if git.auth == "https":
-            self._secret("git-credentials", SECRET_NAMES.git_credentials, {
-                key: git.username if key.endswith("USERNAME") else git.token for key in data.GIT_CREDENTIAL_KEYS
-            })
+            generations["git_credentials"] = self._secret_read_at_start(
+                "git-credentials", SECRET_NAMES.git_credentials,
+                {key: git.username if key.endswith("USERNAME") else git.token for key in data.GIT_CREDENTIAL_KEYS})
         elif git.auth == "ssh":
-            self._secret("git-ssh-key", SECRET_NAMES.git_ssh_key, {data.GIT_SSH_KEY: git.ssh_key})
+            generations["git_credentials"] = self._secret_read_at_start(
+                "git-ssh-key", SECRET_NAMES.git_ssh_key, {data.GIT_SSH_KEY: git.ssh_key})
+        if generations:
+            self.generations = pulumi.Output.all(**generations).apply(lambda ids: Generations(**ids))
+        else:
+            self.generations = pulumi.Output.from_input(NO_GENERATIONS)
 
         self.register_outputs({"admin_password": self.admin_password,
                                "pgbouncer_ini_sha256": self.pgbouncer_ini_sha256})
+
+    def _secret_read_at_start(self, purpose: str, physical_name: str,
+                              string_data: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[str]:
+        """The Secret, and a generation ID for the pods that read it only at start: a random
+        ID drawn anew whenever any value changes. Its keeper is the values' digest, kept only
+        as a Pulumi secret in state; the ID is random, so a pod template learns nothing of them."""
+        self._secret(purpose, physical_name, string_data)
+        digest = pulumi.Output.secret(pulumi.Output.all(**string_data)).apply(data.string_data_sha256)
+        generation = random.RandomId(f"{self._name}-{purpose}-generation", byte_length=4,
+                                     keepers={"stringDataSha256": digest}, opts=self._child)
+        return generation.hex
 
     def _secret(self, purpose: str, physical_name: str, string_data: Mapping[str, pulumi.Input[str]]) -> None:
         # The chart values refer to the Secret by name, so the name is fixed. The whole

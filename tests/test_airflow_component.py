@@ -28,9 +28,18 @@ HTTPS = ({"gitSyncRepo": "https://github.com/org/private-dags.git", "gitSyncUser
           "taskCpuRequest": "300m", "taskMemoryRequest": "768Mi", "taskCpuLimit": "2", "taskMemoryLimit": "3Gi"},
          {"gitSyncToken": TOKEN})
 SSH = ({"gitSyncRepo": "git@github.com:org/dags.git", "gitSyncKnownHosts": KNOWN_HOSTS}, {"gitSyncSshKey": SSH_KEY})
+# The same setups after a credential rotation: a new token, a new username, a new deploy key.
+ROTATED_SSH_KEY = SSH_KEY.replace("b3Blbg==", "bmV3a2V5")
+VARIANTS = {
+    "https": HTTPS, "ssh": SSH, "public": ({}, {}),
+    "https-new-token": (HTTPS[0], {"gitSyncToken": TOKEN + "-rotated"}),
+    "https-new-username": ({**HTTPS[0], "gitSyncUsername": "ci-bot"}, HTTPS[1]),
+    "ssh-new-key": (SSH[0], {"gitSyncSshKey": ROTATED_SSH_KEY}),
+}
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
+RANDOM_ID = "random:index/randomId:RandomId"
 
 
 def build(db_host: str = DB_HOST):
@@ -68,7 +77,7 @@ def build(db_host: str = DB_HOST):
 
 @functools.cache
 def run(variant: str = "https", db_host: str = DB_HOST) -> harness.Run:
-    overrides, secrets = {"https": HTTPS, "ssh": SSH, "public": ({}, {})}[variant]
+    overrides, secrets = VARIANTS[variant]
     return harness.run(lambda: build(db_host), stack="dev", overrides=overrides, secrets=secrets)
 
 
@@ -261,9 +270,12 @@ def test_api_and_jwt_secrets_are_long_random_keys():
 
 def test_nothing_regenerates_on_the_next_up():
     randoms = [x for x in run().resources if x.typ.startswith("random:")]
+    # The one random with keepers is the git credentials' generation ID, which exists to change.
+    generations = [x for x in randoms if "keepers" in x.inputs]
+    assert [(x.typ, x.name) for x in generations] == [(RANDOM_ID, "airflow-secrets-git-credentials-generation")]
+    randoms = [x for x in randoms if x not in generations]
     assert {x.typ for x in randoms} == {"random:index/randomBytes:RandomBytes",
                                         "random:index/randomPassword:RandomPassword"}
-    assert all("keepers" not in x.inputs for x in randoms)
     assert {x.name: x.inputs["length"] for x in randoms if "Bytes" in x.typ} == {
         "airflow-secrets-fernet-key": 32, "airflow-secrets-api-secret-key": 32, "airflow-secrets-jwt-secret": 64}
 
@@ -283,3 +295,51 @@ def test_the_scheduler_gets_its_own_pod_launcher_role_unless_tasks_may_launch_po
     launching = harness.run(build, stack="dev", overrides={**overrides, "tasksMayLaunchPods": "true"}, secrets=secrets)
     assert launching.find(role_type) == [] and launching.find(binding_type) == []
     assert launching.one(RELEASE).get("values.allowPodLaunching") is True
+
+
+# -- rotated git credentials roll the pods whose git-sync read them at start -----------------
+
+
+def git_generation(r: harness.Run) -> str | None:
+    """The git credentials' generation ID on the pods that run git-sync (one ID for all)."""
+    v = values(r)
+    found = {v[c].get("podAnnotations", {}).get(helm_values.GIT_CREDENTIALS_GENERATION_ANNOTATION)
+             for c in helm_values.GIT_SYNC_COMPONENTS}
+    assert len(found) == 1, found
+    return found.pop()
+
+
+@pytest.mark.parametrize(("before", "after"), [("https", "https-new-token"), ("https", "https-new-username"),
+                                               ("ssh", "ssh-new-key")])
+def test_a_rotated_git_credential_draws_a_new_generation_for_the_git_sync_pods(before, after):
+    assert git_generation(run(before)) and git_generation(run(after))
+    assert git_generation(run(before)) != git_generation(run(after))
+
+
+def test_the_git_generation_stays_while_the_git_credentials_do():
+    """Anything else changing (here the database endpoint) leaves git-sync alone; a public
+    repository has no credentials and so no generation."""
+    assert git_generation(run("https", db_host="airflow-db-2.abc.us-east-1.rds.amazonaws.com")) == git_generation(run())
+    assert git_generation(run("public")) is None
+    assert run("public").find(RANDOM_ID) == []
+
+
+@pytest.mark.parametrize("variant", ["https", "ssh"])
+def test_the_generation_is_keyed_on_the_stored_credentials_as_a_secret_and_orders_before_the_release(variant):
+    r = run(variant)
+    name = {"https": "git-credentials", "ssh": "git-ssh-key"}[variant]
+    generation = r.one(RANDOM_ID, name=f"airflow-secrets-{name}-generation")
+    stored = string_data(r.one(SECRET, name=f"airflow-secrets-{name}"))
+    # The keeper is the digest of exactly what the Secret holds (so any stored change rolls the
+    # pods), marked secret: it stays in state, never in the release.
+    assert mocks.secret_paths(generation.inputs) == ["keepers"]
+    assert generation.plain_inputs["keepers"] == {"stringDataSha256": data.string_data_sha256(stored)}
+    digest = data.string_data_sha256(stored)
+    assert not any(mocks.contains_text(x.inputs, digest) for x in r.resources)
+    assert not mocks.contains_text(r.one(RELEASE).inputs, digest, outside_secrets=False)
+    assert r.depends_on(r.one(RELEASE), generation)
+    # Only the pods that run git-sync carry it; the scheduler and API server do not.
+    v = values(r)
+    assert {c for c in v if isinstance(v[c], dict)
+            and helm_values.GIT_CREDENTIALS_GENERATION_ANNOTATION in v[c].get("podAnnotations", {})} == set(
+        helm_values.GIT_SYNC_COMPONENTS)

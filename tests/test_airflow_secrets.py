@@ -35,6 +35,8 @@ BASE_SECRETS = {data.SECRET_NAMES.metadata, data.SECRET_NAMES.pgbouncer_config, 
                 data.SECRET_NAMES.fernet, data.SECRET_NAMES.api_secret_key, data.SECRET_NAMES.jwt,
                 data.SECRET_NAMES.admin}
 GIT_SECRETS = {"https": {data.SECRET_NAMES.git_credentials}, "ssh": {data.SECRET_NAMES.git_ssh_key}, "none": set()}
+GIT_GENERATIONS = {"https": ["airflow-secrets-git-credentials-generation"],
+                   "ssh": ["airflow-secrets-git-ssh-key-generation"], "none": []}
 
 
 def git_settings(auth: str) -> GitSyncSettings:
@@ -284,6 +286,8 @@ def test_every_child_is_parented_to_the_component(runs, auth):
     run = runs[auth]
     component = run.one(COMPONENT)
     children = [r for r in run.resources if r.custom and r.typ != NAMESPACE]
-    # Four random resources and the Secrets: a filter that matched nothing would pass.
-    assert len(children) == 4 + len(BASE_SECRETS | GIT_SECRETS[auth])
+    # Four random resources, the git credentials' generation ID and the Secrets: a filter that
+    # matched nothing would pass.
+    assert len(children) == 4 + len(GIT_GENERATIONS[auth]) + len(BASE_SECRETS | GIT_SECRETS[auth])
+    assert [r.name for r in run.find("random:index/randomId:RandomId")] == GIT_GENERATIONS[auth]
     assert [r.name for r in children if r.parent != component.urn] == []

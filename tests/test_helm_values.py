@@ -190,6 +190,22 @@ def test_git_sync_auth_matches_the_configured_method():
     assert ssh["repo"] == SSH_REPO and "credentialsSecret" not in ssh
 
 
+def test_each_generation_goes_on_the_pods_that_read_its_credential_at_start():
+    assert helm_values.generation_annotations(data.NO_GENERATIONS) == {}
+    both = helm_values.generation_annotations(data.Generations(sso_client="0a1b2c3d", git_credentials="4e5f6a7b"))
+    assert both == {"apiServer": {helm_values.SSO_CLIENT_GENERATION_ANNOTATION: "0a1b2c3d"},
+                    "dagProcessor": {helm_values.GIT_CREDENTIALS_GENERATION_ANNOTATION: "4e5f6a7b"},
+                    "triggerer": {helm_values.GIT_CREDENTIALS_GENERATION_ANNOTATION: "4e5f6a7b"}}
+    s = settings("https")
+    v = helm_values.airflow_values(s.airflow, region=s.region, logs_bucket=BUCKET, storage_class=STORAGE_CLASS,
+                                   pgbouncer_ini_sha256=INI_SHA256,
+                                   generations=data.Generations(git_credentials="4e5f6a7b"))
+    assert {c: v[c].get("podAnnotations") for c in ("apiServer", "dagProcessor", "triggerer", "scheduler")} == {
+        "apiServer": None, "scheduler": None, **{c: both[c] for c in ("dagProcessor", "triggerer")}}
+    # Beside, not instead of, the annotations a block already has.
+    assert helm_values.STATSD_MAPPING_CHECKSUM_ANNOTATION in v["statsd"]["podAnnotations"]
+
+
 def test_task_pods_run_on_the_spot_pool_with_the_task_resources():
     w, task = values("custom")["workers"], settings("custom").airflow.task_resources
     assert w["nodeSelector"] == names.TASK_NODE_LABELS

@@ -200,9 +200,12 @@ def test_a_rotated_client_secret_rolls_the_api_server_without_its_value_in_the_v
     # pulumi-random draws a new ID when a keeper changes: the keeper follows the secret, as a secret.
     assert [mocks.secret_paths(g.inputs) for g in generations] == [["keepers"], ["keepers"]]
     assert generations[0].plain_inputs["keepers"] != generations[1].plain_inputs["keepers"]
+    ids = []
     for run, generation in zip((sentinel_run, rotated), generations, strict=True):
         airflow_release = release(run, "airflow")
-        annotations = airflow_release.plain_inputs["values"]["apiServer"]["podAnnotations"]
-        assert annotations[helm_values.SSO_CLIENT_GENERATION_ANNOTATION]
+        ids.append(airflow_release.plain_inputs["values"]["apiServer"]["podAnnotations"][
+            helm_values.SSO_CLIENT_GENERATION_ANNOTATION])
         assert run.depends_on(airflow_release, generation)
         assert not mocks.contains_text(generation.inputs, SENTINEL, outside_secrets=False)
+    # The mock draws the ID from the keepers, as pulumi-random draws anew when they change.
+    assert ids[0] and ids[1] and ids[0] != ids[1]

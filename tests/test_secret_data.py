@@ -63,3 +63,12 @@ def test_secret_names_are_distinct_and_never_the_charts_own():
     chosen = list(vars(data.SECRET_NAMES).values())
     assert len(set(chosen)) == len(chosen)
     assert not set(chosen) & chart_generated
+
+
+def test_the_string_data_digest_follows_every_value_and_not_the_key_order():
+    stored = {"GITSYNC_USERNAME": "bot", "GITSYNC_PASSWORD": "token-1"}
+    digest = data.string_data_sha256(stored)
+    assert digest == data.string_data_sha256(dict(reversed(stored.items())))
+    assert digest != data.string_data_sha256({**stored, "GITSYNC_PASSWORD": "token-2"})
+    assert digest != data.string_data_sha256({**stored, "GITSYNC_USERNAME": "other-bot"})
+    assert "token-1" not in digest and len(digest) == 64

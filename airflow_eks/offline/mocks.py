@@ -12,6 +12,7 @@ markers intact), parent, dependencies, provider and whether it is a custom resou
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -323,6 +324,11 @@ class Mocks(pulumi.runtime.Mocks):
         elif typ == "random:index/randomId:RandomId":
             length = int(inputs.get("byteLength") or 8)
             extra.update(hex=("ab" * length), b64Url="q" * length, b64Std="q" * length, dec="1")
+            if inputs.get("keepers"):
+                # pulumi-random draws a new ID when a keeper changes (it replaces the resource):
+                # here the ID follows the keepers, so two runs show whether it would change.
+                raw = hashlib.sha256(json.dumps(plain(inputs["keepers"]), sort_keys=True).encode()).digest()
+                extra["hex"] = raw[:length].hex()
         elif typ == "random:index/randomString:RandomString":
             length = int(inputs.get("length") or 16)
             extra["result"] = ("s" + name.replace("-", "") * 8)[:length].ljust(length, "x")
