@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_eks import iam, images, names, pod_security, versions
+from airflow_eks import iam, images, names, pod_security, ui_ingress, versions
 
 CHART = "aws-load-balancer-controller"
 CHART_REPO = "https://aws.github.io/eks-charts"
@@ -156,6 +156,12 @@ def values(*, cluster_name: Any, region: str, vpc_id: Any, ingress_class: str, c
         # Ingress only: the Service webhook would otherwise take over every LoadBalancer
         # Service anyone creates in the cluster.
         "enableServiceMutatorWebhook": False,
+        # The pod webhook that injects readiness gates (ui_ingress.READINESS_GATE_LABEL) sees
+        # only the API server's pods, and a controller that is down skips the gate rather than
+        # blocking pod creation (the chart's default, pinned): the API server could otherwise
+        # not start again while both controller pods are gone, e.g. on a system node outage.
+        "objectSelector": {"matchLabels": dict(ui_ingress.TARGET_POD_LABELS)},
+        "podMutatorWebhookConfig": {"failurePolicy": "Ignore"},
         # The stack's tags (project, stack, managed-by) on every ALB, target group and SG.
         "defaultTags": dict(tags),
         "ingressClass": ingress_class,

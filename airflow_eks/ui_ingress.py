@@ -23,6 +23,16 @@ HEALTH_CHECK_PATH = "/api/v2/monitor/health"
 # TLS 1.3 and 1.2 with forward secrecy only (ELB's recommended policy for ALBs).
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 LISTEN_PORTS = [{"HTTP": 80}, {"HTTPS": 443}]
+# On Airflow's namespace when the UI is on: the controller's pod webhook (mpod.elbv2.k8s.aws)
+# then gives each new pod behind the ALB a readiness gate that turns true only once the ALB
+# sees the pod healthy, so a rolling update keeps the old API server pods until the new ones
+# serve (with IP targets, a pod Ready before the ALB's health checks pass leaves the target
+# group with only initial and draining targets: brief 502s). Not in dev: no controller there,
+# so nothing would ever set the gate.
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+# The pods behind the ALB: the chart's labels of the API server (its Service's selector). The
+# webhook is limited to them, so task pods never wait on it.
+TARGET_POD_LABELS = {"tier": "airflow", "component": "api-server", "release": names.AIRFLOW_RELEASE}
 _GROUP = re.compile(r"[^a-z0-9-]+")
 
 
@@ -45,6 +55,11 @@ def class_params(ui: UiSettings, *, group: str) -> dict:
     if ui.waf_acl_arn:
         spec["wafv2AclArn"] = ui.waf_acl_arn
     return spec
+
+
+def namespace_labels(ui: UiSettings | None) -> dict[str, str]:
+    """Labels of Airflow's namespace: the readiness gate injection, with the UI only."""
+    return {READINESS_GATE_LABEL: "enabled"} if ui and ui.enabled else {}
 
 
 def annotations(certificate_arn: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from airflow_eks import helm_values, names, pod_security, versions
+from airflow_eks import helm_values, names, pod_security, ui_ingress, versions
 from airflow_eks.config import AirflowSettings
 from airflow_eks.ui_config import UiSettings
 from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs
@@ -74,10 +74,18 @@ class AirflowRelease(pulumi.ComponentResource):
         super().__init__("airflow-eks:airflow:AirflowRelease", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        # With the UI, labelled for the ALB controller's readiness gates. No ordering against
+        # the controller is needed: its webhook injects a gate only into pods created while a
+        # TargetGroupBinding refers to a Service selecting them, and that binding comes from
+        # the UI's Ingress, created after this release. So the first API server pods never get
+        # a gate whatever the webhook's timing (and must not: this release waits for them to
+        # be Ready before the Ingress exists); every later rollout finds the webhook and the
+        # binding in place.
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             # Fixed: the Pod Identity associations name this namespace.
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.AIRFLOW_NAMESPACE),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.AIRFLOW_NAMESPACE,
+                                                labels=ui_ingress.namespace_labels(args.ui) or None),
             opts=child.merge(pulumi.ResourceOptions(depends_on=list(args.namespace_depends_on))),
         )
         self.namespace = namespace.metadata.name

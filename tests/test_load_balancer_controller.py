@@ -181,6 +181,20 @@ def test_rendered_controller_leaves_loadbalancer_services_alone(rendered):
     assert webhooks and not [w for w in webhooks if w.startswith("mservice")], webhooks
 
 
+def test_rendered_pod_webhook_injects_gates_in_the_labelled_namespace_into_api_server_pods_only(rendered, programs):
+    """Both ends of the readiness gates: the namespace label the program sets is the one the
+    webhook selects on; the webhook sees only the pods behind the ALB; a controller that is
+    down lets pods start without a gate instead of refusing them."""
+    [webhook] = [w for o in charts.of_kind(rendered, "MutatingWebhookConfiguration") for w in o["webhooks"]
+                 if w["name"] == "mpod.elbv2.k8s.aws"]
+    labels = programs["prod"].one("kubernetes:core/v1:Namespace").get("metadata.labels")
+    assert webhook["namespaceSelector"]["matchExpressions"] == [
+        {"key": key, "operator": "In", "values": [value]} for key, value in labels.items()]
+    assert webhook["objectSelector"]["matchLabels"] == ui_ingress.TARGET_POD_LABELS
+    assert webhook["failurePolicy"] == "Ignore"
+    assert webhook["rules"][0]["resources"] == ["pods"] and webhook["rules"][0]["operations"] == ["CREATE"]
+
+
 # -- the component on its own ----------------------------------------------------------------
 def build():
     provider = k8s.Provider("k8s", kubeconfig="{}")

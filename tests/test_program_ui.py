@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from airflow_eks import config, helm_values, names, secret_data, sso, ui_ingress
 from airflow_eks import load_balancer_controller as lbc
@@ -75,6 +76,31 @@ def test_prod_certificate_is_validated_through_route53_and_the_name_points_at_th
     [alias] = dns.get("aliases")
     assert alias["name"] == prod.outputs["uiLoadBalancerHostname"][0] and alias["zoneId"] == "Z35SXDOTRQ7X7K"
     assert prod.outputs["airflowUrl"] == ("https://airflow.example.com", False)
+
+
+def test_only_prod_labels_the_namespace_for_the_alb_readiness_gates(programs):
+    """dev has no controller: its pods must not wait on a gate nobody sets."""
+    labels = {stack: run.one("kubernetes:core/v1:Namespace").get("metadata.labels")
+              for stack, run in programs.items()}
+    assert labels == {"dev": None, "prod": {ui_ingress.READINESS_GATE_LABEL: "enabled"}}
+
+
+def test_the_gated_pods_are_the_api_servers_and_nothing_else_in_the_namespace(prod_airflow):
+    """The webhook's object selector (ui_ingress.TARGET_POD_LABELS) picks exactly the pods the
+    Ingress's Service sends traffic to; task pods (the pod template) are not among them."""
+    selected = ui_ingress.TARGET_POD_LABELS
+    service = charts.one(prod_airflow, "Service", helm_values.API_SERVER_SERVICE)
+    assert service["spec"]["selector"].items() <= selected.items()
+
+    def matches(labels: dict) -> bool:
+        return selected.items() <= (labels or {}).items()
+
+    workloads = [o for o in prod_airflow if o["kind"] in ("Deployment", "StatefulSet", "Job")]
+    assert [o["metadata"]["name"] for o in workloads if matches(o["spec"]["template"]["metadata"]["labels"])] == [
+        f"{names.AIRFLOW_RELEASE}-api-server"]
+    config = charts.one(prod_airflow, "ConfigMap", f"{names.AIRFLOW_RELEASE}-config")["data"]
+    task_pod = yaml.safe_load(config["pod_template_file.yaml"])
+    assert task_pod["kind"] == "Pod" and not matches(task_pod["metadata"].get("labels"))
 
 
 # -- teardown order: destroy runs these edges backwards ---------------------------------------

@@ -98,3 +98,10 @@ def test_group_name_is_the_stacks_within_the_controllers_limits(project, stack, 
 def test_airflow_url_is_https_or_the_port_forward_hint():
     assert ui_ingress.airflow_url(ui()) == "https://airflow.example.com"
     assert "kubectl port-forward" in ui_ingress.airflow_url(ui(hostname=""))
+
+
+def test_the_namespace_asks_for_readiness_gates_only_with_the_ui():
+    """Without the UI there is no controller to set a gate, so none may be injected."""
+    assert ui_ingress.namespace_labels(ui()) == {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
+    assert ui_ingress.namespace_labels(ui(hostname="")) == {}
+    assert ui_ingress.namespace_labels(None) == {}
