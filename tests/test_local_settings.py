@@ -17,15 +17,15 @@ def generated_module() -> dict:
     return namespace
 
 
-def test_async_connect_args_disable_both_statement_caches_and_never_reuse_a_name():
+def test_async_connect_args_disable_both_statement_caches_and_prepare_only_unnamed_statements():
     args = generated_module()[local_settings.ASYNC_CONNECT_ARGS]
     assert args["statement_cache_size"] == 0  # asyncpg
     assert args["prepared_statement_cache_size"] == 0  # SQLAlchemy's adapter
-    names = {args["prepared_statement_name_func"]() for _ in range(1000)}
-    assert len(names) == 1000
-    # Not asyncpg's per-process counter names (__asyncpg_stmt_1__, ...), which two API server
-    # processes would both use on the same PgBouncer server connection.
-    assert not any(name.startswith("__asyncpg_stmt_") for name in names)
+    # asyncpg's unnamed statement every time: not its per-process counter names
+    # (__asyncpg_stmt_1__, ...), which collide on a shared PgBouncer server connection, nor
+    # SQLAlchemy's UUID recipe, whose statements stay prepared on the server connections
+    # (runtime/tests/test_async_database.py measures both).
+    assert {args["prepared_statement_name_func"]() for _ in range(100)} == {""}
 
 
 def test_airflow_reads_the_connect_args_from_the_module_the_chart_mounts(program):
