@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from airflow_eks.secret_data import SECRET_NAMES
 from tests import charts
 
 from . import airflow_env, api, program, services
+
+
+def pytest_configure(config):
+    # The services run in sessions of their own (so they can be stopped as a group), so a
+    # SIGTERM that kills pytest would orphan them all: make it an interrupt, which pytest
+    # answers by tearing the fixtures down, stopping every service they started.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def pytest_sessionstart(session):
