@@ -101,7 +101,7 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
     vpc_cidr=settings.network.vpc_cidr,
     # The UI's ALB connects from its scheme's subnets; a metrics collector from the private ones.
     load_balancer_cidrs=settings.load_balancer_cidrs,
-    metrics_scraper_cidrs=settings.network.private_cidrs,
+    metrics_scraper_cidrs=settings.metrics_scraper_cidrs,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
 
 on_aws_and_cluster = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider})

@@ -9,9 +9,11 @@
   Amazon SNS topic").
 - A workspace encrypted with a customer managed key takes metrics from an AWS-managed collector
   only through a role configuration: the collector assumes a source role, which assumes a
-  target role allowed to write to the workspace (AMP user guide, "Creating scraper for
-  workspaces enabled with customer managed keys"). The collector's ARN does not exist before
-  the roles, so the trust conditions name this account's collectors in this region.
+  target role allowed to write to the workspace and to use its key through AMP (AMP user
+  guide, "Creating scraper for workspaces enabled with customer managed keys"; the older note
+  on the "Encryption at rest" page that such workspaces take no managed collector predates it).
+  The collector's ARN does not exist before the roles, so the trust conditions name this
+  account's collectors in this region.
 """
 
 from __future__ import annotations
@@ -113,7 +115,19 @@ def scraper_target_trust(*, source_role_arn: str, partition: str, region: str, a
     })
 
 
-def scraper_target_policy(*, workspace_arn: str) -> dict:
+def scraper_target_policy(*, workspace_arn: str, key_arn: str, region: str, dns_suffix: str) -> dict:
     """Remote write into this workspace, nothing else (AmazonPrometheusRemoteWriteAccess allows
-    every workspace)."""
-    return iam.document(iam.allow(["aps:RemoteWrite"], [workspace_arn]))
+    every workspace), and the use of its key that writing into a CMK workspace takes.
+
+    AMP encrypts what a principal writes with the workspace's key on that principal's behalf:
+    the key policy AWS documents for AMP admits the account's principals to DescribeKey,
+    GenerateDataKey and Decrypt only through AMP (kms:ViaService), and AWS's own example of a
+    second service reading the workspace makes its role a key user (AMP user guide,
+    "Encryption at rest"). The key's default policy delegates to IAM, so the writer gets
+    exactly those three actions, on this key, through AMP in this region.
+    """
+    return iam.document(
+        iam.allow(["aps:RemoteWrite"], [workspace_arn]),
+        iam.allow(["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], [key_arn],
+                  condition={"StringEquals": {"kms:ViaService": f"aps.{region}.{dns_suffix}"}}),
+    )

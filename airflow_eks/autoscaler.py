@@ -82,8 +82,7 @@ def values(*, cluster_name: Any, region: str, kubernetes_version: str, image_mir
         "image": {
             "repository": images.mirrored(versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY, image_mirror),
             "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[kubernetes_version],
-            # As for Airflow's images (helm_values.IMAGE_PULL_POLICY).
-            "pullPolicy": "Always",
+            "pullPolicy": images.COMPONENT_PULL_POLICY,
         },
         # The Pod Identity association names this service account; no annotations, no keys.
         # It watches nodes and pods and evicts pods: it keeps its API token.

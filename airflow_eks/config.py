@@ -237,6 +237,12 @@ class Settings:
             return ()
         return self.network.private_cidrs if self.ui.scheme == "internal" else self.network.public_cidrs
 
+    @property
+    def metrics_scraper_cidrs(self) -> tuple[str, ...]:
+        """Subnets the metrics collector scrapes the exporters from: its ENIs are in the private
+        subnets, which every pod shares, so none without a collector (the rule would admit them)."""
+        return self.network.private_cidrs if self.metrics.enabled else ()
+
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
                 min_floor: int) -> NodeGroupSettings:

@@ -65,11 +65,6 @@ SSO_CLIENT_GENERATION_ANNOTATION = "airflow-eks/sso-client-generation"
 # runAsNonRoot: the Airflow image runs as uid 50000 and the pod context sets that uid.
 CONTAINER_SECURITY_CONTEXT = pod_security.container_context()
 
-# A node reuses its cached layers but asks the registry which image the tag names at every
-# container start, so all nodes run the same image for a tag, a re-pushed one included. One
-# manifest request per start (free on Docker Hub, ECR and its pull-through caches).
-IMAGE_PULL_POLICY = "Always"
-
 ADMIN_USERNAME = "admin"
 # The create-user Job gets the password from this env var (secretKeyRef on our Secret), and
 # the chart's own args pass `-p <defaultUser.password>`: Kubernetes expands `$(VAR)` in
@@ -247,9 +242,10 @@ def airflow_values(
 
 def _images(image_mirror: str) -> dict:
     # Repositories only: the tags stay the chart's, tested together. pod_template is the
-    # task pods' main container (the Airflow image unless set).
+    # task pods' main container (the Airflow image unless set); images.airflow the components'.
     mirrored = images.sidecar_repositories(image_mirror)
-    return {key: {"pullPolicy": IMAGE_PULL_POLICY, **({"repository": mirrored[key]} if key in mirrored else {})}
+    return {key: {"pullPolicy": images.chart_pull_policy(key),
+                  **({"repository": mirrored[key]} if key in mirrored else {})}
             for key in ("airflow", "pod_template", *images.CHART_SIDECAR_IMAGES)}
 
 
@@ -357,7 +353,7 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
         "extraInitContainers": [{
             "name": "wait-for-airflow-migrations",
             "image": image,
-            "imagePullPolicy": IMAGE_PULL_POLICY,
+            "imagePullPolicy": images.COMPONENT_PULL_POLICY,
             "args": ["airflow", "db", "check-migrations", f"--migration-wait-timeout={MIGRATION_WAIT_SECONDS}"],
             "env": [_secret_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", secrets.metadata,
                                 secret_data.CONNECTION_KEY)],

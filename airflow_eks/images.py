@@ -31,8 +31,33 @@ CHART_SIDECAR_IMAGES = {
     "gitSync": "registry.k8s.io/git-sync/git-sync",
 }
 
+# Pull policies, by how often a container starts. Tags are pinned (the chart's, the program's,
+# airflowVersion) either way; the policy decides whether a start asks the registry.
+#
+# Task pods start all day, one per task: their containers start from the node's cache
+# (IfNotPresent), so a registry or ECR outage only delays new nodes. With `Always` every task
+# pod would ask the registry first, and the KubernetesExecutor fails a task outright on
+# ErrImagePull. That is the task pod template's main container (chart `images.pod_template`)
+# and git-sync (`images.gitSync`: the chart uses it for the task pods' git-sync init container
+# as well as for the DAG processor's and triggerer's sidecars, so those follow the task pods).
+TASK_PULL_POLICY = "IfNotPresent"
+# Everything else runs long and starts rarely (Airflow's components and Jobs, StatsD, PgBouncer
+# and its exporter, the Cluster Autoscaler, the Load Balancer Controller): each start asks the
+# registry for the tag's digest (layers already on the node are not downloaded again), so the
+# registry must still serve that tag to this node's credentials, and a re-pushed tag cannot
+# keep running in its old version on some nodes. The cost: a component that restarts during a
+# registry outage waits in ImagePullBackOff until it is back; running containers are unaffected.
+COMPONENT_PULL_POLICY = "Always"
+# The chart's `images.<key>` whose containers the task pods run.
+TASK_POD_CHART_IMAGES = frozenset({"pod_template", "gitSync"})
+
 _ECR_HOST = re.compile(
     r"(?P<account>[0-9]{12})\.dkr\.ecr(-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?P<cn>\.cn)?", re.ASCII)
+
+
+def chart_pull_policy(key: str) -> str:
+    """`images.<key>.pullPolicy` for the Airflow chart."""
+    return TASK_PULL_POLICY if key in TASK_POD_CHART_IMAGES else COMPONENT_PULL_POLICY
 
 
 def registry_of(repository: str) -> str:

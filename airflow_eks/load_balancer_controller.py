@@ -136,7 +136,7 @@ def values(*, cluster_name: Any, region: str, vpc_id: Any, ingress_class: str, c
         "region": region,
         "vpcId": vpc_id,
         "image": {"repository": images.mirrored(versions.LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY, image_mirror),
-                  "pullPolicy": "Always"},  # as for Airflow's images (helm_values.IMAGE_PULL_POLICY)
+                  "pullPolicy": images.COMPONENT_PULL_POLICY},
         # Two replicas (one leader, one standby that also answers the webhooks) and a PDB, so a
         # node drain never leaves Ingress and Service admission without a webhook endpoint.
         "replicaCount": 2,

@@ -4,7 +4,7 @@ What every pod the stack runs may do, in one place: the Airflow chart values
 (helm_values.py), the Cluster Autoscaler values (autoscaler.py) and the Role, RoleBinding and
 NetworkPolicy the Airflow component creates itself all read it. The rendered-manifest tests
 (tests/test_rendered_*.py) check the result as Kubernetes receives it, and checkov's
-findings that remain are listed with their reasons in tests/scan/accepted.yaml.
+findings that remain are listed with their reasons in scan/checkov-accepted.yaml.
 """
 
 from __future__ import annotations

@@ -12,10 +12,12 @@ Owns, when `metrics: amp`:
 
 Deliberately not here: the collector's EKS access entry and its Kubernetes permissions. On a
 cluster in API authentication mode AMP creates the access entry for the collector's
-service-linked role itself, with the AWS-managed AmazonPrometheusScraperPolicy (AMP user guide,
-"Configure Amazon EKS for scraper access with access entries"), and EKS refuses access entries
-for service-linked roles made by anyone else. The Airflow StatsD mapping is part of the release
-(airflow_eks/helm_values.py): the names exist whether or not anything scrapes them.
+service-linked role itself, with the access policy the AMP user guide lists ("Configure Amazon
+EKS for scraper access with access entries"); the guide's aps-collector-role ClusterRole is for
+aws-auth clusters only, and EKS refuses access entries for service-linked roles made by anyone
+else ("not allowed to modify access entries with a principalArn value of a Service Linked Role").
+The Airflow StatsD mapping is part of the release (airflow_eks/helm_values.py): the names
+exist whether or not anything scrapes them.
 
 Teardown: the collector's source names the cluster's ARN and its security group rules name the
 cluster security group, so Pulumi deletes the collector (and its ENIs) before the cluster.
@@ -65,7 +67,9 @@ class Metrics(pulumi.ComponentResource):
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        self._partition = aws.get_partition_output(opts=invoke).partition
+        partition = aws.get_partition_output(opts=invoke)
+        self._partition = partition.partition
+        self._dns_suffix = partition.dns_suffix
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._region = args.region
 
@@ -82,7 +86,7 @@ class Metrics(pulumi.ComponentResource):
         self.workspace_arn = workspace.arn
         self.prometheus_endpoint = workspace.prometheus_endpoint
 
-        self.scraper = self._collector(args, workspace)
+        self.scraper = self._collector(args, workspace, workspace_key)
         aws.amp.RuleGroupNamespace(
             f"{name}-rules", name=alert_rules.GROUP, workspace_id=workspace.id,
             data=alert_rules.rules_yaml(system_min_nodes=args.system_min_nodes), opts=self._child)
@@ -95,7 +99,7 @@ class Metrics(pulumi.ComponentResource):
             "alert_topic_arn": self.alert_topic_arn,
         })
 
-    def _collector(self, args: MetricsArgs, workspace: aws.amp.Workspace) -> aws.amp.Scraper:
+    def _collector(self, args: MetricsArgs, workspace: aws.amp.Workspace, key: aws.kms.Key) -> aws.amp.Scraper:
         name, child = self._name, self._child
         group = aws.ec2.SecurityGroup(
             f"{name}-collector-sg", vpc_id=args.vpc_id,
@@ -115,7 +119,7 @@ class Metrics(pulumi.ComponentResource):
                 referenced_security_group_id=group.id, ip_protocol="tcp", from_port=port, to_port=port,
                 description=f"{what} from the AMP managed collector", opts=child)
 
-        source, target, grants = self._collector_roles(workspace)
+        source, target, grants = self._collector_roles(workspace, key)
         return aws.amp.Scraper(
             f"{name}-collector", alias=f"{args.project}-{args.stack}",
             source=aws.amp.ScraperSourceArgs(eks=aws.amp.ScraperSourceEksArgs(
@@ -130,7 +134,8 @@ class Metrics(pulumi.ComponentResource):
             # says their policies must exist.
             opts=child.merge(pulumi.ResourceOptions(depends_on=grants)))
 
-    def _collector_roles(self, workspace: aws.amp.Workspace) -> tuple[aws.iam.Role, aws.iam.Role, list]:
+    def _collector_roles(self, workspace: aws.amp.Workspace,
+                         key: aws.kms.Key) -> tuple[aws.iam.Role, aws.iam.Role, list]:
         name, child, region = self._name, self._child, self._region
         ids = pulumi.Output.all(self._partition, self._account)
         source = aws.iam.Role(
@@ -151,7 +156,9 @@ class Metrics(pulumi.ComponentResource):
                 opts=child),
             aws.iam.RolePolicy(
                 f"{name}-collector-writer-write", role=target.id,
-                policy=workspace.arn.apply(lambda arn: json.dumps(alerting.scraper_target_policy(workspace_arn=arn))),
+                policy=pulumi.Output.all(workspace.arn, key.arn, self._dns_suffix).apply(
+                    lambda v: json.dumps(alerting.scraper_target_policy(
+                        workspace_arn=v[0], key_arn=v[1], region=region, dns_suffix=v[2]))),
                 opts=child),
         ]
         return source, target, grants

@@ -11,8 +11,11 @@ import functools
 from tests import scan
 from tests.test_rendered_manifests import _stack_runs, objects  # noqa: F401 (fixture)
 
-# The issue's target: from 94 failed checks on the unhardened prod values to at most this.
-MAX_FAILED_CHECKS = 40
+# The issue's target is at most 40 (from 82 on the unhardened prod values, 94 in the issue);
+# prod measures 39. Of CKV_K8S_15 (pull policy Always) only the DAG processor and the triggerer
+# remain: their git-sync sidecar shares images.gitSync with the task pods' init container,
+# which stays IfNotPresent (images.TASK_PULL_POLICY); every other component is Always.
+MAX_FAILED_CHECKS = 39
 UNHARDENED = "unhardened-statsd"
 
 

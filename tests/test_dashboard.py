@@ -29,6 +29,18 @@ def test_it_is_an_importable_dashboard():
     assert len(ids) == len(set(ids))
 
 
+def test_the_data_source_chosen_at_import_is_the_one_the_panels_query():
+    """Grafana's import form asks for each `__inputs` entry and substitutes `${NAME}` wherever it
+    appears; an input nothing references is a choice that changes nothing (the variable would
+    fall back to the default Prometheus data source, not the one picked)."""
+    d = dashboard()
+    text = json.dumps({k: v for k, v in d.items() if k != "__inputs"})
+    for entry in d["__inputs"]:
+        assert "${" + entry["name"] + "}" in text, entry["name"]
+    [variable] = d["templating"]["list"]
+    assert variable["current"]["value"] == "${" + d["__inputs"][0]["name"] + "}"
+
+
 def test_every_query_panel_uses_the_data_source_variable_and_has_distinct_ref_ids():
     for panel in dashboard()["panels"]:
         if panel["type"] == "row":

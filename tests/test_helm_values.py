@@ -93,8 +93,11 @@ def test_one_image_for_every_airflow_container_and_task_pod():
     assert (v["defaultAirflowRepository"], v["defaultAirflowTag"], v["airflowVersion"]) == (
         ECR_IMAGE, "3.1.7", "3.1.7") == (s.image_repository, s.version, s.version)
     # A repository or tag in images.airflow / images.pod_template would split components and
-    # task pods apart; only the pull policy is set there.
-    assert v["images"]["airflow"] == v["images"]["pod_template"] == {"pullPolicy": helm_values.IMAGE_PULL_POLICY}
+    # task pods apart; only the pull policy is set there, by role (images.py): the task pods
+    # start from the node's cache, the components ask the registry at each start.
+    assert v["images"]["airflow"] == {"pullPolicy": "Always"}
+    assert v["images"]["pod_template"] == {"pullPolicy": "IfNotPresent"}
+    assert v["createUserJob"]["extraInitContainers"][0]["imagePullPolicy"] == "Always"
     assert v["createUserJob"]["extraInitContainers"][0]["image"] == f"{ECR_IMAGE}:3.1.7"
     assert v["postgresql"] == {"enabled": False} and v["redis"] == {"enabled": False}
 
@@ -357,6 +360,9 @@ def test_a_mirror_serves_every_public_image_under_its_upstream_path(chart_values
     assert wait["image"] == "harbor.example.com/proxy/docker.io/apache/airflow:3.1.8"
     # Tags stay the chart's: only repositories are set.
     assert all(set(v["images"][k]) == {"repository", "pullPolicy"} for k in images.CHART_SIDECAR_IMAGES)
+    # git-sync is also every task pod's init container: it stays off the registry's path.
+    assert {k: v["images"][k]["pullPolicy"] for k in images.CHART_SIDECAR_IMAGES} == {
+        "pgbouncer": "Always", "pgbouncerExporter": "Always", "statsd": "Always", "gitSync": "IfNotPresent"}
 
 
 def test_prod_keeps_its_own_airflow_image_and_mirrors_the_rest(chart_values):

@@ -120,7 +120,14 @@ def test_a_cmk_workspace_is_written_through_a_source_and_a_writer_role(run):
     assert writer_trust["Condition"]["StringLike"]["sts:ExternalId"].endswith(":scraper/*")
     policies = {p.name: doc(p, "policy")["Statement"] for p in run.find(ROLE_POLICY)}
     assert policies["m-collector-source-assume"] == [iam.allow(["sts:AssumeRole"], [role_arn(writer.name)])]
-    assert policies["m-collector-writer-write"] == [iam.allow(["aps:RemoteWrite"], [out(run, "workspace_arn")])]
+    remote_write, key_use = policies["m-collector-writer-write"]
+    assert remote_write == iam.allow(["aps:RemoteWrite"], [out(run, "workspace_arn")])
+    # Writing into a CMK workspace uses its key through AMP (the key policy AWS documents for
+    # AMP admits the account's principals with kms:ViaService aps); only that key, only so.
+    workspace_key = run.one(KEY, name="m-workspace-key")
+    assert key_use == iam.allow(["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                                [key_arn(workspace_key.name)],
+                                condition={"StringEquals": {"kms:ViaService": "aps.us-east-1.amazonaws.com"}})
     # The collector waits for both grants, which nothing in its inputs says.
     assert all(run.depends_on(scraper, p) for p in run.find(ROLE_POLICY))
 
@@ -216,3 +223,9 @@ def test_prod_s_cluster_meets_what_the_managed_collector_requires(programs):
     cluster = programs["prod"].one("eks:index:Cluster")
     assert cluster.get("authenticationMode") == "API"
     assert cluster.get("endpointPrivateAccess") is True
+    # ... and finds its targets only in a VPC with DNS on (same page, prerequisites).
+    vpc = programs["prod"].one("aws:ec2/vpc:Vpc")
+    assert vpc.get("enableDnsSupport") is True and vpc.get("enableDnsHostnames") is True
+    # Two subnets in two zones at least.
+    private = [s for s in programs["prod"].find("aws:ec2/subnet:Subnet") if s.name.startswith("airflow-private-")]
+    assert len({s.get("availabilityZone") for s in private}) >= 2

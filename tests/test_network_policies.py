@@ -1,9 +1,16 @@
 """Who may reach what, evaluated on the rendered NetworkPolicies (the chart's and the
 program's) with Kubernetes' semantics: what has to keep working is allowed, the rest denied.
 
-Not modelled, because the VPC CNI's policy agent never filters it: traffic from a pod's own
-node, which is how kubelet probes and `kubectl port-forward` (through the kubelet) arrive
-(aws-network-policy-agent#56, #65).
+Pods are sources with their namespace, labels AND address: the VPC CNI gives pods addresses in
+the nodes' (private) subnets and its policy agent matches `ipBlock` peers by address alone, so a
+rule admitting the private subnets (the metrics collector's, an internal ALB's) admits every
+pod of the cluster too.
+
+Not modelled, because no policy ever filters it: traffic from a pod's own node, which the
+agent always admits (kubelet probes; aws-network-policy-agent's firewall rule processor adds the
+node IP to every pod's allow map), and `kubectl port-forward`, which the kubelet's container
+runtime delivers on the pod's own loopback interface, never through the pod's veth where the
+agent's eBPF filters sit.
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ class Source:
     namespace: str | None = None
     labels: dict = field(default_factory=dict)
     ip: str | None = None
-    """A pod (namespace + labels) or an address outside the cluster's pods (ip)."""
+    """A pod (namespace, labels and its address) or an address outside the cluster's pods
+    (ip alone)."""
 
 
 def _selects(selector: dict, labels: dict) -> bool:
@@ -101,6 +109,12 @@ def _subnet_address(variant: str, tier: str) -> str:
     return str(next(ipaddress.ip_network(subnet.get("cidrBlock")).hosts()))
 
 
+def pod(variant: str, labels: dict, namespace: str = NAMESPACE) -> Source:
+    """A pod as the policy agent sees it: an address in a private subnet (the VPC CNI assigns
+    pods secondary addresses of their node's subnet)."""
+    return Source(namespace, labels, ip=_subnet_address(variant, "private"))
+
+
 def _load_balancer_address(variant: str) -> str | None:
     """Where the UI's ALB connects from (IP targets): its scheme's subnets; None without a UI."""
     ui = settings(variant).ui
@@ -130,37 +144,45 @@ def test_what_has_to_work_is_allowed(variant):
         ("api-server", "triggerer", 8794, "TCP"),
     ]
     denied = [m for m in must
-              if not allowed(p, pods_[m[1]], Source(NAMESPACE, pods_[m[0]]), m[2], m[3])]
+              if not allowed(p, pods_[m[1]], pod(variant, pods_[m[0]]), m[2], m[3])]
     assert denied == []
     # the UI's load balancer reaches the API server; a collector the exporters
     if (lb := _load_balancer_address(variant)) is not None:
         assert allowed(p, pods_["api-server"], Source(ip=lb), 8080)
     # the AMP collector (ENIs in the private subnets) scrapes the exporters at their pod IPs
-    assert allowed(p, pods_["statsd"], Source(ip=collector), scrape.STATSD_PORT)
-    assert allowed(p, pods_["pgbouncer"], Source(ip=collector), scrape.PGBOUNCER_PORT)
+    if settings(variant).metrics.enabled:
+        assert allowed(p, pods_["statsd"], Source(ip=collector), scrape.STATSD_PORT)
+        assert allowed(p, pods_["pgbouncer"], Source(ip=collector), scrape.PGBOUNCER_PORT)
 
 
 @STACKS
 def test_everything_else_is_denied(variant):
     p, pods_ = policies(variant), labels(variant)
-    elsewhere = Source("default", {"app": "anything"})
+    elsewhere = pod(variant, {"app": "anything"}, namespace="default")
     collector = Source(ip=_subnet_address(variant, "private"))
-    for target, port, protocol in (("pgbouncer", 6543, "TCP"), ("statsd", 9125, "UDP"), ("api-server", 8080, "TCP")):
+    # the database and metric ingest: Airflow's pods only, whatever their address
+    for target, port, protocol in (("pgbouncer", 6543, "TCP"), ("statsd", 9125, "UDP")):
         assert not allowed(p, pods_[target], elsewhere, port, protocol), target
-    # no UI: no address outside Airflow's pods reaches the API server; an internet-facing
-    # ALB's subnets are not the pods'
+    # the API server: Airflow's pods, plus an internal ALB's subnets, which are the pods' too
+    # (README, Pod security: Airflow still authenticates every request)
+    internal_alb = settings(variant).ui.enabled and settings(variant).ui.scheme == "internal"
+    assert allowed(p, pods_["api-server"], elsewhere, 8080) is internal_alb
+    assert allowed(p, pods_["api-server"], collector, 8080) is internal_alb
     if _load_balancer_address(variant) is None:
         assert not allowed(p, pods_["api-server"], Source(ip=_subnet_address(variant, "public")), 8080)
-        assert not allowed(p, pods_["api-server"], collector, 8080)
-    elif settings(variant).ui.scheme == "internet-facing":
-        assert not allowed(p, pods_["api-server"], collector, 8080)
+    # the scrape ports admit the collector's subnets, so any pod there may read metrics (README);
+    # without a collector (metrics: none) they stay Airflow's
+    scraped = settings(variant).metrics.enabled
+    assert allowed(p, pods_["statsd"], elsewhere, scrape.STATSD_PORT) is scraped
+    assert allowed(p, pods_["pgbouncer"], elsewhere, scrape.PGBOUNCER_PORT) is scraped
+    assert allowed(p, pods_["statsd"], collector, scrape.STATSD_PORT) is scraped
     # the collector scrapes; it opens no database session and writes no metrics
     assert not allowed(p, pods_["pgbouncer"], collector, 6543)
     assert not allowed(p, pods_["statsd"], collector, 9125, "UDP")
     # nothing connects to the scheduler, the DAG processor, task pods or the jobs
     for target in ("scheduler", "dag-processor", "task", "run-airflow-migrations"):
         for source in ("api-server", "task"):
-            assert not allowed(p, pods_[target], Source(NAMESPACE, pods_[source]), 8793), (source, target)
+            assert not allowed(p, pods_[target], pod(variant, pods_[source]), 8793), (source, target)
 
 
 @STACKS
@@ -172,6 +194,16 @@ def test_egress_is_not_restricted(variant):
     assert not any(o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] != NAMESPACE for o in objects(variant))
 
 
+@STACKS
+def test_every_service_in_the_namespace_targets_its_own_port(variant):
+    """The VPC CNI's policies match the container port and its docs require a Service's port to
+    equal it (Considerations, cni-network-policy): a remapped port would be dropped."""
+    remapped = [(o["metadata"]["name"], port) for o in objects(variant)
+                if o["kind"] == "Service" and o["metadata"]["namespace"] == NAMESPACE
+                for port in o["spec"]["ports"] if port.get("targetPort", port["port"]) != port["port"]]
+    assert remapped == []
+
+
 @pytest.mark.parametrize("variant", ["dev", "prod"])
 def test_the_cluster_enforces_network_policies(variant):
     """Without the VPC CNI's policy agent, every policy above is accepted and ignored."""
@@ -180,16 +212,20 @@ def test_the_cluster_enforces_network_policies(variant):
 
 
 def test_the_evaluator_follows_kubernetes_semantics():
-    pod = {"app": "db"}
+    db = {"app": "db"}
     deny_all = {"spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
-    open_rule = {"spec": {"podSelector": {"matchLabels": pod}, "ingress": [{}]}}
+    open_rule = {"spec": {"podSelector": {"matchLabels": db}, "ingress": [{}]}}
     client = Source(NAMESPACE, {"app": "web"})
-    assert allowed([], pod, client, 5432)
-    assert not allowed([deny_all], pod, client, 5432)
-    assert allowed([deny_all, open_rule], pod, client, 5432)  # policies add up
+    assert allowed([], db, client, 5432)
+    assert not allowed([deny_all], db, client, 5432)
+    assert allowed([deny_all, open_rule], db, client, 5432)  # policies add up
     only_web = {"spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}],
                                                           "ports": [{"port": 5432}]}]}}
-    assert allowed([only_web], pod, client, 5432)
-    assert not allowed([only_web], pod, client, 5433)
-    assert not allowed([only_web], pod, Source("other", {"app": "web"}), 5432)
-    assert not allowed([only_web], pod, Source(ip="10.0.0.5"), 5432)
+    assert allowed([only_web], db, client, 5432)
+    assert not allowed([only_web], db, client, 5433)
+    assert not allowed([only_web], db, Source("other", {"app": "web"}), 5432)
+    assert not allowed([only_web], db, Source(ip="10.0.0.5"), 5432)
+    # an ipBlock admits a pod by its address, whatever its namespace and labels
+    subnet = {"spec": {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/19"}}]}]}}
+    assert allowed([subnet], db, Source("other", {"app": "x"}, ip="10.0.0.5"), 5432)
+    assert not allowed([subnet], db, Source("other", {"app": "x"}, ip="10.0.32.5"), 5432)

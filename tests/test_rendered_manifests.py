@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 
 import pytest
+import yaml
 
-from airflow_eks import load_balancer_controller, names, pod_security
+from airflow_eks import images, load_balancer_controller, names, pod_security
 from airflow_eks.offline import harness, loader
 from tests import charts, kube_schema, manifests
 from tests.test_airflow_component import KNOWN_HOSTS, SSH_KEY, TOKEN
@@ -29,6 +30,9 @@ VARIANTS: dict[str, tuple[str, dict, dict]] = {
             {"gitSyncSshKey": SSH_KEY}),
     "tasks-launch-pods": ("dev", {"tasksMayLaunchPods": "true"}, {}),
     "ui-internet-facing": ("prod", {"uiScheme": "internet-facing", "uiAllowedCidrs": ["203.0.113.0/24"]}, {}),
+    # prod's UI behind the internal ALB with the password login: no SSO, a create-user Job
+    "ui-password": ("prod", {"ssoIssuerUrl": "", "ssoClientId": "", "ssoRoleMapping": {}, "ssoClientSecret": None},
+                    {}),
 }
 # Every chart a release of the program installs; the AWS Load Balancer Controller with a UI.
 RELEASED_CHARTS = {"airflow", "cluster-autoscaler"}
@@ -93,6 +97,13 @@ def test_every_released_chart_is_rendered(variant):
     assert set(manifests.releases(run(variant))) == expected
     assert {o["metadata"].get("labels", {}).get("helm.sh/chart", "").rsplit("-", 1)[0]
             for o in objects(variant) if o["kind"] == "Deployment"} >= expected - {"airflow"}
+
+
+@variants
+def test_the_create_user_job_runs_exactly_where_there_is_a_password_login(variant):
+    jobs = {o["metadata"]["name"] for o in objects(variant) if o["kind"] == "Job"}
+    assert (f"{names.AIRFLOW_RELEASE}-create-user" in jobs) is (settings(variant).ui.sso is None)
+    assert f"{names.AIRFLOW_RELEASE}-run-airflow-migrations" in jobs
 
 
 @variants
@@ -227,6 +238,9 @@ def test_every_container_runs_non_root_with_seccomp_and_no_privileges(variant):
             context = c.get("securityContext", {})
             if not (_context(pod, c, "seccompProfile") == pod_security.RUNTIME_DEFAULT_SECCOMP
                     and _context(pod, c, "runAsNonRoot") is True
+                    # a numeric user: with runAsNonRoot the kubelet refuses an image whose USER
+                    # is a name, and we do not read the images offline
+                    and isinstance(_runs_as(pod, c), int) and _runs_as(pod, c) > 0
                     and context.get("allowPrivilegeEscalation") is False
                     and context.get("capabilities", {}).get("drop") == ["ALL"]
                     and not context.get("privileged")):
@@ -234,16 +248,59 @@ def test_every_container_runs_non_root_with_seccomp_and_no_privileges(variant):
     assert weak == []
 
 
+@functools.cache
+def chart_defaults() -> dict:
+    """The Airflow chart's own values.yaml: the users its images run as unless told otherwise."""
+    return yaml.safe_load((charts.require(charts.airflow_chart_dir()) / "values.yaml").read_text())
+
+
+def _runs_as(pod: dict, container: dict) -> int:
+    return container.get("securityContext", {}).get("runAsUser", pod.get("securityContext", {}).get("runAsUser"))
+
+
 @variants
-def test_airflow_pods_keep_the_images_uid_and_gid_and_git_sync_its_own(variant):
+def test_every_pod_keeps_the_user_its_chart_runs_the_image_as(variant):
+    """A security context we set replaces the chart's default, so each must restate the chart's
+    user (and Airflow's gid 0, which owns the image's files and the mounted volumes)."""
+    chart = chart_defaults()
+    expected = {"pgbouncer": chart["pgbouncer"]["uid"], "statsd": chart["statsd"]["uid"]}
     for where, pod in pods(variant).items():
-        if "/airflow/" not in where or any(p in where for p in ("pgbouncer", "statsd")):
+        if "/airflow/" not in where:
             continue
-        assert pod["securityContext"]["runAsUser"] == pod_security.AIRFLOW_UID, where
-        assert pod["securityContext"]["fsGroup"] == pod_security.AIRFLOW_GID, where
+        component = next((c for c in expected if where.endswith(f"-{c}")), None)
         for c in containers(pod):
-            if c["name"].startswith("git-sync"):
-                assert c["securityContext"]["runAsUser"] == pod_security.GIT_SYNC_UID, where
+            if component:
+                assert _runs_as(pod, c) == expected[component], (where, c["name"])
+            elif c["name"].startswith("git-sync"):
+                assert _runs_as(pod, c) == chart["dags"]["gitSync"]["uid"], (where, c["name"])
+            else:
+                assert _runs_as(pod, c) == chart["uid"], (where, c["name"])
+        if not component:
+            assert pod["securityContext"]["fsGroup"] == chart["gid"], where
+
+
+@pytest.mark.parametrize("variant", ["ssh", "https-token"])
+def test_git_sync_can_read_its_credentials(variant):
+    """The chart mounts the SSH key with mode 0440: git-sync (its own uid) reads it through the
+    group, which the kubelet sets to the pod's fsGroup and adds to every container's groups."""
+    checked = 0
+    for where, pod in pods(variant).items():
+        git = [c for c in containers(pod) if c["name"].startswith("git-sync")]
+        if not git:
+            continue
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        for c in git:
+            for mount in c.get("volumeMounts", []):
+                secret = volumes[mount["name"]].get("secret")
+                if not secret:
+                    continue
+                mode = secret.get("defaultMode", 0o644)
+                owner_reads = _runs_as(pod, c) == 0 and mode & 0o400
+                group_reads = "fsGroup" in pod.get("securityContext", {}) and mode & 0o040
+                assert owner_reads or group_reads or mode & 0o004, (where, c["name"], mount["mountPath"])
+                checked += 1
+    if variant == "ssh":
+        assert checked >= 3  # DAG processor, triggerer, task pod
 
 
 @variants
@@ -300,3 +357,28 @@ def test_only_the_scheduler_launches_pods_unless_tasks_may(variant):
         assert not {g for g in _grants(variant, sa.scheduler) if g[0] == "pods/exec"}
     assert not any(o["kind"] == "ClusterRoleBinding" and any(s["name"] == sa.worker for s in o["subjects"])
                    for o in objects(variant))
+
+
+@variants
+def test_task_pods_start_from_the_node_cache_and_components_ask_the_registry(variant):
+    """Every image is pinned by tag; the pull policy follows how often a container starts.
+    Task pods and git-sync (the chart's images.gitSync is also the task pods' init container):
+    IfNotPresent, since with `Always` every task pod asks the registry first and the
+    KubernetesExecutor fails a task outright on ErrImagePull, so a registry outage would fail
+    tasks. Every other container starts rarely: `Always`, so each start checks that the
+    registry still serves the tag to the node and a re-pushed tag cannot linger on some nodes."""
+    task_pod_where = f"Pod/{names.AIRFLOW_NAMESPACE}/task"
+    git_sync = images.CHART_SIDECAR_IMAGES["gitSync"]
+    wrong, seen = [], set()
+    for where, pod in pods(variant).items():
+        for c in containers(pod):
+            tag = c["image"].rpartition("/")[2].partition(":")[2]
+            on_task_path = where == task_pod_where or c["image"].endswith(f"{git_sync}:{tag}")
+            expected = "IfNotPresent" if on_task_path else "Always"
+            seen.add(on_task_path)
+            # Without a policy Kubernetes uses IfNotPresent for any tag but `latest`.
+            if not tag or tag == "latest" or c.get("imagePullPolicy", "IfNotPresent") != expected:
+                wrong.append((where, c["name"], c["image"], c.get("imagePullPolicy")))
+    assert wrong == []
+    assert seen == {True, False}
+    assert {c["name"] for c in containers(pods(variant)[task_pod_where])} == {"base", "git-sync-init"}

@@ -4,6 +4,7 @@ cost (prod idle with metrics and the UI's load balancer within $450/month)."""
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import subprocess
 from pathlib import Path
@@ -12,13 +13,16 @@ import pytest
 import yaml
 
 from airflow_eks import names, scrape, statsd_mapping, versions
-from tests import charts
+from tests import charts, manifests
 from tests.promql import promtool
 from tests.test_metric_names import AIRFLOW_METRICS
 from tests.test_rendered_airflow import airflow_objects
 from tools.plan import build, cost, model
 
 HELM = "kubernetes:helm.sh/v3:Release"
+SCRAPER = "aws:amp/scraper:Scraper"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 # i13's sourced ALB prices ($0.0225/ALB-hour + one LCU at $0.008/h, 730 h): the UI's load
 # balancer, added to prod's total until the plan prices it itself.
 ALB_ALLOWANCE = round((0.0225 + 0.008) * 730, 2)
@@ -50,6 +54,22 @@ def test_only_what_the_managed_collector_supports():
         for rule in j.get("relabel_configs", []):
             if rule.get("target_label") == "__address__":
                 assert rule["replacement"] == "kubernetes.default.svc:443"  # the one name it resolves
+
+
+# What the access policy AMP attaches to the collector's access entry lets it get, list and
+# watch (AMP user guide, "Access entry policy created"): nodes (and nodes/proxy, nodes/metrics),
+# services, endpoints, pods, ingresses, ConfigMaps; no EndpointSlices. Discovery roles that
+# watch anything else find nothing, silently.
+DISCOVERABLE = {"node": {"nodes"}, "endpoints": {"endpoints", "services", "pods"}, "pod": {"pods"},
+                "service": {"services"}, "ingress": {"ingresses"}}
+
+
+def test_every_discovery_role_is_one_the_collector_s_access_policy_lets_it_watch():
+    roles = {sd["role"] for j in config()["scrape_configs"] for sd in j["kubernetes_sd_configs"]}
+    assert roles and roles <= set(DISCOVERABLE), roles - set(DISCOVERABLE)
+    # The node-proxy jobs read /api/v1/nodes/<node>/proxy/..., which nodes/proxy allows.
+    assert all(j["kubernetes_sd_configs"] == [{"role": "node"}] for j in config()["scrape_configs"]
+               if "/proxy/" in str(j.get("relabel_configs")))
 
 
 def test_kubelets_are_reached_through_the_api_server_with_the_pool_label():
@@ -216,3 +236,67 @@ def test_promtool_accepts_the_scrape_configuration(tmp_path):
     c["scrape_configs"][0]["relabel_configs"][0]["regex"] = "statsd;(unclosed"
     path.write_text(yaml.safe_dump(c))
     assert subprocess.run([promtool(), "check", "config", str(path)], capture_output=True, check=False).returncode
+
+
+# --- the collector reaches every target: security groups and network policies together ------
+
+def _endpoint_port(objects: list[dict], service: dict, port_name: str) -> tuple[int, list[dict]]:
+    """The port the collector connects to (endpoints discovery yields the pod's address and the
+    Service port's targetPort, by number or by container port name) and the pods' labels."""
+    [port] = [p for p in service["spec"]["ports"] if p["name"] == port_name]
+    selector, namespace = service["spec"]["selector"], service["metadata"]["namespace"]
+    templates = [o["spec"]["template"] for o in objects if o["kind"] in ("Deployment", "StatefulSet")
+                 and o["metadata"]["namespace"] == namespace
+                 and selector.items() <= o["spec"]["template"]["metadata"]["labels"].items()]
+    assert templates, service["metadata"]["name"]
+    target = port.get("targetPort", port["port"])
+    if isinstance(target, str):
+        [target] = {p["containerPort"] for t in templates for c in t["spec"]["containers"]
+                    for p in c.get("ports", []) if p.get("name") == target}
+    return int(target), [t["metadata"]["labels"] for t in templates]
+
+
+def test_every_endpoints_target_is_open_in_the_security_groups_and_the_network_policies(programs):
+    """For each job scraped at pod IPs: the Service the job selects, resolved to the pods' real
+    port, is open from the collector's security group to the cluster security group (which
+    managed nodes, hence their pods, carry) and admitted by the rendered NetworkPolicies from an
+    address of the private subnets the collector's ENIs live in. The API server is reached on
+    443 the same way (its ENIs carry the cluster security group)."""
+    from tests.test_network_policies import Source, allowed  # the NetworkPolicy evaluator
+
+    prod = programs["prod"]
+    objects = manifests.all_objects(prod)
+    [collector_group] = prod.one(SCRAPER).get("source")["eks"]["securityGroupIds"]
+    # The EKS-managed cluster security group: the one the database admits the nodes by.
+    cluster_group = prod.one(INGRESS, name="airflow-db-from-cluster").get("referencedSecurityGroupId")
+    def rules(typ: str) -> set[tuple]:
+        return {(r.get("securityGroupId"), r.get("referencedSecurityGroupId"), int(r.get("fromPort")),
+                 int(r.get("toPort"))) for r in prod.find(typ)}
+
+    egress, ingress = rules(EGRESS), rules(INGRESS)
+
+    def open_between_groups(port: int) -> bool:
+        return any(g == collector_group and ref == cluster_group and lo <= port <= hi for g, ref, lo, hi in egress) \
+            and any(g == cluster_group and ref == collector_group and lo <= port <= hi for g, ref, lo, hi in ingress)
+
+    private = next(s for s in prod.find("aws:ec2/subnet:Subnet") if s.name.startswith("airflow-private-"))
+    collector = Source(ip=str(next(ipaddress.ip_network(private.get("cidrBlock")).hosts())))
+    checked = []
+    for name in (scrape.JOB_STATSD, scrape.JOB_PGBOUNCER, scrape.JOB_AUTOSCALER):
+        j = job(name)
+        labels, regex = keep(j)
+        selected, port_name = regex.split(";")
+        [namespace] = j["kubernetes_sd_configs"][0]["namespaces"]["names"]
+        by = "component" if labels[0].endswith("_label_component") else "name"
+        [service] = [o for o in objects if o["kind"] == "Service" and o["metadata"]["namespace"] == namespace
+                     and (o["metadata"].get("labels", {}).get("component") if by == "component"
+                          else o["metadata"]["name"]) == selected]
+        port, pod_labels = _endpoint_port(objects, service, port_name)
+        policies = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == namespace]
+        assert open_between_groups(port), (name, port)
+        assert all(allowed(policies, labels_, collector, port) for labels_ in pod_labels), (name, port)
+        checked.append(port)
+    assert open_between_groups(443)
+    assert sorted(checked) == sorted(scrape.TARGET_PORTS)
+    # Managed nodes carry the cluster security group only when their launch template names none.
+    assert all(not t.get("vpcSecurityGroupIds") for t in prod.find("aws:ec2/launchTemplate:LaunchTemplate"))
