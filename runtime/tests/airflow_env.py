@@ -30,8 +30,10 @@ CHANGES = {
     "dags-folder": "[core] dags_folder (gitSync checkout) -> the tests' sample DAGs",
     "aws": "EKS Pod Identity credentials -> static test credentials and AWS_ENDPOINT_URL of the moto server",
     "executor": "[core] executor KubernetesExecutor -> LocalExecutor (no Kubernetes here; test 5 only)",
-    "ports-and-workers": "one API server worker instead of four, and free ports instead of 8080 (API) and "
-                         "8793/8794 (log servers): two shared cores, shared ports (tests 5 and 7)",
+    "ports-and-workers": "one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free ports instead "
+                         "of 8080 (API) and 8793/8794 (log servers): two shared cores, shared ports, loopback "
+                         "only (tests 5 and 7; Airflow gives the log servers no host setting: they listen on "
+                         "every interface, on their free port, for the test's lifetime)",
     "sso-issuer": "webserver_config.py's server_metadata_url -> the mock provider's http issuer on "
                   "localhost, AUTHLIB_INSECURE_TRANSPORT=1 (test 7 only)",
 }

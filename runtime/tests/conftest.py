@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from airflow_eks.secret_data import SECRET_NAMES
 from tests import charts
 
 from . import airflow_env, api, program, services
+
+
+def pytest_configure(config):
+    # The services run in sessions of their own (so they can be stopped as a group), so a
+    # SIGTERM that kills pytest would orphan them all: make it an interrupt, which pytest
+    # answers by tearing the fixtures down, stopping every service they started.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def pytest_sessionstart(session):
@@ -134,9 +142,9 @@ COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deplo
 @pytest.fixture(scope="session")
 def stack(gen, database, migrated, tmp_path_factory) -> Stack:
     """API server, scheduler, DAG processor and triggerer from the rendered chart, through
-    PgBouncer, remote logs to moto's S3. CHANGES: all of airflow_env.CHANGES, plus one API
-    server worker instead of the default four, and free ports instead of 8080 (API), 8793 and
-    8794 (the worker's and triggerer's log servers): 2 shared cores, shared ports."""
+    PgBouncer, remote logs to moto's S3. CHANGES: all of airflow_env.CHANGES (ports-and-workers:
+    one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free ports instead of
+    8080 (API), 8793 and 8794 (the worker's and triggerer's log servers))."""
     assert migrated[2].returncode == 0, "migration failed (see test_database)"
     base = tmp_path_factory.mktemp("stack")
     moto = services.Moto(base)
@@ -151,6 +159,7 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
             base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
             dags_folder=write_dags(base / "dags", "runtime_smoke.py"), executor="LocalExecutor",
             extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
+                       "AIRFLOW__API__HOST": services.LOOPBACK,
                        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
                        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
         for kind, component in COMPONENTS:

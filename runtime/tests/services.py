@@ -246,7 +246,12 @@ class Moto:
         env = {**os.environ, "MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(base / "moto-recording")}
         self.process = Process([str(TOOLS_VENV / "bin" / "moto_server"), "-H", LOOPBACK, "-p", str(self.port)],
                                log=base / "moto.log", env=env if record else None)
-        self.process.wait_ready(lambda: http_ok(f"{self.url}/moto-api/"), timeout=60, what="moto server")
+        try:
+            self.process.wait_ready(lambda: http_ok(f"{self.url}/moto-api/"), timeout=60, what="moto server")
+        except BaseException:
+            # No caller holds the object yet, so no fixture's finally can stop it.
+            self.process.stop()
+            raise
 
     def start_recording(self) -> None:
         """moto's recorder: every request from here on (the tests read back what was asked)."""

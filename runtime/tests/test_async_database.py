@@ -4,8 +4,11 @@ names its prepared statements, and PgBouncer in transaction pooling hands each t
 any server connection. Does Airflow's own async engine work through the program's PgBouncer?
 
 Found here and fixed in the program (offline tests in tests/test_secret_data.py and
-tests/test_local_settings.py): the metadata URL's `?sslmode=disable` broke every async session,
-and asyncpg's named, cached statements broke under concurrency (airflow_eks/local_settings.py).
+tests/test_local_settings.py): the metadata URL's `?sslmode=disable` broke every async session;
+asyncpg's named, cached statements broke under concurrency; and SQLAlchemy's UUID-name recipe,
+without the NullPool and DISCARD it also asks for, left statements prepared on PgBouncer's
+server connections. The program's connect args (airflow_eks/local_settings.py) prepare only
+unnamed statements.
 
 Changes (airflow_env.CHANGES): pgbouncer-address, pgbouncer-listen, rds-address.
 """
@@ -17,9 +20,12 @@ import re
 import subprocess
 from pathlib import Path
 
+from airflow_eks import secret_data
+
 from . import services
 
 PROBE = Path(__file__).with_name("async_probe.py")
+COUNTER = Path(__file__).with_name("server_statements.py")
 WORKERS, ROUNDS = 12, 40
 
 
@@ -40,14 +46,35 @@ def tracks_prepared_statements(version: str, ini: str) -> bool:
     return major_minor >= (1, 21) and setting > 0
 
 
-def test_airflows_async_engine_works_through_pgbouncer_under_concurrency(migrated, database, record_property):
+def statements_on_server_connections(env: dict, metadata_url: str) -> int:
+    """Prepared statements held on all of PgBouncer's server connections (its pool_size)."""
+    size = secret_data.PGBOUNCER_POOL_SIZE
+    result = subprocess.run([str(services.AIRFLOW_VENV / "bin" / "python"), str(COUNTER), metadata_url, str(size)],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.split("RESULT", 1)[1])
+    assert out["server_connections"] == size, out  # every server connection asked, each once
+    return out["statements"]
+
+
+def uses_connect_args(env: dict, module: str) -> dict:
+    """`env` with [database] sql_alchemy_connect_args_async pointed at a control module here."""
+    return {**env, "PYTHONPATH": str(Path(__file__).parent),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": f"{module}.ARGS"}
+
+
+def test_airflows_async_engine_works_through_pgbouncer_and_leaves_no_statement_behind(
+        migrated, database, metadata_url, record_property):
     record_property("pgbouncer_version", services.pgbouncer_version())
     home, _, _ = migrated
     env = home.env("Deployment", "api-server")
+    before = statements_on_server_connections(env, metadata_url)
     out = async_probe(env)
     assert "sslmode" not in out["url"], out["url"]
     assert out["errors"] == {}, (services.pgbouncer_version(), out)
     assert out["ok"] == WORKERS * ROUNDS
+    # Nothing the probe prepared is still held by PostgreSQL on PgBouncer's server connections.
+    assert statements_on_server_connections(env, metadata_url) == before
 
 
 def test_without_the_programs_connect_args_asyncpg_breaks_through_this_pgbouncer(migrated, database,
@@ -56,10 +83,7 @@ def test_without_the_programs_connect_args_asyncpg_breaks_through_this_pgbouncer
     track prepared statements (Debian 12's 1.18, or the chart's 1.23.1 with its default
     max_prepared_statements = 0) sessions fail; on one that does, they must not."""
     home, _, _ = migrated
-    env = home.env("Deployment", "api-server")
-    env["PYTHONPATH"] = str(Path(__file__).parent)
-    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"] = "no_async_connect_args.ARGS"
-    out = async_probe(env)
+    out = async_probe(uses_connect_args(home.env("Deployment", "api-server"), "no_async_connect_args"))
     version = services.pgbouncer_version()
     record_property("pgbouncer_version", version)
     record_property("failed_sessions_without_fix", sum(out["errors"].values()))
@@ -71,3 +95,22 @@ def test_without_the_programs_connect_args_asyncpg_breaks_through_this_pgbouncer
         assert any("prepared statement" in error for error in out["errors"]), out["errors"]
         print(f"PgBouncer {version}: {failures} of {WORKERS * ROUNDS} sessions failed without the connect args: "
               + "; ".join(sorted(out["errors"]))[:2000])
+
+
+def test_sqlalchemys_uuid_names_alone_leave_statements_on_pgbouncers_server_connections(
+        migrated, database, metadata_url, record_property):
+    """The evidence for unnamed statements over SQLAlchemy's documented UUID names: without a
+    NullPool and a DISCARD on every returned connection (neither available for Airflow's async
+    engine), the uniquely named statements work but stay prepared on PgBouncer's server
+    connections. A PgBouncer that tracks prepared statements keeps them itself instead."""
+    home, _, _ = migrated
+    env = uses_connect_args(home.env("Deployment", "api-server"), "uuid_connect_args")
+    before = statements_on_server_connections(env, metadata_url)
+    out = async_probe(env)
+    assert out["errors"] == {}, out
+    left = statements_on_server_connections(env, metadata_url) - before
+    record_property("statements_left_by_uuid_names", left)
+    if not tracks_prepared_statements(services.pgbouncer_version(), database.ini):
+        assert left > 0
+        print(f"UUID names: {left} prepared statements left on PgBouncer's server connections after "
+              f"{WORKERS * ROUNDS} sessions")

@@ -7,7 +7,7 @@ plain HTTP client. Groups and roles are prod's `ssoRoleMapping` and `ssoDefaultR
 Changes (airflow_env.CHANGES): pgbouncer-address, cluster-dns; and for SSO: the file's
 `server_metadata_url` (prod's https issuer) points at the mock provider on
 http://localhost:<port> instead, which AUTHLIB_INSECURE_TRANSPORT=1 lets Authlib use; one API
-server worker on a free port.
+server worker on 127.0.0.1 and a free port (ports-and-workers).
 """
 
 from __future__ import annotations
@@ -106,6 +106,7 @@ def sso_api(database, migrated, provider, tmp_path_factory):
     home = airflow_env.AirflowHome(tmp_path_factory.mktemp("sso"), gen, pgbouncer_port=database.pgbouncer_port,
                                    api_port=port,
                                    extra_env={"AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(port),
+                                              "AIRFLOW__API__HOST": services.LOOPBACK,
                                               "AUTHLIB_INSECURE_TRANSPORT": "1"})
     container = gen.container("Deployment", "api-server", "api-server")
     rendered = gen.mounted_files(container)["/opt/airflow/webserver_config.py"]
