@@ -68,3 +68,11 @@ def test_ui_access_section_covers_both_certificate_paths_four_providers_and_the_
     troubleshooting = README.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
     for symptom in ("redirect loop", "502 Bad Gateway", "sees nothing"):
         assert symptom in troubleshooting, symptom
+
+
+def test_the_policy_pack_rule_count_in_the_readme_is_the_packs():
+    from policy import rules
+
+    stated = re.search(r"Its (\d+) rules are", README)
+    assert stated, "README's CI/CD section states how many rules the policy pack has"
+    assert int(stated.group(1)) == len(rules.RULES)
