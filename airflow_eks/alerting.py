@@ -82,8 +82,10 @@ def topic_key_policy(*, account: str, partition: str, workspace_arn: str) -> dic
         {"Sid": "AccountAdministersThroughIam", "Effect": "Allow",
          "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": list(KEY_ACCOUNT_ACTIONS),
          "Resource": "*"},
+        # SNS calls exactly these two for a publisher; AWS's examples for service publishers
+        # name them (`kms:GenerateDataKey*` would add the key-pair and no-plaintext variants).
         {"Sid": "AmpWorkspaceEncrypts", "Effect": "Allow", "Principal": {"Service": AMP_SERVICE},
-         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
          "Condition": _from_workspace(workspace_arn, account)},
     )
 

@@ -26,7 +26,7 @@ def allow(actions: Sequence[str], resources: Sequence[str] | str = "*", *, sid: 
     if not actions:
         raise ValueError("a statement needs at least one action")
     for action in actions:
-        if ":" not in action or action.split(":", 1)[1] in ("", "*") or action == "*":
+        if ":" not in action or not action.split(":", 1)[1] or is_pattern(action):
             raise ValueError(f"explicit actions only, got {action!r}")
     statement: dict[str, Any] = {"Effect": "Allow", "Action": sorted(actions),
                                  "Resource": list(resources) if not isinstance(resources, str) else resources}
@@ -87,8 +87,15 @@ def statements(doc: Mapping[str, Any]) -> list[dict]:
     return [dict(s) for s in _as_list(doc.get("Statement", []))]
 
 
+def is_pattern(action: str) -> bool:
+    """`*`, `service:*` or a partial pattern (`ec2:Describe*`, `kms:GenerateDataKey*`): each grants
+    every action it matches, including those AWS adds later."""
+    return "*" in action or "?" in action
+
+
 def wildcard_actions(doc: Mapping[str, Any]) -> list[str]:
-    """Actions in Allow statements that are `*` or `service:*`: least privilege forbids them."""
+    """Actions in Allow statements that are patterns (`*`, `service:*`, `service:Verb*`): least
+    privilege forbids them."""
     found = []
     for s in statements(doc):
         if s.get("Effect") != "Allow":
@@ -96,7 +103,7 @@ def wildcard_actions(doc: Mapping[str, Any]) -> list[str]:
         if "NotAction" in s:
             found.append("NotAction")
         for action in _as_list(s.get("Action", [])):
-            if action == "*" or action.endswith(":*"):
+            if is_pattern(action):
                 found.append(action)
     return found
 

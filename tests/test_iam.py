@@ -23,7 +23,8 @@ def test_node_trust_is_ec2_assume_role_only():
     assert statement["Action"] == ["sts:AssumeRole"]
 
 
-@pytest.mark.parametrize("action", ["*", "s3:*", "s3:", "GetObject"])
+@pytest.mark.parametrize("action", ["*", "s3:*", "s3:", "GetObject", "ec2:Describe*", "kms:GenerateDataKey*",
+                                    "s3:Get?bject"])
 def test_allow_refuses_wildcard_or_malformed_actions(action):
     with pytest.raises(ValueError, match="explicit actions"):
         iam.allow([action], "*")
@@ -41,8 +42,10 @@ def test_wildcard_detector_finds_what_allow_would_refuse():
     doc = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},
                          {"Effect": "Allow", "Action": ["ec2:Describe*", "s3:*"], "Resource": "*"},
                          {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+                         {"Effect": "Allow", "Action": "kms:GenerateDataKey*", "Resource": "*"},
                          {"Effect": "Deny", "Action": "*", "Resource": "*"}]}
-    assert iam.wildcard_actions(doc) == ["*", "s3:*", "NotAction"]
+    # A partial pattern grants every action it matches, today's and those AWS adds later.
+    assert iam.wildcard_actions(doc) == ["*", "ec2:Describe*", "s3:*", "NotAction", "kms:GenerateDataKey*"]
     assert iam.wildcard_actions(iam.pod_identity_trust()) == []
 
 

@@ -464,6 +464,8 @@ def test_open_egress_and_tagged_load_balancer_listeners_are_allowed():
     (rules.IAM_ROLE, {"inlinePolicies": [{"name": "all", "policy": doc({"Effect": "Allow", "Action": "*",
                                                                          "Resource": "*"})}]}),
     ("aws:iam/policy:Policy", {"policy": doc({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})}),
+    ("aws:iam/policy:Policy", {"policy": doc({"Effect": "Allow", "Action": ["kms:GenerateDataKey*"],
+                                              "Resource": ["arn:aws:kms:us-east-1:123456789012:key/k"]})}),
     ("aws:iam/policy:Policy", {"policy": doc({"Effect": "Allow", "Action": ["ec2:TerminateInstances"],
                                               "Resource": "*"})}),
     ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",

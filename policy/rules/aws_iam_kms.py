@@ -32,7 +32,8 @@ def _privilege_findings(document: Any) -> list[str]:
         if "NotAction" in statement or "NotResource" in statement:
             found.append("an Allow with NotAction/NotResource grants everything else; list what is allowed.")
         actions = [str(a) for a in _items(statement.get("Action"))]
-        wild = [a for a in actions if a == "*" or a.endswith(":*")]
+        # Partial patterns too: `kms:GenerateDataKey*` grants four actions, `ec2:Describe*` hundreds.
+        wild = [a for a in actions if "*" in a or "?" in a]
         if wild:
             found.append(f"wildcard actions {wild}; name the actions the role needs.")
         on_any = "*" in [str(r) for r in _items(statement.get("Resource"))]
