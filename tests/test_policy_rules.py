@@ -635,6 +635,16 @@ def test_pack_config_files_match_the_schema_the_cli_validates(stack):
         jsonschema.validate({**config, "no-such-rule": "advisory"}, rules.config_schema())
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pack_config_lists_every_rule_with_its_level(stack):
+    # A rule missing from the file runs at its code default, which nobody reviewing the stack's
+    # config sees; a new rule must be placed deliberately in both files.
+    config = json.loads((POLICY / f"config.{stack}.json").read_text())
+    assert list(config) == [r.name for r in rules.RULES]
+    assert [name for name, entry in config.items()
+            if not isinstance(entry, dict) or "enforcementLevel" not in entry] == []
+
+
 def test_prod_pack_config_states_the_defaults_and_dev_only_relaxes_them():
     prod = json.loads((POLICY / "config.prod.json").read_text())
     dev = json.loads((POLICY / "config.dev.json").read_text())
