@@ -164,3 +164,18 @@ def test_no_generated_credential_appears_unmarked_anywhere(program):
     else:
         assert program.outputs["airflowUrl"][0].startswith("https://")  # SSO: no generated admin
     assert program.outputs["kubeconfig"][1] is True
+
+
+# Where a generated credential may be at all, even marked secret: a marker keeps it out of the
+# state file's plain text, not out of a ConfigMap or Helm values that Kubernetes shows anyone
+# who can read them.
+CREDENTIAL_HOLDERS = {"kubernetes:core/v1:Secret", "aws:rds/instance:Instance"}
+
+
+def test_generated_credentials_live_only_in_secrets_and_the_database(program):
+    credentials = _secret_values(program)
+    holders = {r.typ for r in program.resources for c in credentials
+               if mocks.contains_text(r.inputs, c, outside_secrets=False)}
+    assert holders == CREDENTIAL_HOLDERS
+    for urn, outputs in program.mocks.monitor.registered_outputs.items():
+        assert not any(mocks.contains_text(outputs, c) for c in credentials), urn
