@@ -212,6 +212,22 @@ def test_prod_s_collector_is_deleted_before_the_cluster_and_scrapes_its_subnets(
     assert config["global"]["external_labels"]["cluster"] == prod.outputs["clusterName"][0]
 
 
+def test_prod_s_collector_network_goes_before_the_cluster_and_after_the_collector(programs):
+    """Destroy runs these edges backwards: the collector (and its ENIs) first, then its security
+    group and the rules on the EKS-managed cluster security group, which EKS deletes with the
+    cluster and the collector's group must not outlive (the VPC would then refuse deletion)."""
+    prod = programs["prod"]
+    scraper, cluster = prod.one(SCRAPER), prod.one("eks:index:Cluster")
+    group = prod.one("aws:ec2/securityGroup:SecurityGroup", name="airflow-collector-sg")
+    assert prod.depends_on(scraper, group)
+    assert prod.depends_on(group, prod.one("aws:ec2/vpc:Vpc"))
+    rules = [r for r in (*prod.find(INGRESS), *prod.find(EGRESS)) if "collector" in r.name]
+    assert len(rules) == 2 * len((*scrape.TARGET_PORTS, 443))
+    for rule in rules:
+        assert prod.depends_on(rule, cluster), rule.name
+        assert prod.depends_on(rule, group), rule.name
+
+
 def test_prod_s_node_alert_uses_prod_s_system_pool_minimum(programs):
     data = programs["prod"].one(RULES).get("data")
     assert data == alert_rules.rules_yaml(system_min_nodes=2)
