@@ -112,3 +112,20 @@ def test_ssh_known_hosts_roll_the_git_sync_pods_through_the_charts_own_checksum(
         annotations = [w["spec"]["template"]["metadata"]["annotations"] for w in (before, after)]
         assert annotations[0][GIT] == annotations[1][GIT]  # same key, same generation
         assert annotations[0]["checksum/airflow-config"] != annotations[1]["checksum/airflow-config"]
+
+
+def test_with_every_secret_key_set_each_stays_in_its_secret():
+    """prod with SSO and an SSH repository: the key and the client secret (sentinels) are held,
+    marked secret, by their own Secrets only; no ConfigMap, value, output or rendered object
+    outside a Secret carries them."""
+    key = SSH_KEY.replace("b3Blbg==", "SENTINEL-ssh-key-41d7")
+    client = "SENTINEL-sso-client-9e02"
+    run = harness.run_program("prod", overrides=SSH, secrets={"gitSyncSshKey": key, "ssoClientSecret": client})
+    for sentinel, holder in ((key, "airflow-secrets-git-ssh-key"), (client, "airflow-secrets-sso-client")):
+        holders = [r.name for r in run.resources if mocks.contains_text(r.inputs, sentinel, outside_secrets=False)]
+        assert holders == [holder]
+        assert not [r.name for r in run.resources if mocks.contains_text(r.inputs, sentinel)]
+        for urn, outputs in run.mocks.monitor.registered_outputs.items():
+            assert not mocks.contains_text(outputs, sentinel, outside_secrets=False), urn
+        assert all(sentinel not in json.dumps(value) for value, _ in run.outputs.values())
+        assert all(sentinel not in json.dumps(o) for o in rendered(run) if o["kind"] != "Secret")
