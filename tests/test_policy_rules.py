@@ -475,6 +475,20 @@ def test_least_privilege_findings(typ, props):
     assert check("iam-least-privilege", typ, props)
 
 
+@pytest.mark.parametrize("typ", [rules.KMS_KEY, "aws:sns/topicPolicy:TopicPolicy", "aws:s3/bucketPolicy:BucketPolicy"])
+def test_resource_policies_name_their_actions_too(typ):
+    # In a resource policy, Resource "*" is the resource itself (a key policy's only form), so
+    # only the action patterns are findings there.
+    service = {"Service": "aps.amazonaws.com"}
+    own = doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+               "Action": ["kms:Encrypt", "kms:ScheduleKeyDeletion"], "Resource": "*"},
+              {"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"})
+    assert check("iam-least-privilege", typ, {"policy": own}) == []
+    wild = doc({"Effect": "Allow", "Principal": service, "Action": ["kms:GenerateDataKey*"], "Resource": "*"})
+    [finding] = check("iam-least-privilege", typ, {"policy": wild})
+    assert "kms:GenerateDataKey*" in finding
+
+
 def test_reads_on_any_resource_and_conditioned_writes_are_allowed():
     # The Cluster Autoscaler's shape: describe anything, scale only tagged groups.
     policy = doc({"Effect": "Allow", "Action": ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeImages"],

@@ -15,6 +15,7 @@ from .constants import (
     POD_IDENTITY_ACTIONS,
     POD_IDENTITY_SERVICE,
     READ_VERBS,
+    RESOURCE_POLICY_DOCUMENTS,
 )
 from .helpers import _items, _map, _statements, _tags
 
@@ -24,7 +25,7 @@ def _is_read(action: str) -> bool:
     return verb.startswith(READ_VERBS)
 
 
-def _privilege_findings(document: Any) -> list[str]:
+def _privilege_findings(document: Any, *, resource_policy: bool = False) -> list[str]:
     found = []
     for statement in _statements(document):
         if statement.get("Effect") != "Allow":
@@ -38,19 +39,21 @@ def _privilege_findings(document: Any) -> list[str]:
             found.append(f"wildcard actions {wild}; name the actions the role needs.")
         on_any = "*" in [str(r) for r in _items(statement.get("Resource"))]
         writes = [a for a in actions if a not in wild and not _is_read(a)]
-        if on_any and writes and not statement.get("Condition"):
+        if on_any and writes and not statement.get("Condition") and not resource_policy:
             found.append(f"write actions {sorted(writes)} on Resource \"*\" without a Condition; scope the resources.")
     return found
 
 
 @rule("iam-least-privilege", "IAM policies name their actions: no `*` or `service:*`, no unscoped writes, "
-      "no broad managed policies.",
-      types=[IAM_ROLE, *IAM_POLICY_DOCUMENTS, *IAM_ATTACHMENTS])
+      "no broad managed policies; resource policies (KMS keys, SNS topics, S3 buckets) name their actions too.",
+      types=[IAM_ROLE, *IAM_POLICY_DOCUMENTS, *IAM_ATTACHMENTS, *RESOURCE_POLICY_DOCUMENTS])
 def iam_least_privilege(typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if typ in IAM_ATTACHMENTS:
         arn = str(props.get("policyArn") or "")
         broad = [p for p in BROAD_MANAGED_POLICIES if arn.endswith(f":policy/{p}")]
         return [f"attaches {broad[0]}; grant a least-privilege policy instead."] if broad else []
+    if typ in RESOURCE_POLICY_DOCUMENTS:
+        return _privilege_findings(props.get(RESOURCE_POLICY_DOCUMENTS[typ]), resource_policy=True)
     if typ == IAM_ROLE:
         documents = [_map(p).get("policy") for p in _items(props.get("inlinePolicies"))]
     else:

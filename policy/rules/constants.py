@@ -42,6 +42,12 @@ IAM_POLICY_DOCUMENTS = {  # type -> property holding a permissions policy (JSON)
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
+# type -> property holding a resource-based policy: its Resource "*" is the resource itself.
+RESOURCE_POLICY_DOCUMENTS = {
+    "aws:kms/key:Key": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+}
 IAM_ATTACHMENTS = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",
                    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
                    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment")
