@@ -208,22 +208,41 @@ def test_pulumi_jobs_install_dependencies_first_and_pin_the_cli_to_the_sdk(file,
 
 
 # --- ci.yml ------------------------------------------------------------------------------------
-def test_ci_runs_the_readme_test_command_on_every_push_and_pull_request():
+@pytest.mark.parametrize("job_id, command", [("test", "make test"), ("runtime", "make test-runtime")])
+def test_ci_runs_both_test_tiers_on_every_push_and_pull_request(job_id, command):
+    """The README's test command and the runtime tier, as .ci/run runs them."""
     wf = workflow("ci")
     assert set(triggers(wf)) == {"push", "pull_request"}
-    [job] = wf["jobs"].values()
+    assert set(wf["jobs"]) == {"test", "runtime"}
+    job = wf["jobs"][job_id]
     assert job["permissions"] == {"contents": "read"}
     setup = next(s for s in job["steps"] if uses(s, "actions/setup-python"))
     assert str(setup["with"]["python-version"]) == "3.11"
     assert setup["with"]["cache"] == "pip"
-    assert [s["run"] for s in job["steps"] if "run" in s][-1] == "make test"
+    make = [s for s in job["steps"] if "run" in s][-1]
+    assert make["run"] == command
+    assert make["env"]["AIRFLOW_CHART_DIR"].endswith("/chart/airflow")
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    assert re.search(rf"^{command}$", ci_run, flags=re.M)
 
 
-def test_ci_fetches_the_chart_version_the_program_pins():
+def test_the_runtime_job_installs_what_runtime_packages_would():
+    job = workflow("ci")["jobs"]["runtime"]
+    install = next(s for s in job["steps"] if "apt-get install" in s.get("run", ""))
+    makefile = (ROOT / "Makefile").read_text()
+    packages = re.search(r"^runtime-packages:.*\n\t@\./tools/install-debian-packages (.+)$", makefile, flags=re.M)
+    wanted = {spec.split("=")[0] for spec in packages.group(1).split()}
+    assert wanted <= set(install["run"].split())
+
+
+@pytest.mark.parametrize("job_id", ["test", "runtime"])
+def test_ci_fetches_the_chart_version_the_program_pins(job_id):
     pulumi_yaml = load(ROOT / "Pulumi.yaml")
-    [job] = workflow("ci")["jobs"].values()
+    job = workflow("ci")["jobs"][job_id]
     fetch = next(s for s in job["steps"] if "helm pull airflow" in s.get("run", ""))
     assert fetch["env"]["AIRFLOW_CHART_VERSION"] == pulumi_yaml["config"]["airflowChartVersion"]["default"]
+    if job_id == "runtime":
+        return  # the runtime tier renders the Airflow chart only
     charts = next(s for s in job["steps"] if "helm pull cluster-autoscaler" in s.get("run", ""))
     assert charts["env"]["CLUSTER_AUTOSCALER_CHART_VERSION"] == versions.CLUSTER_AUTOSCALER_CHART_VERSION
     assert versions.CLUSTER_AUTOSCALER_CHART_REPO in charts["run"]
