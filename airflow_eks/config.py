@@ -163,7 +163,6 @@ class AirflowSettings:
 # --- metrics and alerts (issue 16) ---------------------------------------------------------
 METRICS_MODES = ("none", "amp")
 # Deliberately plain: SNS validates the address and the owner confirms it by mail.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -189,17 +188,11 @@ def _scrape_interval(value: str) -> str:
                             f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m")
 
 
-def _email(value: str) -> str:
-    if not _EMAIL.fullmatch(value):
-        raise ValueError("an e-mail address such as oncall@example.com, or empty")
-    return value
-
-
 def _metrics(r: Reader) -> MetricsSettings:
     mode = r.choice("metrics", METRICS_MODES)
     email = r.raw("alertEmail")
     if email:
-        r.check("alertEmail", email, _email)
+        r.check("alertEmail", email, formats.email_address)
         if mode == "none":
             raise invalid(r.key("alertEmail"), email, "empty while metrics is none (there are no alerts to send)")
     return MetricsSettings(mode=mode, alert_email=email,

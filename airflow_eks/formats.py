@@ -284,6 +284,15 @@ def oauth_client_id(value: str) -> str:
     return value
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+", re.ASCII)
+
+
+def email_address(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("an e-mail address such as oncall@example.com, or empty")
+    return value
+
+
 def claim_name(value: str) -> str:
     if not _CLAIM.fullmatch(value):
         raise ValueError("a claim name such as groups or cognito:groups")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from airflow_eks.offline import harness, loader
+from airflow_eks.offline import harness
 from tests import charts
 
 
@@ -24,13 +23,9 @@ def program(request, programs) -> harness.Run:
     return programs[request.param]
 
 
-def chart_dir() -> Path:
-    return Path(os.environ.get("AIRFLOW_CHART_DIR") or loader.ROOT.parent / "shared" / "airflow-chart")
-
-
 def _chart_file(name: str) -> Path:
     """A file of the pinned Airflow chart; CI fails (never skips) without it."""
-    path = chart_dir() / name
+    path = charts.airflow_chart_dir() / name
     if not path.is_file():
         charts.unavailable(f"Airflow chart {name} not found at {path}; set AIRFLOW_CHART_DIR (see README)")
     return path

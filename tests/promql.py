@@ -9,13 +9,12 @@ installed) parses the rules for real.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests import charts
 
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
             "offset", "inf", "nan"}
@@ -46,10 +45,7 @@ def tool(name: str, package: str) -> str:
     PROMETHEUS_TOOLS_REQUIRED, so a missing binary fails there instead of skipping."""
     found = shutil.which(name)
     if found is None:
-        message = f"{name} not found (apt-get install {package})"
-        if os.environ.get("PROMETHEUS_TOOLS_REQUIRED"):
-            pytest.fail(message)
-        pytest.skip(message)
+        charts.unavailable(f"{name} not found (apt-get install {package})", required_by="PROMETHEUS_TOOLS_REQUIRED")
     return found
 
 

@@ -4,12 +4,11 @@ from tools/plan/prices.yaml (730 h/month)."""
 from __future__ import annotations
 
 import copy
-import os
 
 import pytest
 import yaml
 
-from tests import conftest
+from tests import charts
 from tests.plan_records import dev_like, entries, node_group, rec
 from tools.plan import cost
 
@@ -144,12 +143,7 @@ def test_price_table_is_dated_and_every_entry_cites_a_listed_source():
 
 
 def test_chart_defaults_match_the_pinned_chart():
-    path = conftest.chart_dir() / "values.yaml"
-    if not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"Airflow chart values.yaml not found at {path}")
-        pytest.skip(f"Airflow chart values.yaml not found at {path}")
-    values = yaml.safe_load(path.read_text())
+    values = yaml.safe_load((charts.require(charts.airflow_chart_dir()) / "values.yaml").read_text())
     for dotted, expected in cost.CHART_DEFAULTS.items():
         node = values
         for part in dotted.split("."):
