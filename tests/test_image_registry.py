@@ -355,3 +355,27 @@ def test_the_workflows_stack_edit_is_a_digest_the_program_accepts(tmp_path):
 def test_task_pods_run_as_the_images_user():
     """The pods' runAsUser is the UID image/Dockerfile ends with (tests/test_image.py)."""
     assert pod_security.AIRFLOW_UID == 50000
+
+
+# --- the offline plan's price -------------------------------------------------------------------
+def test_the_plan_prices_the_kept_images_the_cache_and_the_secret(programs):
+    from tools.plan import cost, model
+
+    prices = cost.load_prices()
+    ecr = prices["ecr"]
+    got = {i["key"]: i for i in cost.estimate(model.resources(programs["prod"].resources), prices,
+                                              day=harness.REFERENCE_DAY)["lineItems"]}
+    keep = loader.project_file()["config"]["imageRegistryKeepImages"]["default"]
+    assert got["ecr:prod/airflow"]["idle"] == round(keep * ecr["airflow_image_gb"] * ecr["storage_gb_month"], 2)
+    assert got["ecr-cache"]["idle"] == round(ecr["pull_through_cache_gb"] * ecr["storage_gb_month"], 2)
+    assert got["secrets"]["idle"] == prices["secrets_manager_secret_monthly"]
+    dev = cost.estimate(model.resources(programs["dev"].resources), prices, day=harness.REFERENCE_DAY)
+    assert not [i for i in dev["lineItems"] if i["key"].startswith(("ecr", "secrets"))]
+
+
+def test_kept_images_are_read_from_the_lifecycle_policy():
+    from tools.plan import cost
+
+    assert cost.kept_images(json.dumps(registry.lifecycle_policy(7))) == 7
+    assert cost.kept_images(json.dumps({"rules": [{"selection": {"tagStatus": "untagged",
+                                                                  "countType": "sinceImagePushed"}}]})) is None
