@@ -76,6 +76,9 @@ def test_readme_quick_start_and_docs_sample_come_from_the_tool():
     golden = json.loads(cli.golden_path("dev").read_text())
     sample_page = cli.SAMPLE_PAGE.read_text()
     assert cli.with_plan_sample(sample_page, golden) == sample_page, "docs/plan.md's sample is stale: run `make golden`"
+    goldens = {stack: json.loads(cli.golden_path(stack).read_text()) for stack in cli.GOLDEN_STACKS}
+    assert cli.with_curve_sample(sample_page, goldens) == sample_page, \
+        "docs/plan.md's cost curves are stale: run `make golden`"
 
 
 # -- diff -------------------------------------------------------------------------------------

@@ -37,6 +37,11 @@ GOLDEN_STACKS = ("dev", "prod")
 SAMPLE_PAGE = ROOT / "docs" / "plan.md"
 BEGIN, END = "<!-- plan-sample:begin -->", "<!-- plan-sample:end -->"
 SAMPLE_SECTIONS = ("header", "cost", "time")
+CURVE_BEGIN, CURVE_END = "<!-- cost-curve:begin -->", "<!-- cost-curve:end -->"
+# The typical workload docs/plan.md shows the curve of: ten tasks at once of the stack's default
+# size, ten minutes each, by a team that could also live without the UI (so Serverless is priced).
+CURVE_CONCURRENCY = 10
+CURVE_NEEDS = "none"
 
 
 def dumps(data: dict) -> str:
@@ -60,6 +65,24 @@ def with_plan_sample(page: str, plan: dict) -> str:
     return f"{head}{BEGIN}\n{plan_sample(plan)}\n{END}{tail}"
 
 
+def curve_sample(plans: dict[str, dict]) -> str:
+    """The `make cost-curve` output of each golden plan at the typical workload, as docs show it."""
+    blocks = []
+    for stack, plan in plans.items():
+        w = stack_workload(plan, {"task_hours": 0.0, "concurrency": CURVE_CONCURRENCY, "task_cpu": None,
+                                  "task_memory": None, "task_minutes": None,
+                                  "needs": workload.parse_needs(CURVE_NEEDS)})
+        command = f"$ make cost-curve STACK={stack} CONCURRENCY={CURVE_CONCURRENCY} PLAN_ARGS=\"--needs {CURVE_NEEDS}\""
+        blocks.append(f"```text\n{command}\n{render.render_curve(plan, workload.curve(plan, w))}```")
+    return "\n\n".join(blocks)
+
+
+def with_curve_sample(page: str, plans: dict[str, dict]) -> str:
+    head, rest = page.split(CURVE_BEGIN, 1)
+    _, tail = rest.split(CURVE_END, 1)
+    return f"{head}{CURVE_BEGIN}\n{curve_sample(plans)}\n{CURVE_END}{tail}"
+
+
 def write_golden() -> None:
     day = harness.REFERENCE_DAY
     plans = {stack: build.plan(stack, day=day, run_on=day) for stack in GOLDEN_STACKS}
@@ -67,8 +90,8 @@ def write_golden() -> None:
     for stack, plan in plans.items():
         golden_path(stack).write_text(dumps(plan))
         print(f"wrote {golden_path(stack).relative_to(ROOT)}")
-    SAMPLE_PAGE.write_text(with_plan_sample(SAMPLE_PAGE.read_text(), plans["dev"]))
-    print(f"updated the plan sample in {SAMPLE_PAGE.relative_to(ROOT)}")
+    SAMPLE_PAGE.write_text(with_curve_sample(with_plan_sample(SAMPLE_PAGE.read_text(), plans["dev"]), plans))
+    print(f"updated the plan sample and the cost curves in {SAMPLE_PAGE.relative_to(ROOT)}")
 
 
 class UsageError(Exception):
