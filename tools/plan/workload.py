@@ -28,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from airflow_eks import formats
+from airflow_eks import formats, secret_data
 from tools.plan import cost
 from tools.plan.model import lookup
 
@@ -340,7 +340,9 @@ def assumptions(plan: dict, w: Workload, prices: dict, model: dict, sh: Shape | 
                  "(the regular image uncompressed, an upper bound)")
     lines.append(f"one {model['log_kb_per_task']:g} KB log object per task in S3")
     lines.append(f"the metadata database needs 1 GiB per {model['db_tasks_per_gib']:g} concurrent tasks "
-                 "(the ratio of MWAA's own databases)")
+                 "(the ratio of MWAA's own databases); PgBouncer needs no headroom: Airflow 3 task pods reach the "
+                 f"database only through the API server, so its {secret_data.PGBOUNCER_MAX_CLIENT_CONN} client "
+                 f"slots and {secret_data.PGBOUNCER_POOL_SIZE} server connections a pod do not grow with tasks")
     return lines
 
 
