@@ -260,8 +260,11 @@ def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bo
 
 def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
     """(minor, support type), judged against the EKS calendar on `day`."""
-    version = r.choice("kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
     support_type = r.choice("eksSupportType", kubernetes_support.SUPPORT_TYPES)
+    version = r.raw("kubernetesVersion")
+    # Only the minors accepted that day with this support type are offered (kubernetes_support).
+    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
+        raise invalid(r.key("kubernetesVersion"), version, kubernetes_support.unknown_minor(version, support_type, day))
     refusal = kubernetes_support.refusal(version, support_type, day)
     if refusal:
         raise invalid(r.key("kubernetesVersion"), version, refusal)
