@@ -4,7 +4,7 @@ With `imageMirror` set, every image on a public registry that the stack runs is 
 `<imageMirror>/<upstream registry>/<path>` instead, e.g. quay.io/prometheus/statsd-exporter
 becomes 123456789012.dkr.ecr.us-east-1.amazonaws.com/quay.io/prometheus/statsd-exporter.
 That is the layout of ECR pull-through cache rules whose prefixes are the upstream registry
-names (README, "Before the first prod deploy"), and of most proxy caches (Harbor, Artifactory).
+names (docs/deploying.md, "Before the first prod deploy"), and of most proxy caches (Harbor, Artifactory).
 Tags stay the chart's and the program's own, so a mirror never pins a different version.
 """
 

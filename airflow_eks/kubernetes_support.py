@@ -314,8 +314,8 @@ def extended_support_warning(minor: str, support_type: str, day: dt.date) -> str
         return None
     return (f"kubernetesVersion {minor} is in EKS extended support since {row.end_of_standard}: the control "
             f"plane costs ${monthly(EXTENDED_HOURLY):,.2f}/month instead of ${monthly(STANDARD_HOURLY):,.2f} "
-            f"until you upgrade to {next_minor(minor)} (README, 'Upgrading Kubernetes'). Extended support ends "
-            f"on {row.end_of_extended}; EKS then upgrades the control plane by itself.")
+            f"until you upgrade to {next_minor(minor)} (docs/operations/upgrades.md, 'Upgrading Kubernetes'). "
+            f"Extended support ends on {row.end_of_extended}; EKS then upgrades the control plane by itself.")
 
 
 # -- today ------------------------------------------------------------------------------------

@@ -386,10 +386,10 @@ def test_plan_cli_date_option(capsys):
     assert cli.iso_date("2027-04-01") == dt.date(2027, 4, 1)
 
 
-def test_readme_support_window_table_matches_the_calendar():
-    readme = (loader.ROOT / "README.md").read_text()
+def test_docs_support_window_table_matches_the_calendar():
+    page = (loader.ROOT / "docs" / "operations" / "upgrades.md").read_text()
     for minor, row in ks.CALENDAR.items():
         line = (f"| `{minor}` | {row.released} | {row.end_of_standard} | {row.end_of_extended} | "
                 f"`{versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[minor]}` |")
-        assert line in readme, f"README 'Kubernetes support window' lacks or misstates: {line}"
-    assert f"The default `kubernetesVersion` is {DEFAULT_MINOR}," in readme
+        assert line in page, f"docs/operations/upgrades.md 'Kubernetes support window' lacks or misstates: {line}"
+    assert f"The default `kubernetesVersion` is {DEFAULT_MINOR}," in page
