@@ -172,7 +172,7 @@ UPGRADED = "control plane upgraded by EKS"
 # What tells them apart, for the operator (`clusterName` is a stack output).
 VERSION_COMMAND = ('aws eks describe-cluster --name "$(pulumi stack output clusterName)" '
                    "--query cluster.version --output text")
-UPGRADE_GUIDE = "README, 'Upgrading Kubernetes'"
+UPGRADE_GUIDE = "docs/operations/upgrades.md, 'Upgrading Kubernetes'"
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ def extended_support_warning(minor: str, support_type: str, day: dt.date) -> str
         return None
     return (f"kubernetesVersion {minor} is in EKS extended support since {row.end_of_standard}: the control "
             f"plane costs ${monthly(EXTENDED_HOURLY):,.2f}/month instead of ${monthly(STANDARD_HOURLY):,.2f} "
-            f"until you upgrade to {next_minor(minor)} (docs/operations/upgrades.md, 'Upgrading Kubernetes'). "
+            f"until you upgrade to {next_minor(minor)} ({UPGRADE_GUIDE}). "
             f"Extended support ends on {row.end_of_extended}; EKS then upgrades the control plane by itself.")
 
 

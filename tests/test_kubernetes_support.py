@@ -393,3 +393,16 @@ def test_docs_support_window_table_matches_the_calendar():
                 f"`{versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[minor]}` |")
         assert line in page, f"docs/operations/upgrades.md 'Kubernetes support window' lacks or misstates: {line}"
     assert f"The default `kubernetesVersion` is {DEFAULT_MINOR}," in page
+
+
+def test_the_recovery_runbook_refreshes_first_and_reads_what_the_control_plane_runs():
+    page = (loader.ROOT / "docs" / "operations" / "upgrades.md").read_text()
+    path, heading = ks.UPGRADE_GUIDE.split(", ")
+    assert (loader.ROOT / path).read_text() == page and f"## {heading.strip(chr(39))}\n" in page
+    runbook = page[page.index("### When the program refuses the stack's minor"):]
+    steps = [runbook.index("1. `pulumi refresh`"), runbook.index(f"2. `{ks.VERSION_COMMAND}`")]
+    assert steps == sorted(steps)
+    assert "no `eksSupportType` keeps the old minor" in runbook
+    troubleshooting = (loader.ROOT / "docs" / "troubleshooting.md").read_text()
+    row = next(line for line in troubleshooting.splitlines() if "kubernetesVersion = '1.35'" in line)
+    assert "`pulumi refresh`" in row and ks.VERSION_COMMAND in row
