@@ -32,19 +32,18 @@ def redact(value: str) -> str:
 
     After a scheme's ://, everything up to the LAST @ is userinfo (a password may hold @, /, :
     or whitespace, and hiding a path's @ too costs nothing), and a query string (?access_token=)
-    is cut. Without a scheme, user:password@ (a : before the first @) is hidden the same way;
-    git@host:org/repo keeps its user, which is no secret.
+    is cut. Without a scheme the same where the value looks like a URL without it: `user:pw@`,
+    or a host with a path or port after the @ (a token pasted as `ghp_...@github.com/org/repo`).
+    `git@host:org/repo` (the SSH user of GitHub, GitLab, Bitbucket, Azure DevOps) and an e-mail
+    address keep what precedes their @: no secret.
     """
     scheme = _SCHEME.search(value)
-    if scheme:
-        head, rest = value[:scheme.end()], value[scheme.end():]
-    else:
-        head, rest = "", value
-        if "@" not in rest or ":" not in rest.split("@", 1)[0]:
-            return value
-    if "@" in rest:
-        rest = "***@" + rest.rsplit("@", 1)[1]
-    if "?" in rest:
+    head, rest = (value[:scheme.end()], value[scheme.end():]) if scheme else ("", value)
+    user, at, location = rest.rpartition("@")
+    url_like = ":" in user.removeprefix("mailto:") or "/" in location or ":" in location
+    if at and (scheme or (url_like and user != "git")):
+        rest = "***@" + location
+    if "?" in rest and (scheme or "/" in rest):
         rest = rest.split("?", 1)[0] + "?***"
     return head + rest
 

@@ -101,15 +101,15 @@ _HOST_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"
 _HOST = re.compile(rf"{_HOST_LABEL}(\.{_HOST_LABEL})*", re.ASCII)
 
 
-def _plain_text(value: str, limit: int, allowed: str) -> None:
+def _plain_text(value: str, limit: int, allowed: str, *, host: bool = False) -> None:
     """Refusals on the raw text, before any parsing: Python's URL parser silently drops tabs and
     newlines (WHATWG), so the parsed value can look fine while the raw one would reach a
-    generated file."""
+    generated file; int(), Decimal and \\d take other scripts' digits."""
     if len(value) > limit:
         raise ValueError(f"{allowed} (at most {limit} characters; this one has {len(value)})")
     if not value.isascii():
-        raise ValueError(f"{allowed} (ASCII only: an internationalized host name is written in its xn-- "
-                         "(punycode) form, which shows a look-alike letter for what it is)")
+        raise ValueError(f"{allowed} (ASCII only" + (": an internationalized host name is written in its xn-- "
+                         "(punycode) form, which shows a look-alike letter for what it is)" if host else ")"))
     if any(c <= " " or c == "\x7f" for c in value):
         raise ValueError(f"{allowed} (no whitespace or control characters anywhere)")
 
@@ -284,7 +284,7 @@ def git_repo_kind(value: str) -> str:
     """'https' or 'ssh'; credentials never belong in the URL."""
     allowed = ("an https URL without embedded credentials (https://github.com/org/dags.git) "
                "or an SSH address git@host:org/repo.git")
-    _plain_text(value, URL_MAX_LENGTH, allowed)
+    _plain_text(value, URL_MAX_LENGTH, allowed, host=True)
     if value.startswith("https://"):
         if "@" in value:
             raise ValueError(f"{allowed} (no user:token@ in it: set gitSyncUsername and gitSyncToken)")
@@ -332,19 +332,24 @@ def repo_sub_path(value: str) -> str:
     return "/".join(parts)
 
 
-@kind(URL)
-def image_repository(value: str) -> str:
-    allowed = "an image repository such as apache/airflow or 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"
-    _plain_text(value, IMAGE_NAME_MAX_LENGTH, allowed)
-    if ":" in value.split("/")[-1] or "@" in value:
-        raise ValueError("an image repository without tag or digest (the tag is airflowVersion)")
-    m = _IMAGE_REPOSITORY.fullmatch(value)
+def _registry_reference(value: str, pattern: re.Pattern, allowed: str) -> str:
+    """`value` if `pattern` (with a `port` group) matches it whole and its port is one."""
+    m = pattern.fullmatch(value)
     if not m:
         raise ValueError(allowed)
     problem = _port_problem(m["port"])
     if problem:
         raise ValueError(f"{allowed} ({problem})")
     return value
+
+
+@kind(URL)
+def image_repository(value: str) -> str:
+    allowed = "an image repository such as apache/airflow or 123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"
+    _plain_text(value, IMAGE_NAME_MAX_LENGTH, allowed, host=True)
+    if ":" in value.split("/")[-1] or "@" in value:
+        raise ValueError("an image repository without tag or digest (the tag is airflowVersion)")
+    return _registry_reference(value, _IMAGE_REPOSITORY, allowed)
 
 
 @kind(URL)
@@ -352,14 +357,8 @@ def registry_path(value: str) -> str:
     """A registry host (with a dot), optional port and path, no scheme, tag or trailing slash."""
     allowed = ("a registry host and optional path, without https:// or a trailing slash, "
                "e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com or harbor.example.com/proxy")
-    _plain_text(value, IMAGE_NAME_MAX_LENGTH, allowed)
-    m = _REGISTRY_PATH.fullmatch(value)
-    if not m:
-        raise ValueError(allowed)
-    problem = _port_problem(m["port"])
-    if problem:
-        raise ValueError(f"{allowed} ({problem})")
-    return value
+    _plain_text(value, IMAGE_NAME_MAX_LENGTH, allowed, host=True)
+    return _registry_reference(value, _REGISTRY_PATH, allowed)
 
 
 def known_hosts(value: str) -> str:
@@ -440,7 +439,7 @@ def https_issuer_url(value: str) -> str:
     """An OIDC issuer: https, a host (and port), a path; no query, fragment or credentials."""
     allowed = ("an https URL of the OIDC issuer without query, fragment or credentials, e.g. "
                "https://login.example.com/realms/data")
-    _plain_text(value, URL_MAX_LENGTH, allowed)
+    _plain_text(value, URL_MAX_LENGTH, allowed, host=True)
     if not value.startswith("https://") or any(c in value for c in "?#@"):
         raise ValueError(allowed)
     authority, slash, path = value.removeprefix("https://").partition("/")
@@ -471,7 +470,7 @@ def email_address(value: str) -> str:
     allowed = "an e-mail address such as oncall@example.com, or empty"
     if value[:7].lower() == "mailto:":
         raise ValueError(f"{allowed} (the address alone, without mailto:)")
-    _plain_text(value, EMAIL_MAX_LENGTH, allowed)
+    _plain_text(value, EMAIL_MAX_LENGTH, allowed, host=True)
     local, at, domain = value.rpartition("@")
     if not at or not _EMAIL_LOCAL.fullmatch(local) or not _EMAIL_DOMAIN.fullmatch(domain):
         raise ValueError(allowed)

@@ -199,6 +199,7 @@ CREDENTIALS = [
     ("https://x-access-token:ghp_T0KEN@@github.com/org/dags.git", ["x-access-token", "ghp_T0KEN"]),
     ("https://github.com/org/dags.git?access_token=glpat-SECRET", ["glpat-SECRET"]),
     ("x-access-token:ghp_T0KEN@github.com/org/dags.git", ["x-access-token", "ghp_T0KEN"]),
+    ("ghp_T0KEN@github.com:org/dags.git", ["ghp_T0KEN"]),  # scp-like, the token as the user
 ]
 
 
@@ -215,7 +216,11 @@ def test_credentials_in_a_url_are_never_echoed(key, value, hidden):
     ("https://u:p@host/x?token=abc", "https://***@host/x?***"),
     ("ssh://git:pw@host:22/x", "ssh://***@host:22/x"),
     ("user:pw@host/x", "***@host/x"),
+    ("ghp_T0KEN@github.com/org/dags.git", "***@github.com/org/dags.git"),  # a token as the user
+    ("harbor.example.com/proxy?token=abc", "harbor.example.com/proxy?***"),
     ("git@github.com:org/dags.git", "git@github.com:org/dags.git"),  # git is a user, no secret
+    ("oncall@example.com", "oncall@example.com"),  # nor is an e-mail address
+    ("mailto:oncall@example.com", "mailto:oncall@example.com"),
     ("https://github.com/org/dags.git", "https://github.com/org/dags.git"),
 ])
 def test_redact(value, shown):
