@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_eks import formats
 from airflow_eks.offline import loader
 
 PRODUCT = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "airflow_eks", "components", "tools")
@@ -98,6 +99,13 @@ def test_a_file_that_is_not_a_plan_is_refused(project):
     assert "not-a-plan.json is not a plan saved with" in err
 
 
+def refusal(value: str, kind: str) -> str:
+    """What the program's own quantity check says about `value` (the config keys say the same)."""
+    with pytest.raises(ValueError) as caught:
+        formats.quantity(value, kind=kind)
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--task-hours", "-5", "--concurrency", "3"], "--task-hours -5: expected task-hours per month, 0 or more"),
     (["--task-hours", "lots", "--concurrency", "3"], "--task-hours 'lots': expected a number"),
@@ -108,10 +116,9 @@ def test_a_file_that_is_not_a_plan_is_refused(project):
     (["--task-hours", "5000", "--concurrency", "3"],
      "--task-hours 5000 is more than --concurrency 3 can run in a month (3 x 730 h = 2190 task-hours)"),
     (["--task-hours", "10", "--concurrency", "3", "--task-cpu", "two"],
-     "--task-cpu 'two': expected a positive Kubernetes cpu quantity such as 250m, 0.5 or 2"),
+     f"--task-cpu 'two': expected {refusal('two', 'cpu')}"),
     (["--task-hours", "10", "--concurrency", "3", "--task-memory", "512m"],
-     "--task-memory '512m': expected a positive Kubernetes memory quantity such as 512Mi, 2Gi or 1G "
-     "(the m suffix would mean thousandths of a byte)"),
+     f"--task-memory '512m': expected {refusal('512m', 'memory')}"),
     (["--task-hours", "10", "--concurrency", "3", "--task-minutes", "0"],
      "--task-minutes 0: expected the average task run time in minutes, above 0"),
     (["--task-hours", "10", "--concurrency", "3", "--needs", "gui"],
