@@ -596,13 +596,9 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
     airflow = _airflow(r)
-<<<<<<< HEAD
-    image_mirror = _image_mirror(r)
+    image_mirror = _image_mirror(r, airflow.image_repository)
     _docker_hub_credentials(r)
     image_registry = _image_registry(r, stack, image_mirror)
-=======
-    image_mirror = _image_mirror(r, airflow.image_repository)
->>>>>>> main
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
     metrics = _metrics(r)
