@@ -97,6 +97,14 @@ def sidecar_repositories(mirror: str) -> dict[str, str]:
     return {key: mirrored(repo, mirror) for key, repo in CHART_SIDECAR_IMAGES.items()}
 
 
+def mirrorable(airflow_repository: str) -> tuple[str, ...]:
+    """Every public repository the stack may pull through a mirror, registry spelled out (what
+    follows `<imageMirror>/`), whichever optional component is on."""
+    repositories = [*CHART_SIDECAR_IMAGES.values(), airflow_repository, versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
+                    versions.LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY]
+    return tuple(sorted({qualified(r) for r in repositories if is_public(r)}))
+
+
 def mirrored_registries(mirror: str, *, airflow_repository: str, cluster_autoscaler: bool,
                         load_balancer_controller: bool = False) -> tuple[str, ...]:
     """The upstream registries the stack pulls through `mirror` (none without one)."""
