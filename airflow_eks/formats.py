@@ -262,6 +262,12 @@ def iam_principal_arn(value: str) -> str:
     return value
 
 
+def iam_role_arn(value: str) -> str:
+    if not _IAM_PRINCIPAL_ARN.fullmatch(value) or ":role/" not in value:
+        raise ValueError("an IAM role ARN, e.g. arn:aws:iam::123456789012:role/airflow-image-push")
+    return value
+
+
 def s3_bucket_name(value: str) -> str:
     allowed = "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens"
     if not _BUCKET.fullmatch(value) or ".." in value:

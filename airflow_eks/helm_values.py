@@ -17,6 +17,7 @@ import json
 
 from airflow_eks import images, local_settings, names, pod_security, secret_data, sso, statsd_mapping
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
+from airflow_eks.image import digest
 from airflow_eks.secret_data import NO_GENERATIONS, SECRET_NAMES, Generations, SecretNames
 from airflow_eks.ui_config import UiSettings
 
@@ -127,7 +128,7 @@ def airflow_values(
     """
     launch = airflow.tasks_may_launch_pods
     repository = images.mirrored(airflow.image_repository, image_mirror)
-    image = f"{repository}:{airflow.version}"
+    image = airflow_image(airflow, image_mirror)
     values = {
         "executor": "KubernetesExecutor",
         # defaultAirflow* (not images.airflow.*) also feed the worker pod template (§4.1).
@@ -245,7 +246,27 @@ def airflow_values(
     for component, generation in generation_annotations(generations).items():
         values[component]["podAnnotations"] = {**values[component].get("podAnnotations", {}), **generation}
     # The blocks above share the module's constant dicts; callers get their own copy.
-    return copy.deepcopy(values)
+    values = copy.deepcopy(values)
+    if airflow.image_digest:
+        _merge(values, digest.chart_values(repository, airflow.image_digest))
+    return values
+
+
+def airflow_image(airflow: AirflowSettings, image_mirror: str = "") -> str:
+    """The image reference every Airflow container runs: by digest when one is set."""
+    repository = images.mirrored(airflow.image_repository, image_mirror)
+    if airflow.image_digest:
+        return digest.reference(repository, airflow.image_digest)
+    return f"{repository}:{airflow.version}"
+
+
+def _merge(into: dict, extra: dict) -> None:
+    """`extra` merged into `into`, nested maps key by key (as Helm merges values)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
 
 
 def generation_annotations(generations: Generations) -> dict[str, dict[str, str]]:

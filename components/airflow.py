@@ -68,6 +68,8 @@ class AirflowRelease(pulumi.ComponentResource):
     """None with SSO: no generated admin."""
     admin_password: pulumi.Output[str] | None
     """Secret; None with SSO."""
+    image: str
+    """The Airflow image every component, Job and task pod runs (by digest when airflowImageDigest is set)."""
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -162,6 +164,7 @@ class AirflowRelease(pulumi.ComponentResource):
         self.ui_command = pulumi.Output.all(self.namespace, self.release.id).apply(
             lambda v: helm_values.ui_command(v[0])
         )
+        self.image = helm_values.airflow_image(args.settings, args.image_mirror)
         self.admin_password = secrets.admin_password
         self.admin_user = helm_values.ADMIN_USERNAME if self.admin_password is not None else None
         self.register_outputs({
@@ -169,6 +172,7 @@ class AirflowRelease(pulumi.ComponentResource):
             "ui_command": self.ui_command,
             "admin_user": self.admin_user,
             "admin_password": self.admin_password,
+            "image": self.image,
         })
 
     def _pod_access(self, name: str, args: AirflowReleaseArgs, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:

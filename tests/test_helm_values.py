@@ -381,10 +381,13 @@ def test_a_mirror_serves_every_public_image_under_its_upstream_path(chart_values
         "pgbouncer": "Always", "pgbouncerExporter": "Always", "statsd": "Always", "gitSync": "IfNotPresent"}
 
 
-def test_prod_keeps_its_own_airflow_image_and_mirrors_the_rest(chart_values):
+def test_prod_pulls_every_image_through_its_own_registry(chart_values):
     got = image_repositories(values("prod"), chart_values)
     mirror = settings("prod").image_mirror
-    assert got["airflow"] == settings("prod").airflow.image_repository  # not public: not rewritten
+    # The stack's registry (imageRegistry) in the mock account, under the stack's namespace.
+    assert mirror == "123456789012.dkr.ecr.us-east-1.amazonaws.com/prod"
+    # Before the image workflow's first digest: the official image through the stack's cache.
+    assert got["airflow"] == f"{mirror}/docker.io/apache/airflow"
     assert all(got[k].startswith(mirror + "/") for k in images.CHART_SIDECAR_IMAGES)
     assert not [r for r in got.values() if images.is_public(r)]
 

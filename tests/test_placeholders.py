@@ -14,6 +14,7 @@ import pytest
 from airflow_eks.offline import harness, loader
 from policy import rules
 from policy.rules import placeholders as ph
+from tests.conftest import IMAGE_DIGEST
 from tests.test_policy_program import pack_config
 from tools.plan import __main__ as cli
 from tools.plan import build, diff, render
@@ -24,8 +25,6 @@ PROD_FILE = (loader.ROOT / "Pulumi.prod.yaml").read_text()
 # committed template has them.
 PROD_PLACEHOLDERS = {
     ("clusterPublicAccessCidrs", "203.0.113.0/24"),
-    ("airflowImageRepository", "123456789012.dkr.ecr.us-east-1.amazonaws.com/airflow"),
-    ("imageMirror", "123456789012.dkr.ecr.us-east-1.amazonaws.com"),
     ("uiHostname", "airflow.example.com"),
     ("uiHostedZoneId", "Z0123456789EXAMPLE0"),
     ("ssoIssuerUrl", "https://login.example.com/realms/data"),
@@ -33,8 +32,6 @@ PROD_PLACEHOLDERS = {
 # Made-up values that are nobody's placeholder, and an example-domain e-mail address.
 OWN = {
     "clusterPublicAccessCidrs": ["198.18.40.0/24"],
-    "airflowImageRepository": "210987654321.dkr.ecr.us-east-1.amazonaws.com/airflow",
-    "imageMirror": "210987654321.dkr.ecr.us-east-1.amazonaws.com",
     "uiHostname": "airflow.data.acme.io",
     "uiHostedZoneId": "Z08123452ABCDEFGHIJK",
     "ssoIssuerUrl": "https://login.acme.io/realms/data",
@@ -125,16 +122,54 @@ def found(run: harness.Run, stack: str) -> list[rules.Violation]:
     return rules.evaluate(run.resources, pack_config(stack))
 
 
-def test_the_prod_template_is_refused_at_preview_for_exactly_its_placeholders(programs):
-    violations = found(programs["prod"], "prod")
+def test_the_prod_template_is_refused_at_preview_for_exactly_its_placeholders(programs, prod_pinned):
+    """prod_pinned: prod once the image workflow set its digest, so no other rule fires."""
+    violations = found(prod_pinned, "prod")
     assert {v.rule for v in violations} == {RULE}
+    assert [v for v in found(programs["prod"], "prod") if v.rule == RULE] == violations
     assert {v.level for v in violations} == {rules.MANDATORY}
-    named = {(p.key, p.value) for r in rules.as_resources(programs["prod"].resources)
-             for p in ph.placeholders(r.type, r.props)}
+    named = {(p.key, p.value) for p, _urn in ph.stack_placeholders(rules.as_resources(programs["prod"].resources))}
+    # prod runs its own registry (imageRegistry): its ECR host, 123456789012 under the mock
+    # engine, is the deploying account's and no placeholder.
     assert named == PROD_PLACEHOLDERS
     for key, value in PROD_PLACEHOLDERS:
         assert value in PROD_FILE, (key, value)
         assert any(f"{key} = {value} " in v.message for v in violations), key
+
+
+def test_a_registry_configured_in_the_documentation_account_is_one():
+    run = harness.run_program("dev", overrides={"imageMirror": "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                                                "airflowImageRepository": "111122223333.dkr.ecr.eu-west-1."
+                                                                          "amazonaws.com/airflow"})
+    assert {(w["key"], w["value"]) for w in build.warnings(run)} == {
+        ("imageMirror", "123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+        ("airflowImageRepository", "111122223333.dkr.ecr.eu-west-1.amazonaws.com/airflow")}
+
+
+def test_a_value_unknown_during_preview_leaves_the_other_resources_judged():
+    class UnknownValueError(Exception):  # what CrossGuard's proxies raise (pulumi_policy.proxy)
+        pass
+
+    class Unknown(Mapping):
+        def __getitem__(self, key):
+            raise UnknownValueError(key)
+
+        def __iter__(self):
+            return iter(["spec"])
+
+        def __len__(self):
+            return 1
+
+    unknown = rules.Resource(rules.INGRESS, "ui", Unknown(), urn="urn:ingress")
+    known = rules.Resource(ph.ROUTE53_RECORD, "dns", {"zoneId": "Z0123456789EXAMPLE0"}, urn="urn:record")
+    assert [(p.key, urn) for p, urn in ph.stack_placeholders([unknown, known])] == [("uiHostedZoneId", "urn:record")]
+
+    class Broken(Unknown):
+        def __getitem__(self, key):
+            raise RuntimeError(key)
+
+    with pytest.raises(RuntimeError):
+        ph.stack_placeholders([rules.Resource(rules.INGRESS, "ui", Broken(), urn="urn:ingress")])
 
 
 def test_dev_has_no_placeholders_and_the_rule_is_advisory_there(programs):
@@ -145,8 +180,9 @@ def test_dev_has_no_placeholders_and_the_rule_is_advisory_there(programs):
 
 @pytest.fixture(scope="module")
 def own_prod() -> harness.Run:
-    """prod with every placeholder replaced, and an alert address at an example domain."""
-    return harness.run_program("prod", overrides=OWN)
+    """prod with every placeholder replaced (and its image digest set, as after the image
+    workflow's first run), and an alert address at an example domain."""
+    return harness.run_program("prod", overrides={**OWN, "airflowImageDigest": IMAGE_DIGEST})
 
 
 def test_prod_with_its_own_values_passes_but_an_example_alert_address(own_prod):
@@ -165,7 +201,7 @@ def test_the_prod_plan_lists_every_placeholder_under_warnings_and_says_it_is_not
     plan = golden("prod")
     assert {(w["key"], w["value"]) for w in plan["warnings"]} == PROD_PLACEHOLDERS
     text = render.render_plan(plan)
-    assert "NOT READY TO DEPLOY: 6 configured values are still the template's placeholders" in text.replace("\n", " ")
+    assert "NOT READY TO DEPLOY: 4 configured values are still the template's placeholders" in text.replace("\n", " ")
     for key, value in PROD_PLACEHOLDERS:
         assert f"  - {key} = {value}: " in text
     assert golden("dev")["warnings"] == []

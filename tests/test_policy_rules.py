@@ -62,6 +62,19 @@ AIRFLOW_VALUES = {
 }
 
 
+# Pinned by digest as chart 1.19.0 renders it everywhere: the components' digest, and the pod
+# template's and the executor's repository:tag spelling <repository>@sha256:<hex>.
+IMAGE_HEX = "4f" * 32
+PINNED_REPOSITORY = f"{ECR}/prod/airflow"
+PINNED_VALUES = {
+    **AIRFLOW_VALUES, "defaultAirflowRepository": PINNED_REPOSITORY, "defaultAirflowDigest": f"sha256:{IMAGE_HEX}",
+    "images": {**AIRFLOW_VALUES["images"], "airflow": {"digest": f"sha256:{IMAGE_HEX}"},
+               "pod_template": {"repository": f"{PINNED_REPOSITORY}@sha256", "tag": IMAGE_HEX}},
+    "config": {**AIRFLOW_VALUES["config"], "kubernetes_executor": {
+        "worker_container_repository": f"{PINNED_REPOSITORY}@sha256", "worker_container_tag": IMAGE_HEX}},
+}
+
+
 def airflow_release(values: dict, **extra: object) -> dict:
     return {"chart": "airflow", "version": "1.19.0", "repositoryOpts": {"repo": "https://airflow.apache.org"},
             "namespace": "airflow", "values": values, **extra}
@@ -123,6 +136,7 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
                                with_values(workers={"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}})),
     "airflow-image-registry": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
                                with_values(defaultAirflowRepository="apache/airflow")),
+    "airflow-image-by-digest": (rules.HELM_RELEASE, airflow_release(PINNED_VALUES), with_values()),
     "airflow-ui-rbac": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
                         with_values(config={"core": {
                             "auth_manager": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
@@ -284,8 +298,9 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
 RESOURCE_CASES["ui-https-only"] = (rules.INGRESS, {"metadata": {"annotations": alb_annotations()}},
                                    {"metadata": {"annotations": alb_annotations(certificate="")}})
 # Placeholders: tests/test_placeholders.py has the cases per kind of value.
-RESOURCE_CASES["no-template-placeholders"] = (rules.EKS_COMPONENT, {"publicAccessCidrs": ["198.18.0.0/24"]},
-                                              {"publicAccessCidrs": ["198.51.100.0/24"]})
+STACK_CASES["no-template-placeholders"] = (
+    [res(rules.EKS_COMPONENT, "eks", {"publicAccessCidrs": ["198.18.0.0/24"]})],
+    [res(rules.EKS_COMPONENT, "eks", {"publicAccessCidrs": ["198.51.100.0/24"]})])
 
 
 def by_name(name: str) -> rules.Rule:

@@ -165,7 +165,7 @@ def test_the_autoscaler_image_comes_through_the_mirror_in_prod_only(programs):
 
     assert image(programs["dev"]) == versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY
     assert image(programs["prod"]) == (
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry.k8s.io/autoscaling/cluster-autoscaler")
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/prod/registry.k8s.io/autoscaling/cluster-autoscaler")
 
 
 def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
@@ -177,10 +177,14 @@ def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
     assert policy.get("role") == run.one("aws:iam/role:Role", name="airflow-node-role").name + "-1234567"
     [statement] = json.loads(policy.get("policy"))["Statement"]
     assert statement["Resource"] == [
-        f"arn:aws:ecr:us-east-1:123456789012:repository/{registry}/*"
+        f"arn:aws:ecr:us-east-1:123456789012:repository/prod/{registry}/*"
         for registry in ("docker.io", "public.ecr.aws", "quay.io", "registry.k8s.io")]
-    # The nodes must hold it before they pull their first image.
+    # The nodes must hold it, and the stack's cache rules must exist, before they pull their first image.
     assert all(run.depends_on(group, policy) for group in run.find(MNG))
+    rules = run.find("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert sorted(r.get("ecrRepositoryPrefix") for r in rules) == [
+        f"prod/{registry}" for registry in ("docker.io", "public.ecr.aws", "quay.io", "registry.k8s.io")]
+    assert all(run.depends_on(group, rule) for group in run.find(MNG) for rule in rules)
 
 
 def test_autoscaler_iam_is_scoped_to_this_cluster(program):

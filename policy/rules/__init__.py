@@ -102,7 +102,8 @@ from .aws_iam_kms import iam_least_privilege, iam_pod_identity_trust, kms_key_ro
 from .observability import metrics_enabled
 from .kubernetes import (
     helm_release_pinned, airflow_remote_logging_s3, airflow_task_resources, airflow_image_registry,
-    airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference, task_pods_limit_range,
+    airflow_image_by_digest, airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference,
+    task_pods_limit_range,
 )
 from .pod_security import eks_network_policy_enforcement, helm_pod_hardening
 from .ui_access import ui_https_only, ui_internet_facing_guarded, ui_internet_facing_exposure
@@ -136,7 +137,8 @@ __all__ = [
     "no_open_ingress",
     "iam_least_privilege", "iam_pod_identity_trust", "kms_key_rotation", "aws_required_tags",
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
-    "airflow_ui_rbac", "airflow_no_default_admin_password", "airflow_secrets_by_reference", "task_pods_limit_range",
+    "airflow_image_by_digest", "airflow_ui_rbac", "airflow_no_default_admin_password",
+    "airflow_secrets_by_reference", "task_pods_limit_range",
     "eks_network_policy_enforcement", "helm_pod_hardening",
     "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure", "no_template_placeholders",
     "metrics_enabled",

@@ -1,35 +1,37 @@
 """Template placeholders: values the committed stack files carry only to stand in for yours.
 
 Pulumi.prod.yaml is a template: a documentation address range for the API endpoint's CIDRs,
-AWS's documentation account in the image registries, an example domain and zone for the UI and
-the identity provider. They pass every format check, so only their meaning can be checked: the
-reserved documentation ranges (RFC 5737, RFC 3849), the reserved example domains (RFC 2606),
-AWS's documentation account IDs, and a hosted zone ID spelled with EXAMPLE.
+an example domain and zone for the UI and the identity provider (and a registry configured by
+hand may still name AWS's documentation account). They pass every format check, so only their
+meaning can be checked: the reserved documentation ranges (RFC 5737, RFC 3849), the reserved
+example domains (RFC 2606), AWS's documentation account IDs, and a hosted zone ID spelled with
+EXAMPLE.
 
 Only values that come from the stack's configuration are read (the API endpoint's CIDRs, image
 repositories, the UI's host name, certificate and DNS record, the OIDC issuer in the generated
 webserver_config.py, the alert e-mail). Computed values are left alone: the offline mock engine
 gives every ARN AWS's documentation account, and a real stack's own account is no placeholder.
 
-`placeholders()` also feeds `make plan`'s warnings (tools/plan), so the plan and the pack agree.
+`stack_placeholders()` also feeds `make plan`'s warnings (tools/plan), so the plan and the pack agree.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .airflow_values import _is_airflow
-from .base import rule
+from .base import Resource, rule
 from .constants import EKS_CLUSTER, EKS_COMPONENT, HELM_RELEASE, INGRESS
 from .helpers import _first, _items, _map, _path
 
 ACM_CERTIFICATE = "aws:acm/certificate:Certificate"
 ROUTE53_RECORD = "aws:route53/record:Record"
 SNS_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+ECR_TYPES = "aws:ecr/"  # the stack's own registry (imageRegistry): repositories, pull-through cache rules
 
 # RFC 5737 (TEST-NET-1, -2, -3) and RFC 3849: reserved for documentation, routed nowhere.
 DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in
@@ -74,12 +76,13 @@ def example_domain(host: str) -> bool:
             or any(name == d or name.endswith(f".{d}") for d in EXAMPLE_DOMAINS))
 
 
-def placeholder_registry(repository: str) -> tuple[str, str] | None:
+def placeholder_registry(repository: str, *, own_registry: bool = False) -> tuple[str, str] | None:
     """(registry host, why) when an image repository's registry is a placeholder: ECR in AWS's
-    documentation account, or a registry under an example domain; else None."""
+    documentation account (unless the stack runs its own registry, whose host is computed from
+    the account the stack deploys to), or a registry under an example domain; else None."""
     host = repository.split("/", 1)[0]
     match = ECR_HOST.match(repository)
-    if match and match.group(1) in DOCUMENTATION_ACCOUNTS:
+    if match and match.group(1) in DOCUMENTATION_ACCOUNTS and not own_registry:
         return host, f"{match.group(1)} is AWS's documentation account"
     if "." in host and example_domain(host.split(":", 1)[0]):
         return host, "an example domain reserved by RFC 2606"
@@ -102,11 +105,11 @@ def _repositories(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
             yield f"images.{name}.repository", value
 
 
-def _release(props: Mapping[str, Any]) -> list[Placeholder]:
+def _release(props: Mapping[str, Any], own_registry: bool) -> list[Placeholder]:
     values = _map(props.get("values"))
     found = []
     for where, repository in _repositories(values):
-        placeholder = placeholder_registry(repository)
+        placeholder = placeholder_registry(repository, own_registry=own_registry)
         if placeholder:
             registry, why = placeholder
             key = "airflowImageRepository" if _is_airflow(props) and where in AIRFLOW_IMAGE_PATHS else "imageMirror"
@@ -120,8 +123,9 @@ def _release(props: Mapping[str, Any]) -> list[Placeholder]:
     return found
 
 
-def placeholders(typ: str, props: Mapping[str, Any]) -> list[Placeholder]:
-    """The placeholders among one resource's configured values."""
+def placeholders(typ: str, props: Mapping[str, Any], *, own_registry: bool = False) -> list[Placeholder]:
+    """The placeholders among one resource's configured values; `own_registry`: the stack has
+    ECR resources of its own (imageRegistry), so its ECR hosts are computed, not configured."""
     example = "an example domain reserved by RFC 2606"
     if typ in (EKS_COMPONENT, EKS_CLUSTER):
         cidrs = _items(props.get("publicAccessCidrs") if typ == EKS_COMPONENT
@@ -129,7 +133,7 @@ def placeholders(typ: str, props: Mapping[str, Any]) -> list[Placeholder]:
         return [Placeholder("clusterPublicAccessCidrs", str(c), "a documentation address range (RFC 5737): it "
                             "reaches nothing") for c in cidrs if documentation_network(str(c))]
     if typ == HELM_RELEASE:
-        return _release(props)
+        return _release(props, own_registry)
     if typ == INGRESS:
         hosts = [str(r.get("host")) for r in _items(_path(props, "spec.rules")) if isinstance(r, Mapping)]
         return [Placeholder("uiHostname", h, example) for h in hosts if h and example_domain(h)]
@@ -146,8 +150,25 @@ def placeholders(typ: str, props: Mapping[str, Any]) -> list[Placeholder]:
     return []
 
 
+def stack_placeholders(resources: Sequence[Resource]) -> list[tuple[Placeholder, str]]:
+    """(placeholder, URN) over a whole stack. A stack rule because the image registries' check
+    depends on whether the stack runs its own ECR registry: its host is then the deploying
+    account's, which the offline mock engine, like AWS's documentation, spells 123456789012."""
+    own_registry = any(r.type.startswith(ECR_TYPES) for r in resources)
+    found = []
+    for resource in resources:
+        try:
+            found += [(p, resource.urn) for p in placeholders(resource.type, resource.props, own_registry=own_registry)]
+        except Exception as exc:
+            # CrossGuard raises UnknownValueError (pulumi_policy.proxy; not importable here, the
+            # pack's rules are plain Python) for a value not known during a preview: that resource
+            # cannot be judged yet, the others still can.
+            if type(exc).__name__ != "UnknownValueError":
+                raise
+    return found
+
+
 @rule("no-template-placeholders", "No configured value is still a template placeholder: a documentation "
-      "address range, an example domain or hosted zone, AWS's documentation account.",
-      types=[EKS_COMPONENT, EKS_CLUSTER, HELM_RELEASE, INGRESS, ACM_CERTIFICATE, ROUTE53_RECORD, SNS_SUBSCRIPTION])
-def no_template_placeholders(typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
-    return [p.message for p in placeholders(typ, props)]
+      "address range, an example domain or hosted zone, AWS's documentation account.")
+def no_template_placeholders(resources: Sequence[Resource], _cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(p.message, urn) for p, urn in stack_placeholders(resources)]

@@ -29,8 +29,7 @@ def region_of(stack: str) -> str:
 def warnings(run: harness.Run) -> list[dict[str, str]]:
     """Configured values that are still the template's placeholders, once per key and value: what
     the policy pack's no-template-placeholders rule finds in the same resources."""
-    found = {(p.key, p.value): p for r in rules.as_resources(run.resources)
-             for p in placeholders.placeholders(r.type, r.props)}
+    found = {(p.key, p.value): p for p, _urn in placeholders.stack_placeholders(rules.as_resources(run.resources))}
     return [{"key": p.key, "value": p.value, "reason": p.reason, "message": p.message}
             for _, p in sorted(found.items())]
 
