@@ -509,6 +509,10 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     image_mirror = _image_mirror(r)
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
+    if ui.enabled:
+        # The UI's load balancer controller tags what it creates with the stack's tags, passed
+        # through a container argument its chart does not quote.
+        aws.check("defaultTags", aws.cfg.get("defaultTags") or "{}", lambda _: formats.controller_default_tags(tags))
     metrics = _metrics(r)
     return Settings(
         project=project, stack=stack, region=region, tags=tags,

@@ -34,11 +34,19 @@ READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 # webhook is limited to them, so task pods never wait on it.
 TARGET_POD_LABELS = {"tier": "airflow", "component": "api-server", "release": names.AIRFLOW_RELEASE}
 _GROUP = re.compile(r"[^a-z0-9-]+")
+# The controller's rule for group names (v3.5.0 pkg/ingress/group_loader.go, validateGroupName):
+# it refuses any other with "invalid ingress group", and the Ingress never gets an ALB.
+GROUP_NAME = re.compile(r"^([a-z0-9][-a-z0-9.]*)?[a-z0-9]$")
+GROUP_NAME_MAX = 63
 
 
 def group_name(project: str, stack: str) -> str:
-    """The ALB group, unique to the stack (at most 63 lower-case letters, digits and dashes)."""
-    return _GROUP.sub("-", f"{project}-{stack}".lower()).strip("-")[:63]
+    """The ALB group, unique to the stack: lower-case letters, digits and dashes, cut to the
+    controller's 63 characters and only then stripped of dashes, so it never ends in one."""
+    name = _GROUP.sub("-", f"{project}-{stack}".lower())[:GROUP_NAME_MAX].strip("-")
+    if not GROUP_NAME.match(name):
+        raise ValueError(f"no ALB group name can be made of project {project!r} and stack {stack!r}")
+    return name
 
 
 def class_params(ui: UiSettings, *, group: str) -> dict:

@@ -475,6 +475,22 @@ def test_least_privilege_findings(typ, props):
     assert check("iam-least-privilege", typ, props)
 
 
+@pytest.mark.parametrize("condition", [
+    None,
+    # A VPC alone still reaches the database's group: it is in the same VPC.
+    {"StringEquals": {"ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"}},
+])
+def test_security_group_writes_need_a_resource_tag_condition(condition):
+    statement = {"Effect": "Allow", "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+                 "Resource": ["arn:aws:ec2:us-east-1:123456789012:security-group/*"]}
+    [finding] = check("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy",
+                      {"policy": doc({**statement, **({"Condition": condition} if condition else {})})})
+    assert "ec2:AuthorizeSecurityGroupIngress" in finding and "aws:ResourceTag" in finding
+    tagged = {**statement, "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/c": "owned",
+                                                          "ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"}}}
+    assert check("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy", {"policy": doc(tagged)}) == []
+
+
 @pytest.mark.parametrize("typ", [rules.KMS_KEY, "aws:sns/topicPolicy:TopicPolicy", "aws:s3/bucketPolicy:BucketPolicy"])
 def test_resource_policies_name_their_actions_too(typ):
     # In a resource policy, Resource "*" is the resource itself (a key policy's only form), so
