@@ -60,6 +60,7 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 VPC_CNI_ADDON = "vpc-cni"  # the EKS add-on whose policy agent enforces NetworkPolicies
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 # The AWS Load Balancer Controller (airflow_eks/load_balancer_controller.py CHART) and its annotations.
 LOAD_BALANCER_CONTROLLER_CHART = "aws-load-balancer-controller"
 ALB_ANNOTATION_PREFIX = "alb.ingress.kubernetes.io/"
