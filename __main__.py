@@ -26,10 +26,14 @@ aws_provider = aws.Provider(
 )
 on_aws = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
+# The UI's load balancer and the metrics collector get small subnets of their own, where no pod
+# has an address, so the NetworkPolicies admit exactly them (airflow_eks/subnets.py).
 network = Network("airflow", NetworkArgs(
     cidr=settings.network.vpc_cidr,
     availability_zones=settings.network.availability_zones,
     nat_gateways=settings.network.nat_gateways,
+    load_balancer_scheme=settings.ui.scheme if settings.ui.enabled else "",
+    collector=settings.metrics.enabled,
 ), on_aws)
 
 # The stack's own registry (imageRegistry). Its cache rules exist before any node can pull
@@ -115,8 +119,7 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
                         cluster.coredns, cluster.ebs_csi_driver, *identity.associations],
     image_mirror=settings.image_mirror,
     ui=settings.ui,
-    vpc_cidr=settings.network.vpc_cidr,
-    # The UI's ALB connects from its scheme's subnets; a metrics collector from the private ones.
+    # The UI's ALB and the metrics collector connect from their own subnets.
     load_balancer_cidrs=settings.load_balancer_cidrs,
     metrics_scraper_cidrs=settings.metrics_scraper_cidrs,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
@@ -158,7 +161,7 @@ metrics = Metrics("airflow", MetricsArgs(
     cluster_arn=cluster.cluster_arn,
     cluster_security_group_id=cluster.cluster_security_group_id,
     vpc_id=network.vpc_id,
-    subnet_ids=network.private_subnet_ids,
+    subnet_ids=network.collector_subnet_ids,
     system_min_nodes=settings.cluster.system_nodes.min_size,
 ), on_aws) if settings.metrics.enabled else None
 

@@ -30,7 +30,15 @@ from airflow_eks import (
     versions,
     zones,
 )
-from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of, parse_json
+from airflow_eks.config_reader import (
+    Reader,
+    all_keys,
+    invalid,
+    invalid_secret,
+    one_of,
+    parse_json,
+    unquoted_number_hint,
+)
 from airflow_eks.image import digest, lookup, registry
 
 PROJECT = "airflow-eks"
@@ -61,13 +69,23 @@ class NetworkSettings:
 
     @property
     def private_cidrs(self) -> tuple[str, ...]:
-        """Nodes, pods and in-VPC collectors (subnets.plan)."""
+        """Nodes, pods and the database (subnets.plan)."""
         return tuple(str(s.private) for s in subnets.plan(self.vpc_cidr, self.az_count))
 
     @property
     def public_cidrs(self) -> tuple[str, ...]:
-        """NAT gateways and internet-facing load balancers only."""
+        """NAT gateways only."""
         return tuple(str(s.public) for s in subnets.plan(self.vpc_cidr, self.az_count))
+
+    @property
+    def load_balancer_cidrs(self) -> tuple[str, ...]:
+        """The UI's ALB, whichever its scheme; no pod ever has an address there."""
+        return subnets.load_balancer_cidrs(self.vpc_cidr, self.az_count)
+
+    @property
+    def collector_cidrs(self) -> tuple[str, ...]:
+        """The AMP collector's network interfaces; no pod ever has an address there."""
+        return subnets.collector_cidrs(self.vpc_cidr, self.az_count)
 
 
 @dataclass(frozen=True)
@@ -256,17 +274,15 @@ class Settings:
 
     @property
     def load_balancer_cidrs(self) -> tuple[str, ...]:
-        """Subnets the UI's ALB reaches the API server from (IP targets): an internal ALB's
-        addresses are in the private subnets, an internet-facing one's in the public ones."""
-        if not self.ui.enabled:
-            return ()
-        return self.network.private_cidrs if self.ui.scheme == "internal" else self.network.public_cidrs
+        """Subnets the UI's ALB reaches the API server from (IP targets): its own, whichever
+        its scheme; none without the UI."""
+        return self.network.load_balancer_cidrs if self.ui.enabled else ()
 
     @property
     def metrics_scraper_cidrs(self) -> tuple[str, ...]:
-        """Subnets the metrics collector scrapes the exporters from: its ENIs are in the private
-        subnets, which every pod shares, so none without a collector (the rule would admit them)."""
-        return self.network.private_cidrs if self.metrics.enabled else ()
+        """Subnets the metrics collector scrapes the exporters from: its own; none without a
+        collector."""
+        return self.network.collector_cidrs if self.metrics.enabled else ()
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -296,7 +312,8 @@ def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
     version = r.raw("kubernetesVersion")
     # Only the minors accepted that day with this support type are offered (kubernetes_support).
     if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-        raise invalid(r.key("kubernetesVersion"), version, kubernetes_support.unknown_minor(version, support_type, day))
+        raise invalid(r.key("kubernetesVersion"), version, kubernetes_support.unknown_minor(version, support_type, day)
+                      + unquoted_number_hint("kubernetesVersion", version))
     refusal = kubernetes_support.refusal(version, support_type, day)
     if refusal:
         raise invalid(r.key("kubernetesVersion"), version, refusal)
@@ -601,6 +618,10 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     image_registry = _image_registry(r, stack, image_mirror)
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
+    if ui.enabled:
+        # The UI's load balancer controller tags what it creates with the stack's tags, passed
+        # through a container argument its chart does not quote.
+        aws.check("defaultTags", aws.cfg.get("defaultTags") or "{}", lambda _: formats.controller_default_tags(tags))
     metrics = _metrics(r)
     if image_registry.enabled:
         # Which upstreams go through the mirror does not depend on its host: checked offline.

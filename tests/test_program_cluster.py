@@ -43,13 +43,22 @@ def cluster_provider(run: harness.Run) -> mocks.Registered:
 
 
 def test_subnets_span_the_configured_azs_with_load_balancer_tags(program):
+    """Per AZ a private and a public subnet; the UI's ALB (prod) and the collector (prod) get
+    their own, and only the ALB's carry the controller's role tag for their scheme."""
     want = EXPECTED[stack_of(program)]["azs"]
+    settings = program.value["settings"]
     private, public = tier(program, "private"), tier(program, "public")
+    balancers, collectors = tier(program, "load-balancer"), tier(program, "collector")
     assert len(private) == len(public) == want
     assert len({s.get("availabilityZone") for s in private}) == want
-    assert all(s.get("tags")["kubernetes.io/role/internal-elb"] == "1" and not s.get("mapPublicIpOnLaunch")
-               for s in private)
-    assert all(s.get("tags")["kubernetes.io/role/elb"] == "1" and s.get("mapPublicIpOnLaunch") for s in public)
+    assert all(not s.get("mapPublicIpOnLaunch") for s in private + balancers + collectors)
+    assert all(s.get("mapPublicIpOnLaunch") for s in public)
+    roles = ("kubernetes.io/role/elb", "kubernetes.io/role/internal-elb")
+    assert not [s.name for s in private + public + collectors if set(roles) & set(s.get("tags"))]
+    role = {"internal": roles[1], "internet-facing": roles[0]}.get(settings.ui.scheme)
+    assert len(balancers) == (want if settings.ui.enabled else 0)
+    assert all(s.get("tags")[role] == "1" for s in balancers)
+    assert len(collectors) == (min(want, 5) if settings.metrics.enabled else 0)
     assert len(program.outputs["privateSubnetIds"][0]) == want
 
 
