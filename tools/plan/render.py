@@ -6,9 +6,9 @@ import json
 import textwrap
 from typing import Any
 
-from tools.plan import model, support
+from tools.plan import airflow_support, model, support
 
-SECTIONS = ("header", "warnings", "tree", "counts", "settings", "outputs", "cost", "workload", "time")
+SECTIONS = ("header", "warnings", "tree", "counts", "settings", "airflow", "outputs", "cost", "workload", "time")
 WIDTH = 100
 
 
@@ -90,6 +90,14 @@ def settings(plan: dict) -> list[str]:
             lines.append(f"  {e['type']}  {e['name']}")
             lines += [line for k, v in found.items() for line in _show_lines(f"    {k}: ", v, "    ")]
     return lines
+
+
+def airflow(plan: dict) -> list[str]:
+    facts = plan.get("airflowSupport")
+    if not facts:
+        return ["Airflow support: no Airflow release in this plan."]
+    return [f"Airflow support (judged for {facts['date']}, --date; calendar read {facts['calendarChecked']}):",
+            *_wrap(airflow_support.summary(facts), "  ")]
 
 
 def outputs(plan: dict) -> list[str]:
@@ -198,7 +206,7 @@ def time(plan: dict) -> list[str]:
 
 
 RENDERERS = {"header": header, "warnings": warnings, "tree": tree, "counts": counts, "settings": settings,
-             "outputs": outputs, "cost": cost, "workload": workload, "time": time}
+             "airflow": airflow, "outputs": outputs, "cost": cost, "workload": workload, "time": time}
 
 
 def render_plan(plan: dict, sections: tuple[str, ...] = SECTIONS) -> str:
