@@ -1,4 +1,4 @@
-"""Airflow 3.1.8 run from the generated configuration, with only what cannot exist here changed.
+"""Airflow run from the generated configuration, with only what cannot exist here changed.
 
 Every change from what the cluster would run is made here or in the fixture that needs it, and
 is listed in CHANGES (docs/development.md, Runtime tier, summarises it).
@@ -7,10 +7,15 @@ is listed in CHANGES (docs/development.md, Runtime tier, summarises it).
 from __future__ import annotations
 
 import configparser
+import contextlib
 import io
 import os
 import re
+import shlex
+import shutil
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_eks import secret_data
@@ -34,6 +39,9 @@ CHANGES = {
                          "of 8080 (API) and 8793/8794 (log servers): two shared cores, shared ports, loopback "
                          "only (tests 5 and 7; Airflow gives the log servers no host setting: they listen on "
                          "every interface, on their free port, for the test's lifetime)",
+    "async-driver": "[database] sql_alchemy_conn_async names psycopg_async (the metadata URL with that driver): "
+                    "what Airflow 3.4 derives when psycopg 3 is installed, where 3.3 always derives asyncpg "
+                    "(test_async_database only, for that driver's cases)",
     "image-requirements": "image/requirements.txt installed into a virtualenv layered over the tier's Airflow "
                           "(the image's layer), and its DAG run with `airflow dags test` and remote logging off "
                           "(no S3 for it; test_image_requirements.py only)",
@@ -66,6 +74,18 @@ def local_url(url: str, pgbouncer_port: int) -> str:
     return url.replace(PGBOUNCER_SERVICE, f"{services.LOOPBACK}:{pgbouncer_port}")
 
 
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy `postgresql+<driver>://` URL as libpq (psql, psycopg2.connect) takes it."""
+    scheme, rest = url.split("://", 1)
+    assert scheme.split("+")[0] == "postgresql", scheme
+    return f"postgresql://{rest}"
+
+
+def async_url(url: str, driver: str) -> str:
+    """The metadata URL with another SQLAlchemy driver (CHANGES async-driver)."""
+    return f"postgresql+{driver}://{url.split('://', 1)[1]}"
+
+
 def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, executor: str | None = None) -> str:
     """The chart's airflow.cfg with CHANGES cluster-dns, dags-folder and (if asked) executor."""
     parser = configparser.ConfigParser(interpolation=None)
@@ -91,9 +111,11 @@ class AirflowHome:
 
     def __init__(self, path: Path, gen: Generated, *, pgbouncer_port: int, api_port: int | None = None,
                  dags_folder: Path | None = None, executor: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, venv: Path = services.AIRFLOW_VENV) -> None:
         self.path = path
         self.gen = gen
+        self.venv = venv
+        """The image's Airflow: the default's venv, or the upgrade test's older one."""
         self.pgbouncer_port = pgbouncer_port
         self.api_port = api_port or services.free_port()
         self.extra_env = dict(extra_env or {})
@@ -130,7 +152,7 @@ class AirflowHome:
         env["AIRFLOW_HOME"] = str(self.container_home(container))  # the image's /opt/airflow
         base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
         # The image's `airflow` first on PATH: the chart's commands call it by name.
-        base["PATH"] = f"{services.AIRFLOW.parent}:{base.get('PATH', '')}"
+        base["PATH"] = f"{self.venv / 'bin'}:{base.get('PATH', '')}"
         return {**base, **env, **self.extra_env, "PYTHONUNBUFFERED": "1"}
 
     def run_container(self, container: dict, *, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -150,9 +172,95 @@ class AirflowHome:
     def run(self, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
         """An `airflow` CLI command (default: with the scheduler container's env)."""
         env = env or self.env()
-        return subprocess.run([str(services.AIRFLOW), *args], env=env, capture_output=True, text=True,
+        return subprocess.run([str(self.venv / "bin" / "airflow"), *args], env=env, capture_output=True, text=True,
                               timeout=timeout, cwd=env.get("AIRFLOW_HOME", self.path))
 
 
 # The chart sets the metadata connection in these (from our Secret); each gets the same change.
 _DB_URL_VARS = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_AIRFLOW_DB"}
+
+
+def write_dags(folder: Path, *dags: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in dags:
+        shutil.copy(Path(__file__).parent / "dags" / name, folder / name)
+    return folder
+
+
+def remote_log_folder(cfg: str) -> tuple[str, str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(cfg)
+    folder = parser.get("logging", "remote_base_log_folder")
+    assert folder.startswith("s3://"), folder
+    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
+@dataclass
+class Stack:
+    home: AirflowHome
+    api: str
+    """Base URL of the API server."""
+    moto: services.Moto
+    aws_env: dict[str, str]
+    logs_bucket: str
+    logs_prefix: str
+    processes: dict[str, services.Process]
+
+    def restart_api_server(self) -> None:
+        """A new API server process, as Kubernetes replaces a pod, up when this returns."""
+        self.processes["api-server"].stop()
+        container = self.home.gen.container("Deployment", "api-server", "api-server")
+        self.processes["api-server"] = self.home.start_container(container, "api-server")
+        self.processes["api-server"].wait_ready(lambda: services.http_ok(f"{self.api}/api/v2/monitor/health"),
+                                                timeout=180, what="API server")
+
+
+# The chart's long-running containers, started with their rendered command (kind, component).
+COMPONENTS = (("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
+              ("StatefulSet", "triggerer"))
+
+
+@contextlib.contextmanager
+def started_stack(base: Path, gen: Generated, *, pgbouncer_port: int, moto: services.Moto, dags: tuple[str, ...],
+                  components: tuple[tuple[str, str], ...] = COMPONENTS,
+                  venv: Path = services.AIRFLOW_VENV) -> Iterator[Stack]:
+    """The rendered chart's components on `venv`'s Airflow through the PgBouncer on `pgbouncer_port`,
+    task logs to the logs bucket on `moto` (created if missing), LocalExecutor (CHANGES: all);
+    stopped on exit. The API server is up when this yields."""
+    region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
+    aws_env = services.fake_aws_env(moto.url, region)
+    bucket, prefix = remote_log_folder(gen.airflow_cfg())
+    services.tools_python("import boto3\ns3 = boto3.client('s3')\n"
+                          f"if {bucket!r} not in [b['Name'] for b in s3.list_buckets()['Buckets']]:\n"
+                          f"    s3.create_bucket(Bucket={bucket!r})", env=aws_env)
+    api_port = services.free_port()
+    home = AirflowHome(
+        base / "airflow", gen, pgbouncer_port=pgbouncer_port, api_port=api_port,
+        dags_folder=write_dags(base / "dags", *dags), executor="LocalExecutor", venv=venv,
+        extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
+                   "AIRFLOW__API__HOST": services.LOOPBACK,
+                   "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
+                   "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
+    processes: dict[str, services.Process] = {}
+    try:
+        for kind, component in components:
+            processes[component] = home.start_container(gen.container(kind, component, component), component)
+        api = f"http://127.0.0.1:{api_port}"
+        processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),
+                                           timeout=180, what="API server")
+        yield Stack(home, api, moto, aws_env, bucket, prefix, processes)
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def pgbouncer_files(gen: Generated) -> tuple[str, str]:
+    data = gen.secrets[secret_data.SECRET_NAMES.pgbouncer_config]
+    return data["pgbouncer.ini"], data["users.txt"]
+
+
+def parse_users(users: str) -> tuple[str, str]:
+    """users.txt's single `"user" "password"` line (a doubled `"` is one quote)."""
+    user, password = shlex.split(users.replace('""', '\\"'))
+    return user, password

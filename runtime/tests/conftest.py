@@ -6,11 +6,9 @@ Each is started here, waited for with a bound, and stopped at the end of the ses
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import signal
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -29,10 +27,17 @@ def pytest_configure(config):
 
 
 def pytest_sessionstart(session):
-    missing = [str(p) for p in (services.AIRFLOW, services.TOOLS_VENV / "bin" / "moto_server") if not p.exists()]
+    missing = [str(p) for p in (services.AIRFLOW, services.OLD_AIRFLOW_VENV / "bin" / "airflow",
+                                services.TOOLS_VENV / "bin" / "moto_server") if not p.exists()]
     if missing:
         raise pytest.UsageError(f"runtime tier not installed ({', '.join(missing)} missing): "
                                 "run `make runtime-install`")
+    # A venv left from before a version change would test the wrong Airflow.
+    for venv, version in ((services.AIRFLOW_VENV, services.AIRFLOW_VERSION),
+                          (services.OLD_AIRFLOW_VENV, services.UPGRADE_FROM)):
+        if services.installed_airflow(venv) != version:
+            raise pytest.UsageError(f"{venv} has Airflow {services.installed_airflow(venv)}, the constraints pin "
+                                    f"{version}: remove it and run `make runtime-install`")
 
 
 @pytest.fixture(scope="session")
@@ -41,15 +46,8 @@ def gen() -> program.Generated:
     return program.generated("dev")
 
 
-def pgbouncer_files(gen: program.Generated) -> tuple[str, str]:
-    data = gen.secrets[SECRET_NAMES.pgbouncer_config]
-    return data["pgbouncer.ini"], data["users.txt"]
-
-
-def parse_users(users: str) -> tuple[str, str]:
-    """users.txt's single `"user" "password"` line (a doubled `"` is one quote)."""
-    user, password = shlex.split(users.replace('""', '\\"'))
-    return user, password
+pgbouncer_files = airflow_env.pgbouncer_files
+parse_users = airflow_env.parse_users
 
 
 @dataclass
@@ -94,49 +92,20 @@ def migrated(gen, database, tmp_path_factory):
     """`airflow db migrate` as the chart's migration Job runs it, with that Job's environment."""
     home = airflow_env.AirflowHome(tmp_path_factory.mktemp("migrate-home"), gen,
                                    pgbouncer_port=database.pgbouncer_port)
-    env = home.env("Job", "run-airflow-migrations", "run-airflow-migrations")
-    result = home.run("db", "migrate", env=env, timeout=600)
-    return home, env, result
+    job = gen.container("Job", "run-airflow-migrations", "run-airflow-migrations")
+    result = home.run_container(job, timeout=600)  # its rendered args: `airflow db migrate`, retried
+    return home, home.container_env(job), result
 
 
 @pytest.fixture(scope="session")
 def metadata_url(gen, database) -> str:
-    return airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY),
-                                 database.pgbouncer_port)
+    """The metadata Secret's URL (CHANGES pgbouncer-address) as libpq reads it: the SQLAlchemy
+    driver suffix (`postgresql+psycopg2`) dropped, for the tests' own psycopg2/psql connections."""
+    url = airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY), database.pgbouncer_port)
+    return airflow_env.libpq_url(url)
 
 
-def write_dags(folder: Path, *dags: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in dags:
-        shutil.copy(Path(__file__).parent / "dags" / name, folder / name)
-    return folder
-
-
-@dataclass
-class Stack:
-    home: airflow_env.AirflowHome
-    api: str
-    """Base URL of the API server."""
-    moto: services.Moto
-    aws_env: dict[str, str]
-    logs_bucket: str
-    logs_prefix: str
-    processes: dict[str, services.Process]
-
-
-def remote_log_folder(cfg: str) -> tuple[str, str]:
-    import configparser
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(cfg)
-    folder = parser.get("logging", "remote_base_log_folder")
-    assert folder.startswith("s3://"), folder
-    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
-    return bucket, prefix
-
-
-# The chart's containers, started with their rendered command (kind, component).
-COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
-              ("StatefulSet", "triggerer")]
+Stack = airflow_env.Stack
 
 
 @pytest.fixture(scope="session")
@@ -148,29 +117,11 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
     assert migrated[2].returncode == 0, "migration failed (see test_database)"
     base = tmp_path_factory.mktemp("stack")
     moto = services.Moto(base)
-    processes: dict[str, services.Process] = {}
     try:
-        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-        aws_env = services.fake_aws_env(moto.url, region)
-        bucket, prefix = remote_log_folder(gen.airflow_cfg())
-        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
-        api_port = services.free_port()
-        home = airflow_env.AirflowHome(
-            base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
-            dags_folder=write_dags(base / "dags", "runtime_smoke.py"), executor="LocalExecutor",
-            extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
-                       "AIRFLOW__API__HOST": services.LOOPBACK,
-                       "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
-                       "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
-        for kind, component in COMPONENTS:
-            processes[component] = home.start_container(gen.container(kind, component, component), component)
-        api = f"http://127.0.0.1:{api_port}"
-        processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),
-                                           timeout=180, what="API server")
-        yield Stack(home, api, moto, aws_env, bucket, prefix, processes)
+        with airflow_env.started_stack(base, gen, pgbouncer_port=database.pgbouncer_port, moto=moto,
+                                       dags=("runtime_smoke.py",)) as started:
+            yield started
     finally:
-        for process in processes.values():
-            process.stop()
         moto.stop()
 
 

@@ -52,9 +52,13 @@ class Generated:
     def mounted_files(self, container: dict) -> dict[str, str]:
         """mountPath -> content of every file the container mounts from a rendered ConfigMap
         (subPath mounts: airflow.cfg, airflow_local_settings.py, webserver_config.py, ...)."""
+        def same(c: dict) -> bool:  # the rendered container, or a test's changed copy of it
+            return c is container or (c["name"] == container["name"]
+                                      and c.get("volumeMounts") == container.get("volumeMounts"))
+
         spec = next(charts.pod_spec(o) for o in self.objects if "spec" in o and o["kind"] in WORKLOADS
-                    and any(c is container for c in [*charts.pod_spec(o)["containers"],
-                                                     *charts.pod_spec(o).get("initContainers", [])]))
+                    and any(same(c) for c in [*charts.pod_spec(o)["containers"],
+                                              *charts.pod_spec(o).get("initContainers", [])]))
         volumes = {v["name"]: v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v}
         files = {}
         for mount in container.get("volumeMounts", []):
