@@ -30,6 +30,8 @@ from airflow_eks import (
     zones,
 )
 from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of, parse_json
+from airflow_eks.restore import lookups as restore_lookups
+from airflow_eks.restore import settings as restore
 
 PROJECT = "airflow-eks"
 
@@ -37,7 +39,7 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
-SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY)
+SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY, restore.FERNET_KEY)
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
 _POSTGRES_VERSION = re.compile(r"[1-9][0-9]{0,2}(\.(0|[1-9][0-9]{0,3}))?", re.ASCII)
@@ -214,6 +216,8 @@ class Settings:
     ui: ui_config.UiSettings
     """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
     metrics: MetricsSettings
+    restore: restore.RestoreSettings
+    """What the stack is restored from: a DB snapshot, kept buckets, the Fernet key (airflow_eks/restore)."""
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
@@ -488,13 +492,14 @@ def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> Network
 
 
 def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region,
-         today: dt.date | None = None) -> Settings:
+         today: dt.date | None = None, lookups: restore_lookups.Lookups = restore_lookups.AWS) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
     Every offline check runs first, starting with keys Pulumi.yaml does not declare (a typo
-    would otherwise be silently ignored); the one that needs AWS (which zones the region
-    offers) runs last, still before any resource exists. `today` (default: the UTC day of the
-    run) is the day the Kubernetes version's EKS support is judged on.
+    would otherwise be silently ignored); the ones that need AWS (the snapshot and buckets a
+    restore names, `lookups`, and which zones the region offers) run last, still before any
+    resource exists. `today` (default: the UTC day of the run) is the day the Kubernetes
+    version's EKS support is judged on.
     """
     config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
@@ -515,9 +520,12 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
     metrics = _metrics(r)
+    restored = restore.check(r, region=region, task_buckets=data.task_bucket_names)
+    network = _network(r, available_zones)
     return Settings(
-        project=project, stack=stack, region=region, tags=tags,
-        network=_network(r, available_zones),
+        project=project, stack=stack, region=region, tags=tags, network=network,
         cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
         metrics=metrics,
+        restore=restored.resolve(r, region=region, engine_version=database.engine_version,
+                                 allocated_storage_gb=database.allocated_storage_gb, lookup=lookups),
     )
