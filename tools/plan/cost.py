@@ -35,6 +35,7 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 NODE_GROUP_TYPES = ("eks:index:ManagedNodeGroup", "aws:eks/nodeGroup:NodeGroup")
 RDS = "aws:rds/instance:Instance"
 KMS = "aws:kms/key:Key"
+SECRET = "aws:secretsmanager/secret:Secret"
 HELM = "kubernetes:helm.sh/v3:Release"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
@@ -251,6 +252,10 @@ class _Estimator:
         keys = _of(entries, KMS)
         if keys:
             self.add("kms-keys", f"KMS customer managed keys x {len(keys)}", len(keys) * self.p["kms_key_monthly"])
+        secrets = _of(entries, SECRET)
+        if secrets:
+            self.add("secrets-manager", f"Secrets Manager secrets x {len(secrets)}",
+                     len(secrets) * self.p["secretsmanager_secret_monthly"])
 
     def metrics(self, entries: list[dict]) -> None:
         """AMP: collector hours, samples collected and ingested, storage at steady state.

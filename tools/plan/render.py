@@ -8,7 +8,7 @@ from typing import Any
 
 from tools.plan import model, support
 
-SECTIONS = ("header", "tree", "counts", "settings", "outputs", "cost", "time")
+SECTIONS = ("header", "tree", "counts", "settings", "data", "outputs", "cost", "time")
 WIDTH = 100
 
 
@@ -78,6 +78,21 @@ def settings(plan: dict) -> list[str]:
     return lines
 
 
+def data(plan: dict) -> list[str]:
+    """Where the data comes from: what a restore (docs/operations/restore.md) changes."""
+    found = plan.get("dataSources") or {}
+    lines = ["Data:"]
+    for db in found.get("databases", ()):
+        lines.append(f"  database {db['resource']}: " + (
+            f"restored from DB snapshot {db['snapshot']} (read only when the stack creates it)"
+            if db["snapshot"] else "new and empty"))
+    for bucket in found.get("buckets", ()):
+        lines.append(f"  bucket {bucket['resource']}: " + (
+            f"adopted, the existing bucket {bucket['adopted']} (never deleted or emptied by this stack)"
+            if "adopted" in bucket else f"new, named {bucket['bucketPrefix']}<unique suffix>"))
+    return lines
+
+
 def outputs(plan: dict) -> list[str]:
     shown = [line for k, v in plan["outputs"].items() for line in _show_lines(f"  {k} = ", v, "  ")]
     return ["Stack outputs:"] + (shown or ["  (none)"])
@@ -122,8 +137,8 @@ def time(plan: dict) -> list[str]:
     return lines
 
 
-RENDERERS = {"header": header, "tree": tree, "counts": counts, "settings": settings, "outputs": outputs,
-             "cost": cost, "time": time}
+RENDERERS = {"header": header, "tree": tree, "counts": counts, "settings": settings, "data": data,
+             "outputs": outputs, "cost": cost, "time": time}
 
 
 def render_plan(plan: dict, sections: tuple[str, ...] = SECTIONS) -> str:
