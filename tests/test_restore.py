@@ -19,13 +19,14 @@ import pytest
 from pulumi import _types
 from pulumi_aws.rds import InstanceArgs
 
-from airflow_eks import airflow_iam, config, formats, rds
+from airflow_eks import airflow_iam, config, formats, rds, storage
 from airflow_eks import secret_data as data
 from airflow_eks.offline import harness, loader, mocks
 from airflow_eks.restore import fernet, lookups, sources
 from airflow_eks.restore import settings as restore
 from policy import rules
-from tests.test_policy_program import pack_config
+from tests.conftest import IMAGE_DIGEST
+from tests.test_policy_program import PLACEHOLDERS, pack_config
 from tools.plan import build, deploy_time, render
 
 REGION = "us-east-1"
@@ -279,8 +280,10 @@ def test_a_refused_restore_registers_nothing():
 # -- the whole program, restored ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def restored() -> harness.Run:
-    """prod with every restore key (the mocks answer the snapshot and bucket look-ups)."""
-    return harness.run_program("prod", overrides=RESTORE, secrets={"fernetKey": SPEC_KEY})
+    """prod as it runs (Airflow by digest, tests/conftest.prod_pinned) with every restore key; the
+    mocks answer the snapshot and bucket look-ups."""
+    return harness.run_program("prod", overrides={**RESTORE, "airflowImageDigest": IMAGE_DIGEST},
+                               secrets={"fernetKey": SPEC_KEY})
 
 
 def test_the_database_is_created_from_the_snapshot_with_the_programs_password(restored):
@@ -331,7 +334,7 @@ def test_no_bucket_is_created_and_every_setting_and_policy_names_the_adopted_buc
 
 
 def test_the_pack_judges_the_adopted_buckets_and_passes(restored):
-    assert rules.evaluate(restored.resources, pack_config("prod")) == []
+    assert [str(v) for v in rules.evaluate(restored.resources, pack_config("prod")) if v.rule != PLACEHOLDERS] == []
     # The per-bucket rules see both adopted buckets: without a setting, each fails.
     for typ, rule in (("aws:s3/bucketVersioning:BucketVersioning", "s3-versioning"),
                       ("aws:s3/bucketPolicy:BucketPolicy", "s3-tls-only")):
@@ -361,9 +364,9 @@ def test_the_release_reads_the_carried_over_fernet_key_and_a_teardown_keeps_a_co
                      if r.get("metadata.name") == data.SECRET_NAMES.fernet)
     assert generated.plain_inputs["stringData"][data.FERNET_KEY] != SPEC_KEY
     # The kept copy in Secrets Manager holds the key Airflow runs with, and stays on destroy.
-    version = restored.one("aws:secretsmanager/secretVersion:SecretVersion")
+    version = restored.one("aws:secretsmanager/secretVersion:SecretVersion", name="airflow-fernet-key-value")
     assert version.plain_inputs["secretString"] == SPEC_KEY and mocks.secret_paths(version.inputs) == ["secretString"]
-    copy = restored.one("aws:secretsmanager/secret:Secret")
+    copy = restored.one("aws:secretsmanager/secret:Secret", name="airflow-fernet-key")
     assert copy.get("namePrefix") == fernet.copy_name_prefix("airflow-eks", "prod")
     assert not copy.get("namePrefix").startswith(airflow_iam.SECRETS_PREFIXES)  # never read as a connection
     assert all(r.options["retain_on_delete"] and r.options["protect"] for r in (copy, version))
@@ -390,3 +393,18 @@ def test_the_plan_says_where_the_data_comes_from_and_counts_the_restore(restored
     assert restored_seconds > fresh_seconds == 900
     step = next(s for s in plan["deployTime"]["path"] if s["type"] == INSTANCE)
     assert step["seconds"] == restored_seconds
+
+
+# -- the runbook ---------------------------------------------------------------------------------
+def test_the_runbook_names_the_keys_and_where_each_kept_thing_is():
+    """docs/operations/restore.md: the names it tells people to look for are the program's."""
+    page = (loader.ROOT / "docs" / "operations" / "restore.md").read_text()
+    for key in (restore.SNAPSHOT_KEY, restore.LOGS_BUCKET_KEY, restore.DATA_BUCKET_KEY, restore.FERNET_KEY):
+        assert f"pulumi config set {'--secret ' if key == restore.FERNET_KEY else ''}{key} " in page, key
+    assert fernet.copy_name_prefix("airflow-eks", "prod") in page       # the key's kept copy
+    assert f"secret {data.SECRET_NAMES.fernet} -o jsonpath='{{.data.{data.FERNET_KEY}}}'" in page
+    assert "airflow-secrets-fernet-key" in page                           # the generated key in state
+    assert storage.bucket_prefix("airflow-eks", "prod", "logs").removesuffix("logs-") in page
+    final = rds.final_snapshot_identifier(rds.instance_identifier("airflow-eks", "prod", "0a1b2c3d"))
+    assert f"pulumi config set dbRestoreSnapshotId {final}" in page
+    assert "fernetKeySecretName" in page and "--target-dependents" in page and "upgrades.md" in page

@@ -288,6 +288,11 @@ class Mocks(pulumi.runtime.Mocks):
             id_ = f"{name}-key-id"
             extra["keyId"] = id_
             extra["arn"] = self._arn("kms", f"key/{id_}")
+        elif typ == "aws:ecr/repository:Repository":
+            repo = inputs.get("name") or f"{name}-1234567"
+            id_ = repo
+            extra.update(name=repo, registryId=ACCOUNT, arn=self._arn("ecr", f"repository/{repo}"),
+                         repositoryUrl=f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{repo}")
         elif typ == "aws:amp/workspace:Workspace":
             id_ = f"ws-{name}"
             extra.update(arn=self._arn("aps", f"workspace/{id_}"),
@@ -298,10 +303,8 @@ class Mocks(pulumi.runtime.Mocks):
                          roleArn=f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/scraper.aps.amazonaws.com/"
                                  f"AWSServiceRoleForAmazonPrometheusScraper_{name}")
         elif typ == "aws:secretsmanager/secret:Secret":
-            # Auto-named like the provider does from name_prefix; the ID is the ARN.
-            secret = inputs.get("name") or f"{inputs.get('namePrefix', name)}20261123000000"
-            id_ = extra["arn"] = self._arn("secretsmanager", f"secret:{secret}-AbCdEf")
-            extra["name"] = secret
+            # Auto-named like the provider does from name_prefix.
+            extra["name"] = inputs.get("name") or f"{inputs.get('namePrefix', name)}20261123000000"
         elif typ == "aws:sns/topic:Topic":
             id_ = extra["arn"] = f"arn:aws:sns:{self.region}:{ACCOUNT}:{name}-1234567"
         elif typ == "aws:ec2/vpc:Vpc":
