@@ -271,6 +271,21 @@ def test_a_fernet_key_in_plain_text_is_refused():
         load(overrides={"fernetKey": SPEC_KEY})
 
 
+def test_a_restored_stack_file_with_its_secure_fernet_key_plans_offline(tmp_path, monkeypatch):
+    """`make plan` of a stack whose file holds `fernetKey` as a `secure:` value: the loader's
+    stand-in has the shape the program checks, and stays a secret."""
+    (tmp_path / "Pulumi.yaml").write_text((loader.ROOT / "Pulumi.yaml").read_text())
+    stack_file = (loader.ROOT / "Pulumi.dev.yaml").read_text() + "".join(
+        f"  airflow-eks:{k}: {v}\n" for k, v in RESTORE.items()) + "  airflow-eks:fernetKey:\n    secure: v1:abc\n"
+    (tmp_path / "Pulumi.restored.yaml").write_text(stack_file)
+    monkeypatch.setattr(loader, "ROOT", tmp_path)
+    _, values, secret_keys = loader.stack_config("restored")
+    assert "airflow-eks:fernetKey" in secret_keys
+    assert fernet.keys(values["airflow-eks:fernetKey"]) == [loader.SECURE_STAND_INS["fernetKey"]]
+    s = load("restored")
+    assert (s.restore.db_snapshot, s.restore.logs_bucket, s.restore.data_bucket) == (SNAPSHOT, LOGS, DATA)
+
+
 def test_a_refused_restore_registers_nothing():
     with pytest.raises(harness.ProgramError) as failed:
         harness.run_program("prod", overrides={restore.SNAPSHOT_KEY: "rds:prod-2026"})
