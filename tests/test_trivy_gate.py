@@ -1,0 +1,58 @@
+"""trivy as a second gate over the same manifests as tests/test_checkov_gate.py: its HIGH and
+CRITICAL misconfigurations are either fixed or listed, with their reasons, in
+scan/trivy-accepted.yaml. A new finding fails, and so does an accepted one that no longer occurs."""
+
+from __future__ import annotations
+
+import copy
+
+from tests import scan
+from tests.test_checkov_gate import UNHARDENED, scanned, target_scope, unhardened
+from tests.test_rendered_manifests import _stack_runs  # noqa: F401 (fixture)
+
+# Issue 21's target, on its scope (the prod Airflow chart, the task pod template, the program's
+# NetworkPolicies): at most 3, from 20 (19 writable root filesystems, KSV-0014, and one
+# false positive).
+MAX_FINDINGS = 3
+
+
+def findings(*, control: bool = False) -> dict[scan.Finding, int]:
+    everything = scan.trivy_findings([*scanned(), unhardened()])
+    return {f: n for f, n in everything.items() if f[1].endswith(f".{UNHARDENED}") is control}
+
+
+def test_no_finding_outside_the_accepted_list():
+    new = set(findings()) - set(scan.accepted("trivy"))
+    assert new == set(), "fix these or add them, with a reason, to scan/trivy-accepted.yaml"
+
+
+def test_every_accepted_finding_still_occurs():
+    stale = set(scan.accepted("trivy")) - set(findings())
+    assert stale == set(), "remove these from scan/trivy-accepted.yaml"
+
+
+def test_high_and_critical_findings_stay_within_the_target():
+    in_scope = sum(n for f, n in findings().items() if f[1] in target_scope())
+    assert in_scope <= MAX_FINDINGS
+
+
+def test_every_accepted_finding_has_a_one_line_reason():
+    reasons = scan.accepted("trivy")
+    assert reasons
+    for finding, reason in reasons.items():
+        assert reason.strip() and "\n" not in reason.strip(), finding
+        assert reason.split(":")[0] in ("by design", "false positive", "chart design", "not yet"), finding
+
+
+def test_the_scanner_sees_a_writable_root_filesystem():
+    """The gate is only as good as the scan: the StatsD pod without its security contexts is
+    reported (KSV-0014, read-only root filesystem, is HIGH), and with them it is not."""
+    assert ("KSV-0014", f"Deployment.airflow.{UNHARDENED}") in findings(control=True)
+    assert not [f for f in findings() if f[0] == "KSV-0014"]
+    # and a copy of any hardened pod with its root made writable again is caught too
+    [scheduler] = [copy.deepcopy(o) for o in scanned() if o["kind"] == "Deployment"
+                   and o["metadata"]["name"].endswith("-scheduler")]
+    writable = scheduler["spec"]["template"]["spec"]["containers"]
+    for container in writable:
+        container["securityContext"]["readOnlyRootFilesystem"] = False
+    assert scan.trivy_findings([scheduler])[("KSV-0014", scan.resource_id(scheduler))] == len(writable)
