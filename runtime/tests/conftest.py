@@ -134,11 +134,6 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-# The chart's containers, started with their rendered command (kind, component).
-COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
-              ("StatefulSet", "triggerer")]
-
-
 @pytest.fixture(scope="session")
 def stack(gen, database, migrated, tmp_path_factory) -> Stack:
     """API server, scheduler, DAG processor and triggerer from the rendered chart, through
@@ -162,7 +157,7 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
                        "AIRFLOW__API__HOST": services.LOOPBACK,
                        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
                        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
-        for kind, component in COMPONENTS:
+        for kind, component in airflow_env.COMPONENTS:
             processes[component] = home.start_container(gen.container(kind, component, component), component)
         api = f"http://127.0.0.1:{api_port}"
         processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),
@@ -172,6 +167,13 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
         for process in processes.values():
             process.stop()
         moto.stop()
+
+
+@pytest.fixture(scope="session")
+def smoke_run(stack, admin_token) -> dict:
+    """One run of dags/runtime_smoke.py (a task that logs, one that defers to the triggerer) on
+    the stack, to its end: test 5 checks its outcome, test 8 what its processes wrote."""
+    return api.run_dag(stack.api, admin_token, "runtime_smoke")
 
 
 @dataclass
