@@ -1,4 +1,4 @@
-# The README's commands. Everything runs offline: no AWS account, Pulumi CLI or helm needed.
+# The commands of the README and docs/. Everything runs offline: no AWS account, Pulumi CLI or helm needed.
 # The pins are tested on CPython 3.11 (the CI workflows' version); prefer it where installed.
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 PYTHON_CHECK = import sys; sys.exit(None if sys.version_info >= (3, 11) else \
@@ -6,7 +6,7 @@ PYTHON_CHECK = import sys; sys.exit(None if sys.version_info >= (3, 11) else \
 VENV   ?= venv
 PY      = $(VENV)/bin/python
 STACK  ?= dev
-# Tests validate Helm values against this chart's values.schema.json (see README).
+# Tests validate Helm values against this chart's values.schema.json (docs/getting-started.md).
 AIRFLOW_CHART_DIR ?= ../shared/airflow-chart
 export AIRFLOW_CHART_DIR
 
@@ -45,6 +45,13 @@ test: lint unit ## lint + the whole offline suite (what CI runs)
 # promtool and amtool check the alert rules and the alert manager definition for real
 # (tests/test_alert_rules.py); those tests skip where they are missing, unless
 # PROMETHEUS_TOOLS_REQUIRED is set, as .ci/run does after this target.
+# The documentation site (mkdocs.yml, docs/): strict, so a broken link or anchor, a missing
+# page or README snippet fails. NO_MKDOCS_2_WARNING silences mkdocs-material's banner about
+# MkDocs 2.0, which is not a warning about this site.
+.PHONY: docs
+docs: install ## build the docs site with --strict into build/site (git-ignored)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 .PHONY: test-packages
 test-packages: ## promtool and amtool from Debian, when missing (root)
 	@./tools/install-debian-packages prometheus=promtool prometheus-alertmanager=amtool
@@ -59,11 +66,11 @@ policy-test: install ## the policy pack's and the CI workflows' tests only
 plan: install ## offline plan of STACK (default dev): resource tree, outputs, monthly cost, deploy time
 	$(PY) -m tools.plan $(STACK) $(PLAN_ARGS)
 
-golden: install ## regenerate tests/golden/plan-{dev,prod}.json and the README's plan sample
+golden: install ## regenerate tests/golden/plan-{dev,prod}.json and the plan sample in docs/plan.md
 	$(PY) -m tools.plan --write-golden
 
 # ---- Runtime tier (make test-runtime): the generated configuration run by the real Airflow,
-# PostgreSQL and PgBouncer on 127.0.0.1 (README, Runtime tier). Separate from `make test`.
+# PostgreSQL and PgBouncer on 127.0.0.1 (docs/development.md, Runtime tier). Separate from `make test`.
 RUNTIME_DIR      ?= build/runtime
 AIRFLOW_VENV      = $(RUNTIME_DIR)/venv-airflow
 TOOLS_VENV        = $(RUNTIME_DIR)/venv-tools

@@ -10,7 +10,6 @@ and nothing is created.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from airflow_eks import (
     versions,
     zones,
 )
-from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of
+from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of, parse_json
 
 PROJECT = "airflow-eks"
 
@@ -41,7 +40,7 @@ SECRETS_BACKENDS = ("none", "aws-secrets-manager")
 SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY)
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
-_POSTGRES_VERSION = re.compile(r"[1-9][0-9]*(\.(0|[1-9][0-9]*))?", re.ASCII)
+_POSTGRES_VERSION = re.compile(r"[1-9][0-9]{0,2}(\.(0|[1-9][0-9]{0,3}))?", re.ASCII)
 # Seconds between git-sync pulls: faster hammers the git host (and its rate limits), slower
 # than a day is not a sync any more.
 GIT_SYNC_PERIOD_SECONDS = (5, 86400)
@@ -179,12 +178,12 @@ class MetricsSettings:
 
     @property
     def scrape_interval_seconds(self) -> int:
-        return scrape.parse_interval(self.scrape_interval)
+        return formats.prometheus_duration_seconds(self.scrape_interval)
 
 
 def _scrape_interval(value: str) -> str:
     low, high = scrape.INTERVAL_SECONDS
-    return _duration_within(value, scrape.parse_interval, low, high,
+    return _duration_within(value, formats.prometheus_duration_seconds, low, high,
                             f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m")
 
 
@@ -260,8 +259,11 @@ def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bo
 
 def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
     """(minor, support type), judged against the EKS calendar on `day`."""
-    version = r.choice("kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
     support_type = r.choice("eksSupportType", kubernetes_support.SUPPORT_TYPES)
+    version = r.raw("kubernetesVersion")
+    # Only the minors accepted that day with this support type are offered (kubernetes_support).
+    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
+        raise invalid(r.key("kubernetesVersion"), version, kubernetes_support.unknown_minor(version, support_type, day))
     refusal = kubernetes_support.refusal(version, support_type, day)
     if refusal:
         raise invalid(r.key("kubernetesVersion"), version, refusal)
@@ -274,7 +276,7 @@ def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
 def _cluster(r: Reader, day: dt.date) -> ClusterSettings:
     version, support_type = _kubernetes_version(r, day)
     public = r.boolean("clusterEndpointPublicAccess")
-    cidrs = r.strings("clusterPublicAccessCidrs", formats.ipv4_cidr)
+    cidrs = r.strings("clusterPublicAccessCidrs", formats.ipv4_cidr, max_items=eks.MAX_PUBLIC_ACCESS_CIDRS)
     if public and not cidrs:
         raise invalid(
             r.key("clusterPublicAccessCidrs"), [],
@@ -448,10 +450,8 @@ def _airflow(r: Reader) -> AirflowSettings:
 
 def _tags(aws: Reader, project: str, stack: str) -> dict[str, str]:
     text = aws.cfg.get("defaultTags") or "{}"
-    try:
-        tags = json.loads(text).get("tags", {})
-    except (ValueError, AttributeError):
-        tags = None
+    parsed = parse_json(text)
+    tags = parsed.get("tags", {}) if isinstance(parsed, dict) else None
     # Keys without "=": the EBS CSI driver reads volume tags as "key=value" (eks.gp3_parameters).
     if not isinstance(tags, dict) or not all(isinstance(v, str) and "=" not in k for k, v in tags.items()):
         raise invalid(aws.key("defaultTags"), text, 'an object {"tags": {"key": "value", ...}} with no "=" in a key')
@@ -459,7 +459,7 @@ def _tags(aws: Reader, project: str, stack: str) -> dict[str, str]:
     return {**tags, "project": project, "stack": stack, "managed-by": "pulumi"}
 
 
-def _image_mirror(r: Reader) -> str:
+def _image_mirror(r: Reader, airflow_repository: str) -> str:
     value = r.raw("imageMirror")
     if value == "":
         return value
@@ -467,6 +467,11 @@ def _image_mirror(r: Reader) -> str:
     if images.is_public(value + "/x"):
         raise invalid(r.key("imageMirror"), value, "a registry you control, not a public registry "
                       f"({', '.join(images.PUBLIC_REGISTRIES)}), or empty")
+    longest = max(images.mirrorable(airflow_repository), key=len)
+    if len(value) + 1 + len(longest) > formats.IMAGE_NAME_MAX_LENGTH:
+        raise invalid(r.key("imageMirror"), value, f"at most {formats.IMAGE_NAME_MAX_LENGTH - 1 - len(longest)} "
+                      f"characters, so that <imageMirror>/{longest} stays within the "
+                      f"{formats.IMAGE_NAME_MAX_LENGTH} characters of an image name")
     return value
 
 
@@ -506,7 +511,7 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
     airflow = _airflow(r)
-    image_mirror = _image_mirror(r)
+    image_mirror = _image_mirror(r, airflow.image_repository)
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
     metrics = _metrics(r)

@@ -34,7 +34,7 @@ MIGRATION_WAIT_SECONDS = 600
 # missing), which is how migrations run again. Nothing waits for it: `wait_for_jobs` is off,
 # so its deletion cannot fail a release. Shorter than the least time to the next upgrade (the
 # rest of this release's readiness wait, then the next `pulumi up`'s own preview); the cost is
-# that a failed Job's logs go with it (README, Troubleshooting).
+# that a failed Job's logs go with it (docs/troubleshooting.md).
 JOB_TTL_SECONDS = 30
 # Triggerer logs only (task logs go to S3); the chart's 100Gi default would be wasted EBS.
 TRIGGERER_VOLUME_SIZE = "5Gi"

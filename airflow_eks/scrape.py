@@ -69,15 +69,6 @@ CADVISOR_METRICS = ("container_cpu_usage_seconds_total", "container_memory_worki
 APISERVER_ERRORS = ("apiserver_request_total", "5..")
 
 
-def parse_interval(text: str) -> int:
-    """Seconds of a Prometheus duration made of h/m/s parts (`60s`, `1m`, `1m30s`)."""
-    found = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
-    if not text or not found:
-        raise ValueError("a Prometheus duration such as 30s, 60s or 2m")
-    hours, minutes, seconds = (int(part or 0) for part in found.groups())
-    return hours * 3600 + minutes * 60 + seconds
-
-
 def _keep_names(metrics: tuple[str, ...]) -> dict:
     return {"source_labels": ["__name__"], "action": "keep", "regex": "|".join(metrics)}
 

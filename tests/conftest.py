@@ -27,7 +27,8 @@ def _chart_file(name: str) -> Path:
     """A file of the pinned Airflow chart; CI fails (never skips) without it."""
     path = charts.airflow_chart_dir() / name
     if not path.is_file():
-        charts.unavailable(f"Airflow chart {name} not found at {path}; set AIRFLOW_CHART_DIR (see README)")
+        charts.unavailable(f"Airflow chart {name} not found at {path}; set AIRFLOW_CHART_DIR "
+                           "(see docs/getting-started.md)")
     return path
 
 

@@ -1,4 +1,4 @@
-"""Errors a user can cause with the README's commands print one `error:` line (or a short
+"""Errors a user can cause with the documented commands print one `error:` line (or a short
 block), no traceback, and exit non-zero; `--debug` brings the traceback back.
 
 Each case runs `python -m tools.plan` in a subprocess, as `make plan` does, in a copy of the

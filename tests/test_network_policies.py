@@ -164,13 +164,13 @@ def test_everything_else_is_denied(variant):
     for target, port, protocol in (("pgbouncer", 6543, "TCP"), ("statsd", 9125, "UDP")):
         assert not allowed(p, pods_[target], elsewhere, port, protocol), target
     # the API server: Airflow's pods, plus an internal ALB's subnets, which are the pods' too
-    # (README, Pod security: Airflow still authenticates every request)
+    # (docs/security.md, Pod security: Airflow still authenticates every request)
     internal_alb = settings(variant).ui.enabled and settings(variant).ui.scheme == "internal"
     assert allowed(p, pods_["api-server"], elsewhere, 8080) is internal_alb
     assert allowed(p, pods_["api-server"], collector, 8080) is internal_alb
     if _load_balancer_address(variant) is None:
         assert not allowed(p, pods_["api-server"], Source(ip=_subnet_address(variant, "public")), 8080)
-    # the scrape ports admit the collector's subnets, so any pod there may read metrics (README);
+    # the scrape ports admit the collector's subnets, so any pod there may read metrics (docs/security.md);
     # without a collector (metrics: none) they stay Airflow's
     scraped = settings(variant).metrics.enabled
     assert allowed(p, pods_["statsd"], elsewhere, scrape.STATSD_PORT) is scraped

@@ -68,13 +68,14 @@ def test_plan_json_is_deterministic_and_machine_independent(plans):
     assert cli.dumps(json.loads(text)) == text
 
 
-def test_readme_quick_start_and_sample_come_from_the_tool():
+def test_readme_quick_start_and_docs_sample_come_from_the_tool():
     readme = (loader.ROOT / "README.md").read_text()
     quick = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in quick.splitlines() if line.strip()]
     assert commands[:2] == ["make test", "make plan STACK=dev"]
     golden = json.loads(cli.golden_path("dev").read_text())
-    assert cli.with_readme_sample(readme, golden) == readme, "README plan sample is stale: run `make golden`"
+    sample_page = cli.SAMPLE_PAGE.read_text()
+    assert cli.with_plan_sample(sample_page, golden) == sample_page, "docs/plan.md's sample is stale: run `make golden`"
 
 
 # -- diff -------------------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def test_pulumi_jobs_install_dependencies_first_and_pin_the_cli_to_the_sdk(file,
 # --- ci.yml ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("job_id, command", [("test", "make test"), ("runtime", "make test-runtime")])
 def test_ci_runs_both_test_tiers_on_every_push_and_pull_request(job_id, command):
-    """The README's test command and the runtime tier, as .ci/run runs them."""
+    """The Quick start's test command and the runtime tier, as .ci/run runs them."""
     wf = workflow("ci")
     assert set(triggers(wf)) == {"push", "pull_request"}
     assert set(wf["jobs"]) == {"test", "runtime"}

@@ -1,7 +1,7 @@
 """Airflow 3.1.8 run from the generated configuration, with only what cannot exist here changed.
 
 Every change from what the cluster would run is made here or in the fixture that needs it, and
-is listed in CHANGES (the README summarises it).
+is listed in CHANGES (docs/development.md, Runtime tier, summarises it).
 """
 
 from __future__ import annotations

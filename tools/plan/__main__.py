@@ -2,7 +2,7 @@
 
     python -m tools.plan [STACK | PLAN.json] [--busy-hours N] [--date YYYY-MM-DD] [--json] [--diff BASE.json]
                          [--debug]
-    python -m tools.plan --write-golden      # tests/golden/plan-*.json and the README sample
+    python -m tools.plan --write-golden      # tests/golden/plan-*.json and the sample in docs/plan.md
 
 STACK (default dev) runs Pulumi.<STACK>.yaml under the test mocks; a PLAN.json saved with
 --json is read instead. --diff compares BASE.json (e.g. the base branch's plan) with it.
@@ -29,7 +29,7 @@ from tools.plan.model import ROOT
 
 GOLDEN_DIR = ROOT / "tests" / "golden"
 GOLDEN_STACKS = ("dev", "prod")
-README = ROOT / "README.md"
+SAMPLE_PAGE = ROOT / "docs" / "plan.md"
 BEGIN, END = "<!-- plan-sample:begin -->", "<!-- plan-sample:end -->"
 SAMPLE_SECTIONS = ("header", "cost", "time")
 
@@ -42,17 +42,17 @@ def golden_path(stack: str) -> Path:
     return GOLDEN_DIR / f"plan-{stack}.json"
 
 
-def readme_sample(plan: dict) -> str:
+def plan_sample(plan: dict) -> str:
     text = render.render_plan(plan, SAMPLE_SECTIONS)
     command = (f"$ make plan STACK={plan['stack']} PLAN_ARGS=\"--date {plan['cost']['date']}\"    "
                "# excerpt: the resource tree, key settings and outputs omitted")
     return f"```text\n{command}\n{text}```"
 
 
-def with_readme_sample(readme: str, plan: dict) -> str:
-    head, rest = readme.split(BEGIN, 1)
+def with_plan_sample(page: str, plan: dict) -> str:
+    head, rest = page.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{readme_sample(plan)}\n{END}{tail}"
+    return f"{head}{BEGIN}\n{plan_sample(plan)}\n{END}{tail}"
 
 
 def write_golden() -> None:
@@ -62,10 +62,8 @@ def write_golden() -> None:
     for stack, plan in plans.items():
         golden_path(stack).write_text(dumps(plan))
         print(f"wrote {golden_path(stack).relative_to(ROOT)}")
-    text = README.read_text()
-    if BEGIN in text:
-        README.write_text(with_readme_sample(text, plans["dev"]))
-        print("updated the README's plan sample")
+    SAMPLE_PAGE.write_text(with_plan_sample(SAMPLE_PAGE.read_text(), plans["dev"]))
+    print(f"updated the plan sample in {SAMPLE_PAGE.relative_to(ROOT)}")
 
 
 class UsageError(Exception):
@@ -130,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="day to price the EKS control plane for: standard or extended support (default today)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--diff", metavar="BASE.json", help="compare with a saved plan (BASE -> this plan)")
-    parser.add_argument("--write-golden", action="store_true", help="regenerate tests/golden and the README sample")
+    parser.add_argument("--write-golden", action="store_true", help="regenerate tests/golden and docs/plan.md's sample")
     parser.add_argument("--debug", action="store_true", help="on an error, show the full traceback")
     args = parser.parse_args(argv)
     if not 0 <= args.busy_hours <= 24:

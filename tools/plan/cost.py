@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from airflow_eks import scrape
+from airflow_eks import formats, scrape
 from tools.plan import support
 from tools.plan.model import lookup
 
@@ -269,7 +269,7 @@ class _Estimator:
         series = sum(scrape.series_estimate(workload).values())
         for e in scrapers:
             config = yaml.safe_load(lookup(e["inputs"], "scrapeConfiguration") or "{}") or {}
-            interval = scrape.parse_interval(str(lookup(config, "global.scrape_interval", "60s")))
+            interval = formats.prometheus_duration_seconds(str(lookup(config, "global.scrape_interval", "60s")))
             samples = scrape.samples_per_month(series, interval, self.month)
             self.add(f"amp-collector:{e['name']}", f"AMP collector {e['name']}: {self.month:g} h",
                      amp["collector_hourly"] * self.month)
