@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import functools
 
+import pytest
+
 from airflow_eks import names
 from tests import manifests, scan
 from tests.test_rendered_manifests import _stack_runs, objects, run, task_pod  # noqa: F401 (fixture)
@@ -91,8 +93,9 @@ def test_the_gate_scans_the_task_pod_and_the_create_user_job():
     assert {f for f in findings() if f[1] == f"Pod.airflow.{TASK_POD}"}  # and checkov reads them
 
 
-def test_every_accepted_finding_has_a_one_line_reason():
-    reasons = scan.accepted("checkov")
+@pytest.mark.parametrize("scanner", sorted(scan.ACCEPTED))
+def test_every_accepted_finding_has_a_one_line_reason(scanner):
+    reasons = scan.accepted(scanner)
     assert reasons
     for finding, reason in reasons.items():
         assert reason.strip() and "\n" not in reason.strip(), finding
