@@ -60,11 +60,18 @@ test-packages: ## promtool and amtool from Debian, when missing (root)
 policy-test: install ## the policy pack's and the CI workflows' tests only
 	$(PY) -m pytest -q --tb=short tests/test_policy_rules.py tests/test_policy_program.py tests/test_policy_pack.py tests/test_workflows.py
 
-.PHONY: plan golden
+.PHONY: plan golden cost-curve
 
-# PLAN_ARGS passes options through, e.g. PLAN_ARGS="--busy-hours 12" or "--json".
+# PLAN_ARGS passes options through, e.g. PLAN_ARGS="--busy-hours 12" or "--json", or a workload:
+# PLAN_ARGS="--task-hours 500 --concurrency 10" adds its cost here and on MWAA, MWAA Serverless
+# and Cloud Composer 3.
 plan: install ## offline plan of STACK (default dev): resource tree, outputs, monthly cost, deploy time
 	$(PY) -m tools.plan $(STACK) $(PLAN_ARGS)
+
+# The comparison over a range of task-hours at one concurrency, and where the options cross.
+CONCURRENCY ?= 10
+cost-curve: install ## monthly cost here and on MWAA, MWAA Serverless, Composer 3 by task-hours (CONCURRENCY=10)
+	$(PY) -m tools.plan $(STACK) --cost-curve --concurrency $(CONCURRENCY) $(PLAN_ARGS)
 
 golden: install ## regenerate tests/golden/plan-{dev,prod}.json and the plan sample in docs/plan.md
 	$(PY) -m tools.plan --write-golden

@@ -94,6 +94,19 @@ def _of(entries: list[dict], types: str | tuple[str, ...]) -> list[dict]:
     return [e for e in entries if e["type"] in types]
 
 
+def node_disk_gb(group: dict, entries: list[dict], prices: dict) -> float:
+    """A node group's root volume in GB: its launch template's (the one the group waits for),
+    else its diskSize, else the managed node group default."""
+    if lookup(group["inputs"], "launchTemplate") is not None:
+        templates = {e["urn"]: e for e in _of(entries, LAUNCH_TEMPLATE)}
+        for urn in group["dependencies"]:
+            for mapping in lookup(templates.get(urn, {}), "inputs.blockDeviceMappings") or []:
+                size = lookup(mapping, "ebs.volumeSize")
+                if size:
+                    return float(size)
+    return float(lookup(group["inputs"], "diskSize") or prices["node_disk_default_gb"])
+
+
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -144,7 +157,6 @@ class _Estimator:
         return price["hourly"] * (1 - savings)
 
     def node_groups(self, entries: list[dict]) -> None:
-        templates = {e["urn"]: e for e in _of(entries, (LAUNCH_TEMPLATE,))}
         for e in _of(entries, NODE_GROUP_TYPES):
             inputs = e["inputs"]
             types = lookup(inputs, "instanceTypes") or []
@@ -162,23 +174,10 @@ class _Estimator:
             sizes = f"{low}..{high}, idle {idle_nodes}, busy {high if scales_to_zero else desired}"
             self.add(f"nodes:{e['name']}", f"nodes {e['name']}: {types[0]} {capacity} ({sizes})",
                      idle_nodes * hourly * self.month, busy_node_months * hourly * self.month)
-            disk = float(self._root_volume_gb(e, templates) or lookup(inputs, "diskSize")
-                         or self.p["node_disk_default_gb"])
+            disk = node_disk_gb(e, entries, self.p)
             gb_month = self.p["ebs_gp3_gb_month"]
             self.add(f"node-disks:{e['name']}", f"node root volumes {e['name']}: {disk:g} GB gp3 per node",
                      idle_nodes * disk * gb_month, busy_node_months * disk * gb_month)
-
-    @staticmethod
-    def _root_volume_gb(group: dict, templates: dict[str, dict]) -> float | None:
-        """The root volume size of the launch template the group waits for, if it has one."""
-        if lookup(group["inputs"], "launchTemplate") is None:
-            return None
-        for urn in group["dependencies"]:
-            for mapping in lookup(templates.get(urn, {}), "inputs.blockDeviceMappings") or []:
-                size = lookup(mapping, "ebs.volumeSize")
-                if size:
-                    return float(size)
-        return None
 
     def databases(self, entries: list[dict]) -> None:
         for e in _of(entries, RDS):
