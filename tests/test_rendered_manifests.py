@@ -6,6 +6,7 @@ tests/test_checkov_gate.py: the peer scanner)."""
 
 from __future__ import annotations
 
+import configparser
 import functools
 
 import pytest
@@ -415,6 +416,16 @@ def test_the_task_pod_template_is_the_charts_own_with_the_token_off_on_the_pod(v
     else:
         assert ours["spec"].pop("automountServiceAccountToken") is False
         assert ours == chart_default
+
+
+@variants
+def test_the_session_cookie_is_secure_exactly_where_the_ui_is_served_over_https(variant):
+    """[fab] cookie_secure in the airflow.cfg the chart renders (FAB's SESSION_COOKIE_SECURE)."""
+    [config] = [o for o in objects(variant) if o["kind"] == "ConfigMap"
+                and o["metadata"]["name"] == f"{names.AIRFLOW_RELEASE}-config"]
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read_string(config["data"]["airflow.cfg"])
+    assert cfg.getboolean("fab", "cookie_secure", fallback=False) is settings(variant).ui.enabled
 
 
 def _token_mounted(variant: str, where: str, pod: dict) -> bool:
