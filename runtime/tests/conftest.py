@@ -169,13 +169,6 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
         moto.stop()
 
 
-@pytest.fixture(scope="session")
-def smoke_run(stack, admin_token) -> dict:
-    """One run of dags/runtime_smoke.py (a task that logs, one that defers to the triggerer) on
-    the stack, to its end: test 5 checks its outcome, test 8 what its processes wrote."""
-    return api.run_dag(stack.api, admin_token, "runtime_smoke")
-
-
 @dataclass
 class Admin:
     results: list

@@ -8,14 +8,14 @@ the same Airflow 3.1.8 with each container's rendered command and env, its AIRFL
 TMPDIR (/tmp) as empty folders of its own (CHANGES scratch-dirs). Every file and folder the
 processes leave there, read back as the image's path, must lie under a writable mount of that
 container: the API server, scheduler (and, with the LocalExecutor here, the tasks it runs, as
-a task pod's `base` container would), DAG processor and triggerer after a DAG run, the
-migration Job and the create-user Job's two containers.
+a task pod's `base` container would), DAG processor and triggerer after a DAG run of the
+test's own, the migration Job and the create-user Job's two containers.
 
 Not seen here: writes to other absolute paths (the processes run as the test's user on the
 host), and the images' own programs (the entrypoint, /clean-logs, git-sync, PgBouncer), whose
 write paths come from their sources (README, Pod security).
 
-Changes (airflow_env.CHANGES): all of them; this reads what tests 1, 3 and 5 ran.
+Changes (airflow_env.CHANGES): all of them; this reads the processes of tests 1, 3 and 5.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 
 from airflow_eks import pod_security
 
-from . import airflow_env, program
+from . import airflow_env, api, program
 
 
 def written(home: airflow_env.AirflowHome, gen: program.Generated, container: dict) -> list[str]:
@@ -61,8 +61,10 @@ def containers_run(gen, stack, migrated) -> list[tuple[airflow_env.AirflowHome, 
 
 
 def test_every_airflow_process_writes_only_to_its_containers_writable_volumes(gen, stack, migrated, admin,
-                                                                              smoke_run):
-    assert smoke_run["state"] == "success", smoke_run
+                                                                              admin_token):
+    # A run of its own: test 5 deletes the local task logs of the shared run (to read them from S3).
+    run = api.run_dag(stack.api, admin_token, "runtime_smoke")
+    assert run["state"] == "success", run
     assert all(result.returncode == 0 for _, result in admin.results), "the create-user Job ran (test 3)"
     report, wrong = {}, {}
     for home, container in containers_run(gen, stack, migrated):
@@ -72,10 +74,10 @@ def test_every_airflow_process_writes_only_to_its_containers_writable_volumes(ge
             wrong[container["name"]] = bad
     print("written:", json.dumps(report, indent=1))  # noqa: T201 - the record for README, Pod security
     assert wrong == {}, report
-    # The check sees writes at all: the scheduler's tasks and the DAG processor log to the
-    # logs folder, under the emptyDir the chart mounts there.
+    # The check sees writes at all: the scheduler's tasks, the triggerer and the DAG processor
+    # log to the logs folder, under the emptyDir (the triggerer's claim) the chart mounts there.
     logs = pod_security.AIRFLOW_LOGS_PATH
-    for name in ("scheduler", "dag-processor"):
+    for name in ("scheduler", "triggerer", "dag-processor"):
         assert any(p.startswith(f"{logs}/") for p in report[name]), (name, report[name])
 
 
