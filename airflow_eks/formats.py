@@ -262,6 +262,12 @@ def iam_principal_arn(value: str) -> str:
     return value
 
 
+def iam_role_arn(value: str) -> str:
+    if not _IAM_PRINCIPAL_ARN.fullmatch(value) or ":role/" not in value:
+        raise ValueError("an IAM role ARN, e.g. arn:aws:iam::123456789012:role/airflow-image-push")
+    return value
+
+
 def s3_bucket_name(value: str) -> str:
     allowed = "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens"
     if not _BUCKET.fullmatch(value) or ".." in value:
@@ -485,3 +491,51 @@ def claim_name(value: str) -> str:
     if not _CLAIM.fullmatch(value):
         raise ValueError("a claim name such as groups or cognito:groups")
     return value
+
+
+# Tag keys the AWS Load Balancer Controller sets itself and refuses in --default-tags
+# (v3.5.0 pkg/config/controller_config.go, trackingTagKeys): it would not start.
+CONTROLLER_TRACKING_TAG_KEYS = frozenset({
+    "elbv2.k8s.aws/cluster", "elbv2.k8s.aws/resource", "ingress.k8s.aws/stack", "ingress.k8s.aws/resource",
+    "service.k8s.aws/stack", "service.k8s.aws/resource", "gateway.k8s.aws.nlb/resource",
+    "gateway.k8s.aws.alb/resource", "gateway.k8s.aws.nlb/stack", "gateway.k8s.aws.alb/stack",
+})
+
+
+def controller_default_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Tags the AWS Load Balancer Controller's chart can pass on unchanged.
+
+    Its chart 3.5.0 writes them unquoted into one container argument,
+    `- --default-tags={{ k=v,k=v,... }}` (keys sorted; templates/deployment.yaml and the
+    `convertMapToCsv` helper), which YAML then reads as a plain scalar and the controller parses
+    as CSV into key=value pairs (spf13/pflag `stringToString`: encoding/csv, then a split at the
+    first "="). So: no "," or '"' (CSV), no ": " or ":" at the end (a YAML mapping instead of
+    the argument: the release fails), no " #" (YAML cuts a comment off, silently), no control
+    characters, no whitespace at the end (YAML trims it), no "=" in a key, and none of the
+    controller's own tracking keys.
+    """
+    pairs = [(k, tags[k]) for k in sorted(tags)]
+    argument = ",".join(f"{k}={v}" for k, v in pairs)
+    problem = None
+    for key, value in pairs:
+        texts = (key, value)
+        if key in CONTROLLER_TRACKING_TAG_KEYS:
+            problem = f"tag {key!r} is one the controller sets itself"
+        elif "=" in key:
+            problem = f'tag {key!r} has "=" in its key'
+        elif any("," in t or '"' in t for t in texts):
+            problem = f'tag {key!r} has "," or \'"\''
+        elif any(re.search(r"[\x00-\x1f\x7f]", t) for t in texts):
+            problem = f"tag {key!r} has a control character"
+        elif any(re.search(r":[ \t]|[ \t]#", t) for t in texts):
+            problem = f'tag {key!r} has ": " or " #"'
+        if problem:
+            break
+    else:
+        if argument.endswith(":") or argument != argument.rstrip():
+            problem = f'tag {pairs[-1][0]!r}, the last, ends in ":" or a space'
+    if problem:
+        raise ValueError("tags the AWS Load Balancer Controller's chart can pass on unquoted in its "
+                         "--default-tags argument (the UI is on): no \",\", '\"', \": \", \" #\" or control "
+                         f"characters, no \":\" or space at the end, none of its own tag keys; {problem}")
+    return tags

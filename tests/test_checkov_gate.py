@@ -27,7 +27,7 @@ TASK_POD = "task"
 def unhardened() -> dict:
     """The rendered StatsD Deployment with its security contexts stripped, scanned beside the
     prod manifests (one checkov run) to show the scan flags what the hardening removed."""
-    [statsd] = [o for o in objects("prod") if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-statsd")]
+    [statsd] = [o for o in objects("prod") if o["kind"] == "Deployment" and o["metadata"]["name"] == "airflow-statsd"]
     bare = copy.deepcopy(statsd)
     bare["metadata"]["name"] = UNHARDENED
     pod = bare["spec"]["template"]["spec"]

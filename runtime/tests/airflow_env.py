@@ -34,6 +34,9 @@ CHANGES = {
                          "of 8080 (API) and 8793/8794 (log servers): two shared cores, shared ports, loopback "
                          "only (tests 5 and 7; Airflow gives the log servers no host setting: they listen on "
                          "every interface, on their free port, for the test's lifetime)",
+    "image-requirements": "image/requirements.txt installed into a virtualenv layered over the tier's Airflow "
+                          "(the image's layer), and its DAG run with `airflow dags test` and remote logging off "
+                          "(no S3 for it; test_image_requirements.py only)",
     "sso-issuer": "webserver_config.py's server_metadata_url -> the mock provider's http issuer on "
                   "localhost, AUTHLIB_INSECURE_TRANSPORT=1 (test 7 only)",
     "scratch-dirs": "HOME (the image's /home/airflow) and TMPDIR (the pod's /tmp) -> empty folders per "

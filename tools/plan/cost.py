@@ -15,6 +15,7 @@ allowance) depend on traffic, not on the program, and are listed as not estimate
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,10 @@ SUBNET = "aws:ec2/subnet:Subnet"
 LBC_CHART = "aws-load-balancer-controller"
 PUBLIC_ELB_SUBNET_TAG = "kubernetes.io/role/elb"
 SCRAPER = "aws:amp/scraper:Scraper"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_CACHE_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+SECRET = "aws:secretsmanager/secret:Secret"
 
 # Airflow chart defaults the estimate relies on (apache-airflow chart 1.19.0 values.yaml;
 # tests/test_cost.py checks them against the pinned chart's values.yaml).
@@ -87,6 +92,16 @@ def quantity_gib(text: Any) -> float:
     if not match:
         raise ValueError(f"not a storage quantity: {text!r}")
     return float(match.group(1)) * units.get(match.group(2) or "", 1) / 2**30
+
+
+def kept_images(policy: Any) -> int | None:
+    """How many tagged images an ECR lifecycle policy (JSON text) keeps, or None without a rule
+    that counts them."""
+    rules = (json.loads(policy) if isinstance(policy, str) else policy or {}).get("rules", [])
+    counts = [r["selection"]["countNumber"] for r in rules
+              if r.get("selection", {}).get("tagStatus") in ("tagged", "any")
+              and r["selection"].get("countType") == "imageCountMoreThan"]
+    return min(counts) if counts else None
 
 
 def _of(entries: list[dict], types: str | tuple[str, ...]) -> list[dict]:
@@ -251,6 +266,31 @@ class _Estimator:
         if keys:
             self.add("kms-keys", f"KMS customer managed keys x {len(keys)}", len(keys) * self.p["kms_key_monthly"])
 
+    def registry(self, entries: list[dict]) -> None:
+        """ECR: the kept images of each repository (its lifecycle policy's tagged-image count),
+        the pull-through cache's images, and the secrets (the cache's Docker Hub credentials)."""
+        ecr = self.p["ecr"]
+        policies = {lookup(e["inputs"], "repository"): lookup(e["inputs"], "policy")
+                    for e in _of(entries, ECR_LIFECYCLE)}
+        for e in _of(entries, ECR_REPOSITORY):
+            name = lookup(e["inputs"], "name") or e["name"]
+            kept = kept_images(policies.get(name))
+            if kept is None:
+                self.warnings.append(f"ECR repository {name} keeps images without limit (no lifecycle "
+                                     "policy counting tagged images): priced as one image")
+            gb = (kept or 1) * ecr["airflow_image_gb"]
+            self.add(f"ecr:{name}", f"ECR storage {name}: {kept or 1} kept images x {ecr['airflow_image_gb']:g} GB",
+                     gb * ecr["storage_gb_month"])
+        rules = _of(entries, ECR_CACHE_RULE)
+        if rules:
+            gb = ecr["pull_through_cache_gb"]
+            self.add("ecr-cache", f"ECR pull-through cache storage ({len(rules)} upstream registries): {gb:g} GB",
+                     gb * ecr["storage_gb_month"])
+        secrets = _of(entries, SECRET)
+        if secrets:
+            self.add("secrets", f"Secrets Manager secrets x {len(secrets)}",
+                     len(secrets) * self.p["secrets_manager_secret_monthly"])
+
     def metrics(self, entries: list[dict]) -> None:
         """AMP: collector hours, samples collected and ingested, storage at steady state.
 
@@ -307,6 +347,7 @@ def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region
     est.volumes(entries)
     est.load_balancers(entries)
     est.keys(entries)
+    est.registry(entries)
     est.metrics(entries)
     if region and region != prices["region"]:
         est.warnings.insert(0, f"prices are {prices['region']} list prices; this stack is in {region}, "
