@@ -76,11 +76,10 @@ CONTAINER_SECURITY_CONTEXT = pod_security.container_context()
 # The chart's Airflow config files (its `airflow_config_mount` helper): mounted into our own
 # init container too, or Airflow would try to write a default airflow.cfg into the read-only
 # AIRFLOW_HOME (configuration.write_default_airflow_configuration_if_needed).
-AIRFLOW_CONFIG_MOUNTS = (
-    {"name": "config", "mountPath": "/opt/airflow/airflow.cfg", "subPath": "airflow.cfg", "readOnly": True},
-    {"name": "config", "mountPath": "/opt/airflow/config/airflow_local_settings.py",
-     "subPath": "airflow_local_settings.py", "readOnly": True},
-)
+AIRFLOW_CONFIG_MOUNTS = tuple(
+    {"name": "config", "mountPath": f"{pod_security.AIRFLOW_HOME}/{path}", "subPath": path.rpartition("/")[2],
+     "readOnly": True}
+    for path in ("airflow.cfg", "config/airflow_local_settings.py"))
 
 ADMIN_USERNAME = "admin"
 # The create-user Job gets the password from this env var (secretKeyRef on our Secret), and

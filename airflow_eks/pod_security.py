@@ -64,7 +64,8 @@ def container_context(uid: int | None = None) -> dict:
 #   and PgBouncer exporters, the Cluster Autoscaler and the Load Balancer Controller (whose
 #   webhook certificate is a Secret volume) write nothing.
 TMP_PATH = "/tmp"  # noqa: S108 - a mount path in the pod, an emptyDir of its own
-AIRFLOW_LOGS_PATH = "/opt/airflow/logs"  # the chart's airflowHome + /logs (its `airflow_logs` helper)
+AIRFLOW_HOME = "/opt/airflow"  # the image's AIRFLOW_HOME and the chart's airflowHome
+AIRFLOW_LOGS_PATH = f"{AIRFLOW_HOME}/logs"  # the chart's `airflow_logs` helper
 AIRFLOW_TMP_VOLUME = "tmp"
 AIRFLOW_LOGS_VOLUME = "logs"  # the chart's own name, where it mounts one
 GIT_SYNC_TMP_VOLUME = "git-sync-tmp"

@@ -399,6 +399,17 @@ def test_the_logs_folder_is_writable_wherever_the_chart_runs_an_airflow_componen
                 assert pod_security.AIRFLOW_LOGS_PATH in _writable_mounts(variant, where, pod, c), (where, c["name"])
 
 
+def test_the_create_user_jobs_own_init_container_mounts_the_config_as_the_charts_do():
+    """Without airflow.cfg mounted, Airflow writes a default one into AIRFLOW_HOME, read-only."""
+    specs = pods("dev")
+    [ours] = [c for c in specs[f"Job/airflow/{names.AIRFLOW_RELEASE}-create-user"]["initContainers"]
+              if c["name"] == "wait-for-airflow-migrations"]
+    [charts_own] = [c for c in specs[f"Deployment/airflow/{names.AIRFLOW_RELEASE}-scheduler"]["initContainers"]
+                    if c["name"] == "wait-for-airflow-migrations"]
+    config = [m for m in charts_own["volumeMounts"] if m["name"] == "config"]
+    assert config and [m for m in ours["volumeMounts"] if m["name"] == "config"] == config
+
+
 @pytest.mark.parametrize("variant", ["dev", "prod", "tasks-launch-pods"])
 def test_the_task_pod_template_is_the_charts_own_with_the_token_off_on_the_pod(variant):
     """podTemplate renders the chart's own pod-template file and adds one field: the same pod as
