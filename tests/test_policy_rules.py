@@ -326,6 +326,10 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
 }
 RESOURCE_CASES["ui-https-only"] = (rules.INGRESS, {"metadata": {"annotations": alb_annotations()}},
                                    {"metadata": {"annotations": alb_annotations(certificate="")}})
+# Placeholders: tests/test_placeholders.py has the cases per kind of value.
+STACK_CASES["no-template-placeholders"] = (
+    [res(rules.EKS_COMPONENT, "eks", {"publicAccessCidrs": ["198.18.0.0/24"]})],
+    [res(rules.EKS_COMPONENT, "eks", {"publicAccessCidrs": ["198.51.100.0/24"]})])
 
 
 def by_name(name: str) -> rules.Rule:
