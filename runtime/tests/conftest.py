@@ -150,14 +150,11 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
 
 # The sample DAGs the session's Airflow serves (dags/): the smoke test's, and the restore test's.
 STACK_DAGS = ("runtime_smoke.py", "restore_probe.py")
-# The chart's containers, started with their rendered command (kind, component).
-COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
-              ("StatefulSet", "triggerer")]
 
 
 @contextlib.contextmanager
 def airflow_components(gen: program.Generated, database: Database, base: Path, moto: services.Moto,
-                       aws_env: dict[str, str], components=COMPONENTS) -> Iterator[Stack]:
+                       aws_env: dict[str, str], components=airflow_env.COMPONENTS) -> Iterator[Stack]:
     """`components` from the rendered chart, through `database`'s PgBouncer, remote logs to
     moto's S3, the sample DAGs in their DAG folder. CHANGES: all of airflow_env.CHANGES
     (ports-and-workers: one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free
