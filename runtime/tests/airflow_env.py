@@ -7,15 +7,10 @@ is listed in CHANGES (docs/development.md, Runtime tier, summarises it).
 from __future__ import annotations
 
 import configparser
-import contextlib
 import io
 import os
 import re
-import shlex
-import shutil
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from airflow_eks import secret_data
@@ -47,9 +42,23 @@ CHANGES = {
                           "(no S3 for it; test_image_requirements.py only)",
     "sso-issuer": "webserver_config.py's server_metadata_url -> the mock provider's http issuer on "
                   "localhost, AUTHLIB_INSECURE_TRANSPORT=1 (test 7 only)",
+    "scratch-dirs": "HOME (the image's /home/airflow) and TMPDIR (the pod's /tmp) -> empty folders per "
+                    "container, beside its AIRFLOW_HOME, so test 8 sees where each process wrote",
 }
 
 CHART_AIRFLOW_HOME = "/opt/airflow"  # values.yaml airflowHome
+# The chart's long-running containers the stack starts with their rendered command (kind, component).
+COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
+              ("StatefulSet", "triggerer")]
+# The Airflow image's HOME (its Dockerfile's AIRFLOW_USER_HOME_DIR, holding the virtualenv .local)
+# and the temporary folder Python and the image's pip/uv caches use.
+IMAGE_HOME = "/home/airflow"
+IMAGE_TMP = "/tmp"  # noqa: S108 - the path inside the image, mapped to a folder of the test's
+# Folders the image has under AIRFLOW_HOME (its Dockerfile: mkdir -pv ${AIRFLOW_HOME}/dags and
+# /logs): every container's AIRFLOW_HOME here has them too, empty, as in the image. A process
+# may "create" them on a read-only root (mkdir of an existing folder fails with EEXIST, which
+# os.makedirs(exist_ok=True) accepts), but not write into them unless a volume is mounted there.
+IMAGE_DIRS = (f"{CHART_AIRFLOW_HOME}/dags", f"{CHART_AIRFLOW_HOME}/logs")
 PGBOUNCER_SERVICE = f"{secret_data.PGBOUNCER_HOST}:{secret_data.PGBOUNCER_PORT}"
 
 
@@ -141,6 +150,18 @@ class AirflowHome:
             target.write_text(self.cfg if relative == "airflow.cfg" else self.replace.get(relative, text))
         return home
 
+    def roots(self, container: dict) -> dict[str, Path]:
+        """The image's paths this harness runs the container with, each as a local folder of its
+        own: AIRFLOW_HOME, HOME and TMPDIR (CHANGES scratch-dirs)."""
+        scratch = self.path / "scratch" / container["name"]
+        roots = {CHART_AIRFLOW_HOME: self.container_home(container), IMAGE_HOME: scratch / "home",
+                 IMAGE_TMP: scratch / "tmp"}
+        for folder in roots.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        for folder in IMAGE_DIRS:
+            (roots[CHART_AIRFLOW_HOME] / folder.removeprefix(f"{CHART_AIRFLOW_HOME}/")).mkdir(exist_ok=True)
+        return roots
+
     def env(self, kind: str = "Deployment", component: str = "scheduler", container: str | None = None) -> dict:
         return self.container_env(self.gen.container(kind, component, container or component))
 
@@ -149,8 +170,10 @@ class AirflowHome:
         spec_env = self.gen.env(container)
         env = {k: (local_url(v, self.pgbouncer_port) if k in _DB_URL_VARS else v) for k, v in spec_env.items()}
         assert env.get("AIRFLOW_HOME", CHART_AIRFLOW_HOME) == CHART_AIRFLOW_HOME, env.get("AIRFLOW_HOME")
-        env["AIRFLOW_HOME"] = str(self.container_home(container))  # the image's /opt/airflow
-        base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+        roots = self.roots(container)
+        env["AIRFLOW_HOME"] = str(roots[CHART_AIRFLOW_HOME])  # the image's /opt/airflow
+        env["HOME"], env["TMPDIR"] = str(roots[IMAGE_HOME]), str(roots[IMAGE_TMP])
+        base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL") if k in os.environ}
         # The image's `airflow` first on PATH: the chart's commands call it by name.
         base["PATH"] = f"{self.venv / 'bin'}:{base.get('PATH', '')}"
         return {**base, **env, **self.extra_env, "PYTHONUNBUFFERED": "1"}
@@ -178,89 +201,3 @@ class AirflowHome:
 
 # The chart sets the metadata connection in these (from our Secret); each gets the same change.
 _DB_URL_VARS = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_AIRFLOW_DB"}
-
-
-def write_dags(folder: Path, *dags: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in dags:
-        shutil.copy(Path(__file__).parent / "dags" / name, folder / name)
-    return folder
-
-
-def remote_log_folder(cfg: str) -> tuple[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(cfg)
-    folder = parser.get("logging", "remote_base_log_folder")
-    assert folder.startswith("s3://"), folder
-    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
-    return bucket, prefix
-
-
-@dataclass
-class Stack:
-    home: AirflowHome
-    api: str
-    """Base URL of the API server."""
-    moto: services.Moto
-    aws_env: dict[str, str]
-    logs_bucket: str
-    logs_prefix: str
-    processes: dict[str, services.Process]
-
-    def restart_api_server(self) -> None:
-        """A new API server process, as Kubernetes replaces a pod, up when this returns."""
-        self.processes["api-server"].stop()
-        container = self.home.gen.container("Deployment", "api-server", "api-server")
-        self.processes["api-server"] = self.home.start_container(container, "api-server")
-        self.processes["api-server"].wait_ready(lambda: services.http_ok(f"{self.api}/api/v2/monitor/health"),
-                                                timeout=180, what="API server")
-
-
-# The chart's long-running containers, started with their rendered command (kind, component).
-COMPONENTS = (("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
-              ("StatefulSet", "triggerer"))
-
-
-@contextlib.contextmanager
-def started_stack(base: Path, gen: Generated, *, pgbouncer_port: int, moto: services.Moto, dags: tuple[str, ...],
-                  components: tuple[tuple[str, str], ...] = COMPONENTS,
-                  venv: Path = services.AIRFLOW_VENV) -> Iterator[Stack]:
-    """The rendered chart's components on `venv`'s Airflow through the PgBouncer on `pgbouncer_port`,
-    task logs to the logs bucket on `moto` (created if missing), LocalExecutor (CHANGES: all);
-    stopped on exit. The API server is up when this yields."""
-    region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-    aws_env = services.fake_aws_env(moto.url, region)
-    bucket, prefix = remote_log_folder(gen.airflow_cfg())
-    services.tools_python("import boto3\ns3 = boto3.client('s3')\n"
-                          f"if {bucket!r} not in [b['Name'] for b in s3.list_buckets()['Buckets']]:\n"
-                          f"    s3.create_bucket(Bucket={bucket!r})", env=aws_env)
-    api_port = services.free_port()
-    home = AirflowHome(
-        base / "airflow", gen, pgbouncer_port=pgbouncer_port, api_port=api_port,
-        dags_folder=write_dags(base / "dags", *dags), executor="LocalExecutor", venv=venv,
-        extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
-                   "AIRFLOW__API__HOST": services.LOOPBACK,
-                   "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
-                   "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
-    processes: dict[str, services.Process] = {}
-    try:
-        for kind, component in components:
-            processes[component] = home.start_container(gen.container(kind, component, component), component)
-        api = f"http://127.0.0.1:{api_port}"
-        processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),
-                                           timeout=180, what="API server")
-        yield Stack(home, api, moto, aws_env, bucket, prefix, processes)
-    finally:
-        for process in processes.values():
-            process.stop()
-
-
-def pgbouncer_files(gen: Generated) -> tuple[str, str]:
-    data = gen.secrets[secret_data.SECRET_NAMES.pgbouncer_config]
-    return data["pgbouncer.ini"], data["users.txt"]
-
-
-def parse_users(users: str) -> tuple[str, str]:
-    """users.txt's single `"user" "password"` line (a doubled `"` is one quote)."""
-    user, password = shlex.split(users.replace('""', '\\"'))
-    return user, password

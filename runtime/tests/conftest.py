@@ -6,9 +6,13 @@ Each is started here, waited for with a bound, and stopped at the end of the ses
 
 from __future__ import annotations
 
+import contextlib
+import shlex
 import shutil
 import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -46,8 +50,15 @@ def gen() -> program.Generated:
     return program.generated("dev")
 
 
-pgbouncer_files = airflow_env.pgbouncer_files
-parse_users = airflow_env.parse_users
+def pgbouncer_files(gen: program.Generated) -> tuple[str, str]:
+    data = gen.secrets[SECRET_NAMES.pgbouncer_config]
+    return data["pgbouncer.ini"], data["users.txt"]
+
+
+def parse_users(users: str) -> tuple[str, str]:
+    """users.txt's single `"user" "password"` line (a doubled `"` is one quote)."""
+    user, password = shlex.split(users.replace('""', '\\"'))
+    return user, password
 
 
 @dataclass
@@ -62,8 +73,13 @@ class Database:
     """The pgbouncer.ini PgBouncer runs with (the program's, with CHANGES applied)."""
 
 
-@pytest.fixture(scope="session")
-def database(gen) -> Database:
+@contextlib.contextmanager
+def metadata_database(gen: program.Generated,
+                      restore: Callable[[services.Postgres, str], None] | None = None) -> Iterator[Database]:
+    """PostgreSQL as RDS creates it from the program's inputs (the master user with the
+    program's password, and its database), behind PgBouncer with the program's files.
+    `restore(postgres, dbname)` fills the database before PgBouncer starts, as an RDS restore
+    from a snapshot would."""
     ini, users = pgbouncer_files(gen)
     user, password = parse_users(users)
     dbname = next(part.split("=", 1)[1] for part in ini.split() if part.startswith("dbname="))
@@ -75,9 +91,10 @@ def database(gen) -> Database:
     bouncer = services.PgBouncer(bouncer_dir, local_ini, users)
     try:
         pg.start()
-        # What RDS creates from the program's inputs: the master user and the database.
         pg.sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}'")
         pg.sql(f'CREATE DATABASE "{dbname}" OWNER "{user}"')
+        if restore is not None:
+            restore(pg, dbname)
         bouncer.start(port)
         yield Database(pg, bouncer, port, user, password, dbname, local_ini)
     finally:
@@ -88,12 +105,18 @@ def database(gen) -> Database:
 
 
 @pytest.fixture(scope="session")
+def database(gen) -> Database:
+    with metadata_database(gen) as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
 def migrated(gen, database, tmp_path_factory):
     """`airflow db migrate` as the chart's migration Job runs it, with that Job's environment."""
     home = airflow_env.AirflowHome(tmp_path_factory.mktemp("migrate-home"), gen,
                                    pgbouncer_port=database.pgbouncer_port)
     job = gen.container("Job", "run-airflow-migrations", "run-airflow-migrations")
-    result = home.run_container(job, timeout=600)  # its rendered args: `airflow db migrate`, retried
+    result = home.run_container(job, timeout=600)  # its rendered args: `airflow db migrate`, guarded and retried
     return home, home.container_env(job), result
 
 
@@ -105,21 +128,92 @@ def metadata_url(gen, database) -> str:
     return airflow_env.libpq_url(url)
 
 
-Stack = airflow_env.Stack
+def write_dags(folder: Path, *dags: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in dags:
+        shutil.copy(Path(__file__).parent / "dags" / name, folder / name)
+    return folder
+
+
+@dataclass
+class Stack:
+    home: airflow_env.AirflowHome
+    api: str
+    """Base URL of the API server."""
+    moto: services.Moto
+    aws_env: dict[str, str]
+    logs_bucket: str
+    logs_prefix: str
+    processes: dict[str, services.Process]
+
+    def restart_api_server(self) -> None:
+        """A new API server process, as Kubernetes replaces a pod, up when this returns."""
+        self.processes["api-server"].stop()
+        container = self.home.gen.container("Deployment", "api-server", "api-server")
+        self.processes["api-server"] = self.home.start_container(container, "api-server")
+        self.processes["api-server"].wait_ready(lambda: services.http_ok(f"{self.api}/api/v2/monitor/health"),
+                                                timeout=180, what="API server")
+
+
+def remote_log_folder(cfg: str) -> tuple[str, str]:
+    import configparser
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(cfg)
+    folder = parser.get("logging", "remote_base_log_folder")
+    assert folder.startswith("s3://"), folder
+    bucket, _, prefix = folder.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
+# The sample DAGs the session's Airflow serves (dags/): the smoke test's, and the restore test's.
+STACK_DAGS = ("runtime_smoke.py", "restore_probe.py")
+
+
+@contextlib.contextmanager
+def airflow_components(gen: program.Generated, database: Database, base: Path, moto: services.Moto,
+                       aws_env: dict[str, str], components=airflow_env.COMPONENTS, dags: tuple[str, ...] = STACK_DAGS,
+                       venv: Path = services.AIRFLOW_VENV) -> Iterator[Stack]:
+    """`components` from the rendered chart on `venv`'s Airflow, through `database`'s PgBouncer,
+    remote logs to moto's S3, `dags` in their DAG folder. CHANGES: all of airflow_env.CHANGES
+    (ports-and-workers: one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free
+    ports instead of 8080 (API), 8793 and 8794 (the worker's and triggerer's log servers))."""
+    processes: dict[str, services.Process] = {}
+    try:
+        bucket, prefix = remote_log_folder(gen.airflow_cfg())
+        api_port = services.free_port()
+        home = airflow_env.AirflowHome(
+            base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
+            dags_folder=write_dags(base / "dags", *dags), executor="LocalExecutor", venv=venv,
+            extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
+                       "AIRFLOW__API__HOST": services.LOOPBACK,
+                       "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
+                       "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
+        for kind, component in components:
+            processes[component] = home.start_container(gen.container(kind, component, component), component)
+        api = f"http://127.0.0.1:{api_port}"
+        processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),
+                                           timeout=180, what="API server")
+        yield Stack(home, api, moto, aws_env, bucket, prefix, processes)
+    finally:
+        for process in processes.values():  # all at once: each may take seconds to shut down
+            process.terminate()
+        for process in processes.values():
+            process.stop()
 
 
 @pytest.fixture(scope="session")
 def stack(gen, database, migrated, tmp_path_factory) -> Stack:
-    """API server, scheduler, DAG processor and triggerer from the rendered chart, through
-    PgBouncer, remote logs to moto's S3. CHANGES: all of airflow_env.CHANGES (ports-and-workers:
-    one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free ports instead of
-    8080 (API), 8793 and 8794 (the worker's and triggerer's log servers))."""
+    """API server, scheduler, DAG processor and triggerer (airflow_components), and the moto
+    server with the logs bucket."""
     assert migrated[2].returncode == 0, "migration failed (see test_database)"
     base = tmp_path_factory.mktemp("stack")
     moto = services.Moto(base)
     try:
-        with airflow_env.started_stack(base, gen, pgbouncer_port=database.pgbouncer_port, moto=moto,
-                                       dags=("runtime_smoke.py",)) as started:
+        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
+        aws_env = services.fake_aws_env(moto.url, region)
+        bucket, _ = remote_log_folder(gen.airflow_cfg())
+        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
+        with airflow_components(gen, database, base, moto, aws_env) as started:
             yield started
     finally:
         moto.stop()

@@ -19,7 +19,7 @@ import pytest
 from tools.plan import workload
 
 from . import airflow_env, program, services
-from .airflow_env import remote_log_folder
+from .conftest import remote_log_folder
 
 MODEL = workload.load_assumptions()
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from . import services
-from .airflow_env import write_dags
+from .conftest import write_dags
 
 ROOT = services.ROOT
 REQUIREMENTS = ROOT / "image" / "requirements.txt"

@@ -50,6 +50,7 @@ from airflow_eks.secret_data import SECRET_NAMES
 from tests import charts
 
 from . import airflow_env, api, program, services
+from .conftest import Database, Stack, airflow_components, parse_users, pgbouncer_files, remote_log_folder
 
 REPEATS = int(os.environ.get("UPGRADE_REPEATS", "1"))
 BACKOFF_LIMIT = 6  # Kubernetes' default; chart 1.19.0's Job template sets none
@@ -157,10 +158,13 @@ def run_like_kubernetes(home: airflow_env.AirflowHome, container: dict, *,
 @dataclass
 class OldData:
     bouncer: Bouncer
+    database: Database
+    """The test's PgBouncer (on the session's PostgreSQL) as conftest.airflow_components takes it."""
     template: str
     gen_old: program.Generated
     moto: services.Moto
-    old: airflow_env.Stack
+    aws_env: dict[str, str]
+    old: Stack
     admin: tuple[str, str]
     run_id: str
     before: dict[str, list[str]]
@@ -171,8 +175,8 @@ class OldData:
 def old_data(gen, database, tmp_path_factory):
     postgres = database.postgres
     gen_old = program.generated("dev", airflowVersion=services.UPGRADE_FROM)
-    ini, users = airflow_env.pgbouncer_files(gen_old)
-    user, password = airflow_env.parse_users(users)
+    ini, users = pgbouncer_files(gen_old)
+    user, password = parse_users(users)
     template = "upgrade_template"
     postgres.sql(f'CREATE DATABASE "{template}" OWNER "{user}"')
     bouncer_dir = services.owned_dir("airflow-eks-runtime-upgrade-pgbouncer-")
@@ -193,8 +197,13 @@ def old_data(gen, database, tmp_path_factory):
                                          timeout=900)
         assert migrate.returncode == 0, migrate.stderr[-3000:]
         moto = services.Moto(base)
-        with airflow_env.started_stack(base / "old", gen_old, pgbouncer_port=port, moto=moto, dags=(f"{DAG}.py",),
-                                       components=airflow_env.COMPONENTS[:3], venv=services.OLD_AIRFLOW_VENV) as old:
+        region = gen_old.env(gen_old.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
+        aws_env = services.fake_aws_env(moto.url, region)
+        bucket, _ = remote_log_folder(gen_old.airflow_cfg())
+        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
+        upgrade_db = Database(postgres, bouncer, port, user, password, template, local_ini)
+        with airflow_components(gen_old, upgrade_db, base / "old", moto, aws_env, components=airflow_env.COMPONENTS[:3],
+                                dags=(f"{DAG}.py",), venv=services.OLD_AIRFLOW_VENV) as old:
             # The chart's create-user Job container makes the admin with the Secret's password.
             create_user = next(c for c in charts.pod_spec(gen_old.workload("Job", "create-user"))["containers"])
             created = old.home.run_container(create_user, timeout=300)
@@ -217,7 +226,8 @@ def old_data(gen, database, tmp_path_factory):
             pgb.point_at("upgrade_parking", postgres)
             api.poll(lambda: postgres.sql(f"select count(*) from pg_stat_activity where datname = '{template}'"),
                      lambda n: n == "0", timeout=60, what=f"connections to {template} closed")
-            yield OldData(pgb, template, gen_old, moto, old, admin, run["dag_run_id"], before, permissions)
+            yield OldData(pgb, upgrade_db, template, gen_old, moto, aws_env, old, admin, run["dag_run_id"], before,
+                          permissions)
     finally:
         if moto:
             moto.stop()
@@ -242,7 +252,7 @@ def populate(base: str, token: str) -> None:
         assert status in (200, 201), (path, status, answer)
 
 
-def wait_for_s3_log(stack: airflow_env.Stack) -> None:
+def wait_for_s3_log(stack: Stack) -> None:
     code = ("import boto3, json; r = boto3.client('s3').list_objects_v2("
             f"Bucket={stack.logs_bucket!r}, Prefix={stack.logs_prefix + '/'!r}); "
             "print(json.dumps([o['Key'] for o in r.get('Contents', [])]))")
@@ -304,12 +314,17 @@ def upgraded(old_data, gen, database, migrated, tmp_path_factory):
     assert job["args"] == helm_values.migration_args()  # the program's bounded retries
     new_home = airflow_env.AirflowHome(tmp_path_factory.mktemp("upgrade-migrate"), gen,
                                        pgbouncer_port=old_data.bouncer.port)
-    # The control: the same container with the chart's own command, a bare `airflow db migrate`
-    # (no guard, no retry), run once.
-    unguarded = {**job, "args": ["bash", "-c", "exec airflow db migrate"]}
     sign_ins = SignIns(old_data.old.api)
     try:
-        control = repetition(old_data, postgres, "upgrade_control", new_home, unguarded, sign_ins, attempts=1)
+        # The control: the same container with the chart's own command, a bare `airflow db
+        # migrate` (no guard, no retry), run once (the rendered dict changed in place and put back:
+        # the workload is found by the container's identity).
+        guarded_args = job["args"]
+        job["args"] = ["bash", "-c", "exec airflow db migrate"]
+        try:
+            control = repetition(old_data, postgres, "upgrade_control", new_home, job, sign_ins, attempts=1)
+        finally:
+            job["args"] = guarded_args
         repetitions = [repetition(old_data, postgres, f"upgrade_{i}", new_home, job, sign_ins, restart=i > 0)
                        for i in range(REPEATS)]
     finally:
@@ -353,9 +368,8 @@ def test_without_the_guard_the_same_migration_deadlocks_with_the_old_api_servers
 @pytest.fixture(scope="module")
 def new_stack(old_data, upgraded, gen, tmp_path_factory):
     old_data.old.processes["api-server"].stop()  # the old pods go once the new ones are ready
-    with airflow_env.started_stack(tmp_path_factory.mktemp("upgrade-new"), gen, pgbouncer_port=old_data.bouncer.port,
-                                   moto=old_data.moto, dags=(f"{DAG}.py",),
-                                   components=airflow_env.COMPONENTS[:3]) as new:
+    with airflow_components(gen, old_data.database, tmp_path_factory.mktemp("upgrade-new"), old_data.moto,
+                            old_data.aws_env, components=airflow_env.COMPONENTS[:3], dags=(f"{DAG}.py",)) as new:
         yield new
 
 
