@@ -120,6 +120,8 @@ class ImageRegistry(pulumi.ComponentResource):
         repositories with: a template that encrypts with a customer managed key or tags needs one
         (RepositoryCreationTemplate custom_role_arn). Same key as the stack's own repository: one
         key, one trust boundary (the stack's nodes pull both), no second $1 a month."""
+        if not rules:
+            return []
         role = aws.iam.Role(f"{name}-cache-template-role",
                             description="ECR creates the stack's pull-through cache repositories with this role",
                             assume_role_policy=json.dumps(registry.cache_template_trust()), opts=child)
