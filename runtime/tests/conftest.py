@@ -18,7 +18,7 @@ from airflow_eks import helm_values, secret_data
 from airflow_eks.secret_data import SECRET_NAMES
 from tests import charts
 
-from . import airflow_env, api, program, services
+from . import airflow_env, api, monitoring, program, services
 
 
 def pytest_configure(config):
@@ -26,6 +26,12 @@ def pytest_configure(config):
     # SIGTERM that kills pytest would orphan them all: make it an interrupt, which pytest
     # answers by tearing the fixtures down, stopping every service they started.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def pytest_collection_modifyitems(items):
+    # test_metrics.py provokes every alert on the session's stack (it stops the scheduler and
+    # exhausts PgBouncer's pool), so it runs after every other module, in its own order.
+    items.sort(key=lambda item: item.module.__name__.endswith(".test_metrics"))
 
 
 def pytest_sessionstart(session):
@@ -90,10 +96,24 @@ def database(gen) -> Database:
 
 
 @pytest.fixture(scope="session")
-def migrated(gen, database, tmp_path_factory):
+def statsd_exporter(gen, tmp_path_factory) -> monitoring.StatsdExporter:
+    """The chart's StatsD exporter with the mapping the chart renders, receiving from every
+    Airflow process of the session's stack (and the migration); every line it receives is kept
+    in build/runtime/statsd/capture-airflow-<version>.txt."""
+    configmap = charts.one(gen.objects, "ConfigMap", f"{gen.release}-statsd")
+    monitoring.STATSD_DIR.mkdir(parents=True, exist_ok=True)
+    capture = monitoring.STATSD_DIR / f"capture-airflow-{monitoring.airflow_version()}.txt"
+    capture.write_text("")
+    exporter = monitoring.StatsdExporter(tmp_path_factory.mktemp("statsd"), configmap["data"]["mappings.yml"], capture)
+    yield exporter
+    exporter.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated(gen, database, statsd_exporter, tmp_path_factory):
     """`airflow db migrate` as the chart's migration Job runs it, with that Job's environment."""
     home = airflow_env.AirflowHome(tmp_path_factory.mktemp("migrate-home"), gen,
-                                   pgbouncer_port=database.pgbouncer_port)
+                                   pgbouncer_port=database.pgbouncer_port, statsd_port=statsd_exporter.udp_port)
     env = home.env("Job", "run-airflow-migrations", "run-airflow-migrations")
     result = home.run("db", "migrate", env=env, timeout=600)
     return home, env, result
@@ -134,13 +154,17 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
     return bucket, prefix
 
 
+# Every DAG file is there from the start: the DAG processor lists new files only every
+# [dag_processor] refresh_interval (5 minutes), and re-parses known ones far sooner.
+STACK_DAGS = ("runtime_smoke.py", "metrics_outcomes.py", "metrics_import.py")
+
 # The chart's containers, started with their rendered command (kind, component).
 COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
               ("StatefulSet", "triggerer")]
 
 
 @pytest.fixture(scope="session")
-def stack(gen, database, migrated, tmp_path_factory) -> Stack:
+def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
     """API server, scheduler, DAG processor and triggerer from the rendered chart, through
     PgBouncer, remote logs to moto's S3. CHANGES: all of airflow_env.CHANGES (ports-and-workers:
     one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free ports instead of
@@ -157,7 +181,8 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
         api_port = services.free_port()
         home = airflow_env.AirflowHome(
             base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
-            dags_folder=write_dags(base / "dags", "runtime_smoke.py"), executor="LocalExecutor",
+            statsd_port=statsd_exporter.udp_port, dags_folder=write_dags(base / "dags", *STACK_DAGS),
+            executor="LocalExecutor",
             extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
                        "AIRFLOW__API__HOST": services.LOOPBACK,
                        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
