@@ -1,4 +1,4 @@
-# The README's commands. Everything runs offline: no AWS account, Pulumi CLI or helm needed.
+# The commands of the README and docs/. Everything runs offline: no AWS account, Pulumi CLI or helm needed.
 # The pins are tested on CPython 3.11 (the CI workflows' version); prefer it where installed.
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 PYTHON_CHECK = import sys; sys.exit(None if sys.version_info >= (3, 11) else \
@@ -6,7 +6,7 @@ PYTHON_CHECK = import sys; sys.exit(None if sys.version_info >= (3, 11) else \
 VENV   ?= venv
 PY      = $(VENV)/bin/python
 STACK  ?= dev
-# Tests validate Helm values against this chart's values.schema.json (see README).
+# Tests validate Helm values against this chart's values.schema.json (docs/getting-started.md).
 AIRFLOW_CHART_DIR ?= ../shared/airflow-chart
 export AIRFLOW_CHART_DIR
 
@@ -45,6 +45,13 @@ test: lint unit ## lint + the whole offline suite (what CI runs)
 # promtool and amtool check the alert rules and the alert manager definition for real
 # (tests/test_alert_rules.py); those tests skip where they are missing, unless
 # PROMETHEUS_TOOLS_REQUIRED is set, as .ci/run does after this target.
+# The documentation site (mkdocs.yml, docs/): strict, so a broken link or anchor, a missing
+# page or README snippet fails. NO_MKDOCS_2_WARNING silences mkdocs-material's banner about
+# MkDocs 2.0, which is not a warning about this site.
+.PHONY: docs
+docs: install ## build the docs site with --strict into build/site (git-ignored)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 .PHONY: test-packages
 test-packages: ## promtool and amtool from Debian, when missing (root)
 	@./tools/install-debian-packages prometheus=promtool prometheus-alertmanager=amtool
@@ -53,17 +60,24 @@ test-packages: ## promtool and amtool from Debian, when missing (root)
 policy-test: install ## the policy pack's and the CI workflows' tests only
 	$(PY) -m pytest -q --tb=short tests/test_policy_rules.py tests/test_policy_program.py tests/test_policy_pack.py tests/test_workflows.py
 
-.PHONY: plan golden
+.PHONY: plan golden cost-curve
 
-# PLAN_ARGS passes options through, e.g. PLAN_ARGS="--busy-hours 12" or "--json".
+# PLAN_ARGS passes options through, e.g. PLAN_ARGS="--busy-hours 12" or "--json", or a workload:
+# PLAN_ARGS="--task-hours 500 --concurrency 10" adds its cost here and on MWAA, MWAA Serverless
+# and Cloud Composer 3.
 plan: install ## offline plan of STACK (default dev): resource tree, outputs, monthly cost, deploy time
 	$(PY) -m tools.plan $(STACK) $(PLAN_ARGS)
 
-golden: install ## regenerate tests/golden/plan-{dev,prod}.json and the README's plan sample
+# The comparison over a range of task-hours at one concurrency, and where the options cross.
+CONCURRENCY ?= 10
+cost-curve: install ## monthly cost here and on MWAA, MWAA Serverless, Composer 3 by task-hours (CONCURRENCY=10)
+	$(PY) -m tools.plan $(STACK) --cost-curve --concurrency $(CONCURRENCY) $(PLAN_ARGS)
+
+golden: install ## regenerate tests/golden/plan-{dev,prod}.json and the plan sample in docs/plan.md
 	$(PY) -m tools.plan --write-golden
 
 # ---- Runtime tier (make test-runtime): the generated configuration run by the real Airflow,
-# PostgreSQL and PgBouncer on 127.0.0.1 (README, Runtime tier). Separate from `make test`.
+# PostgreSQL and PgBouncer on 127.0.0.1 (docs/development.md, Runtime tier). Separate from `make test`.
 RUNTIME_DIR      ?= build/runtime
 AIRFLOW_VENV      = $(RUNTIME_DIR)/venv-airflow
 TOOLS_VENV        = $(RUNTIME_DIR)/venv-tools

@@ -12,6 +12,7 @@ from components.database import Database, DatabaseArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.metrics import Metrics, MetricsArgs
 from components.network import Network, NetworkArgs
+from components.registry import ImageRegistry, ImageRegistryArgs
 from components.ui_ingress import UiIngress, UiIngressArgs
 
 settings = config.load()  # validates everything before the first resource is registered
@@ -25,11 +26,28 @@ aws_provider = aws.Provider(
 )
 on_aws = pulumi.ResourceOptions(providers={"aws": aws_provider})
 
+# The UI's load balancer and the metrics collector get small subnets of their own, where no pod
+# has an address, so the NetworkPolicies admit exactly them (airflow_eks/subnets.py).
 network = Network("airflow", NetworkArgs(
     cidr=settings.network.vpc_cidr,
     availability_zones=settings.network.availability_zones,
     nat_gateways=settings.network.nat_gateways,
+    load_balancer_scheme=settings.ui.scheme if settings.ui.enabled else "",
+    collector=settings.metrics.enabled,
 ), on_aws)
+
+# The stack's own registry (imageRegistry). Its cache rules exist before any node can pull
+# through them; its repository policy names the node role, which the cluster creates next.
+image_registry = None
+if settings.image_registry.enabled:
+    node_role_arn, resolve_node_role_arn = pulumi.deferred_output()
+    image_registry = ImageRegistry("airflow", ImageRegistryArgs(
+        settings=settings.image_registry,
+        upstreams=settings.mirrored_registries,
+        node_role_arn=node_role_arn,
+        project=settings.project,
+        stack=settings.stack,
+    ), on_aws)
 
 cluster = Cluster("airflow", ClusterArgs(
     settings=settings.cluster,
@@ -37,7 +55,7 @@ cluster = Cluster("airflow", ClusterArgs(
     vpc_id=network.vpc_id,
     private_subnet_ids=network.private_subnet_ids,
     public_subnet_ids=network.public_subnet_ids,
-    nodes_depend_on=network.private_egress,
+    nodes_depend_on=[*network.private_egress, *(image_registry.cache_rules if image_registry else [])],
     project=settings.project,
     stack=settings.stack,
     log_retention_days=settings.data.log_retention_days,
@@ -46,6 +64,9 @@ cluster = Cluster("airflow", ClusterArgs(
     image_mirror=settings.image_mirror,
     mirrored_registries=settings.mirrored_registries,
 ), on_aws)
+
+if image_registry is not None:
+    resolve_node_role_arn(cluster.node_role_arn)
 
 # Built alongside the cluster, not after it: only the database's ingress rule waits for the
 # cluster security group.
@@ -98,8 +119,7 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
                         cluster.coredns, cluster.ebs_csi_driver, *identity.associations],
     image_mirror=settings.image_mirror,
     ui=settings.ui,
-    vpc_cidr=settings.network.vpc_cidr,
-    # The UI's ALB connects from its scheme's subnets; a metrics collector from the private ones.
+    # The UI's ALB and the metrics collector connect from their own subnets.
     load_balancer_cidrs=settings.load_balancer_cidrs,
     metrics_scraper_cidrs=settings.metrics_scraper_cidrs,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
@@ -141,7 +161,7 @@ metrics = Metrics("airflow", MetricsArgs(
     cluster_arn=cluster.cluster_arn,
     cluster_security_group_id=cluster.cluster_security_group_id,
     vpc_id=network.vpc_id,
-    subnet_ids=network.private_subnet_ids,
+    subnet_ids=network.collector_subnet_ids,
     system_min_nodes=settings.cluster.system_nodes.min_size,
 ), on_aws) if settings.metrics.enabled else None
 
@@ -170,6 +190,9 @@ if ui is not None:
 if airflow.admin_password is not None:  # with SSO there is no password login
     pulumi.export("airflowAdminUser", airflow.admin_user)
     pulumi.export("airflowAdminPassword", airflow.admin_password)  # secret
+pulumi.export("airflowImage", airflow.image)
+if image_registry is not None:
+    pulumi.export("airflowImageRepositoryUrl", image_registry.repository_url)
 if metrics is not None:
     pulumi.export("metricsWorkspaceId", metrics.workspace_id)
     pulumi.export("metricsPrometheusEndpoint", metrics.prometheus_endpoint)

@@ -1,6 +1,6 @@
 """The alerting rules evaluated in the AMP workspace (one rule group namespace), as data.
 
-Each rule carries a `runbook` annotation: the README section (under "Metrics and alerts")
+Each rule carries a `runbook` annotation: the section of docs/metrics.md ("Alerts and runbooks")
 that says what it means and what to do. tests/test_alert_rules.py checks them with promtool
 (syntax, and unit tests whose series start as the real exporters start them);
 tests/test_metric_names.py that every metric a rule reads is one the pinned Airflow really
@@ -34,7 +34,7 @@ TASK_FAILURE_RATIO = 0.2
 # Ignore a failure ratio computed from a handful of tasks.
 TASK_FAILURE_MIN_COUNT = 3
 PGBOUNCER_MAX_WAIT_SECONDS = 5
-README_SECTION = "README.md#runbook-"
+RUNBOOK_SECTION = "docs/metrics.md#runbook-"
 
 assert SPOT_SCALE_UP_ALLOWANCE_SECONDS < helm_values.TASK_QUEUED_TIMEOUT_SECONDS
 
@@ -56,7 +56,7 @@ class AlertRule:
 
     @property
     def runbook(self) -> str:
-        return README_SECTION + self.alert.lower()
+        return RUNBOOK_SECTION + self.alert.lower()
 
     def as_rule(self) -> dict:
         return {

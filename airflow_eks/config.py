@@ -9,8 +9,8 @@ and nothing is created.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,7 +30,8 @@ from airflow_eks import (
     versions,
     zones,
 )
-from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of
+from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of, parse_json
+from airflow_eks.image import digest, lookup, registry
 
 PROJECT = "airflow-eks"
 
@@ -38,10 +39,10 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
-SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY)
+SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY, "dockerHubCredentials")
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
-_POSTGRES_VERSION = re.compile(r"[1-9][0-9]*(\.(0|[1-9][0-9]*))?", re.ASCII)
+_POSTGRES_VERSION = re.compile(r"[1-9][0-9]{0,2}(\.(0|[1-9][0-9]{0,3}))?", re.ASCII)
 # Seconds between git-sync pulls: faster hammers the git host (and its rate limits), slower
 # than a day is not a sync any more.
 GIT_SYNC_PERIOD_SECONDS = (5, 86400)
@@ -60,13 +61,23 @@ class NetworkSettings:
 
     @property
     def private_cidrs(self) -> tuple[str, ...]:
-        """Nodes, pods and in-VPC collectors (subnets.plan)."""
+        """Nodes, pods and the database (subnets.plan)."""
         return tuple(str(s.private) for s in subnets.plan(self.vpc_cidr, self.az_count))
 
     @property
     def public_cidrs(self) -> tuple[str, ...]:
-        """NAT gateways and internet-facing load balancers only."""
+        """NAT gateways only."""
         return tuple(str(s.public) for s in subnets.plan(self.vpc_cidr, self.az_count))
+
+    @property
+    def load_balancer_cidrs(self) -> tuple[str, ...]:
+        """The UI's ALB, whichever its scheme; no pod ever has an address there."""
+        return subnets.load_balancer_cidrs(self.vpc_cidr, self.az_count)
+
+    @property
+    def collector_cidrs(self) -> tuple[str, ...]:
+        """The AMP collector's network interfaces; no pod ever has an address there."""
+        return subnets.collector_cidrs(self.vpc_cidr, self.az_count)
 
 
 @dataclass(frozen=True)
@@ -158,6 +169,9 @@ class AirflowSettings:
     secrets_backend: str  # "none" | "aws-secrets-manager"
     tasks_may_launch_pods: bool = False
     """KubernetesPodOperator: task pods (and the triggerer) may create, delete and exec into pods."""
+    image_digest: str = ""
+    """'' (the image by tag airflowVersion) or the digest every Airflow pod runs (airflow_eks/image/digest.py),
+    of the image in image_repository."""
 
 
 # --- metrics and alerts (issue 16) ---------------------------------------------------------
@@ -179,12 +193,12 @@ class MetricsSettings:
 
     @property
     def scrape_interval_seconds(self) -> int:
-        return scrape.parse_interval(self.scrape_interval)
+        return formats.prometheus_duration_seconds(self.scrape_interval)
 
 
 def _scrape_interval(value: str) -> str:
     low, high = scrape.INTERVAL_SECONDS
-    return _duration_within(value, scrape.parse_interval, low, high,
+    return _duration_within(value, formats.prometheus_duration_seconds, low, high,
                             f"a Prometheus duration from {low}s to {high}s, e.g. 60s or 2m")
 
 
@@ -197,6 +211,33 @@ def _metrics(r: Reader) -> MetricsSettings:
             raise invalid(r.key("alertEmail"), email, "empty while metrics is none (there are no alerts to send)")
     return MetricsSettings(mode=mode, alert_email=email,
                            scrape_interval=r.string("metricsScrapeInterval", _scrape_interval))
+
+
+@dataclass(frozen=True)
+class ImageRegistrySettings:
+    """The stack's own ECR registry (imageRegistry; airflow_eks/image/registry.py)."""
+
+    enabled: bool
+    keep_images: int
+    push_role_arn: str
+    """'' (nothing may push yet) or the CI role the image workflow pushes with."""
+    docker_hub_credentials: pulumi.Output[str] | None = None
+    """Secret `username:accessToken` for the Docker Hub cache rule; None without the registry."""
+    namespace: str = ""
+    account: str = ""
+    """The account the stack deploys to (looked up), '' without the registry."""
+    region: str = ""
+
+    @property
+    def mirror(self) -> str:
+        return registry.mirror(self.account, self.region, self.namespace) if self.enabled else ""
+
+    @property
+    def repository_url(self) -> str:
+        return registry.repository_url(self.account, self.region, self.namespace) if self.enabled else ""
+
+
+NO_IMAGE_REGISTRY = ImageRegistrySettings(enabled=False, keep_images=1, push_role_arn="")
 
 
 @dataclass(frozen=True)
@@ -215,6 +256,7 @@ class Settings:
     ui: ui_config.UiSettings
     """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
     metrics: MetricsSettings
+    image_registry: ImageRegistrySettings = NO_IMAGE_REGISTRY
 
     @property
     def mirrored_registries(self) -> tuple[str, ...]:
@@ -224,17 +266,15 @@ class Settings:
 
     @property
     def load_balancer_cidrs(self) -> tuple[str, ...]:
-        """Subnets the UI's ALB reaches the API server from (IP targets): an internal ALB's
-        addresses are in the private subnets, an internet-facing one's in the public ones."""
-        if not self.ui.enabled:
-            return ()
-        return self.network.private_cidrs if self.ui.scheme == "internal" else self.network.public_cidrs
+        """Subnets the UI's ALB reaches the API server from (IP targets): its own, whichever
+        its scheme; none without the UI."""
+        return self.network.load_balancer_cidrs if self.ui.enabled else ()
 
     @property
     def metrics_scraper_cidrs(self) -> tuple[str, ...]:
-        """Subnets the metrics collector scrapes the exporters from: its ENIs are in the private
-        subnets, which every pod shares, so none without a collector (the rule would admit them)."""
-        return self.network.private_cidrs if self.metrics.enabled else ()
+        """Subnets the metrics collector scrapes the exporters from: its own; none without a
+        collector."""
+        return self.network.collector_cidrs if self.metrics.enabled else ()
 
 
 def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bool,
@@ -260,8 +300,11 @@ def _node_group(r: Reader, prefix: str, *, capacity: str | None, desired_key: bo
 
 def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
     """(minor, support type), judged against the EKS calendar on `day`."""
-    version = r.choice("kubernetesVersion", versions.SUPPORTED_KUBERNETES_VERSIONS)
     support_type = r.choice("eksSupportType", kubernetes_support.SUPPORT_TYPES)
+    version = r.raw("kubernetesVersion")
+    # Only the minors accepted that day with this support type are offered (kubernetes_support).
+    if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
+        raise invalid(r.key("kubernetesVersion"), version, kubernetes_support.unknown_minor(version, support_type, day))
     refusal = kubernetes_support.refusal(version, support_type, day)
     if refusal:
         raise invalid(r.key("kubernetesVersion"), version, refusal)
@@ -274,7 +317,7 @@ def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
 def _cluster(r: Reader, day: dt.date) -> ClusterSettings:
     version, support_type = _kubernetes_version(r, day)
     public = r.boolean("clusterEndpointPublicAccess")
-    cidrs = r.strings("clusterPublicAccessCidrs", formats.ipv4_cidr)
+    cidrs = r.strings("clusterPublicAccessCidrs", formats.ipv4_cidr, max_items=eks.MAX_PUBLIC_ACCESS_CIDRS)
     if public and not cidrs:
         raise invalid(
             r.key("clusterPublicAccessCidrs"), [],
@@ -443,15 +486,19 @@ def _airflow(r: Reader) -> AirflowSettings:
         task_resources=_task_resources(r),
         secrets_backend=r.choice("secretsBackend", SECRETS_BACKENDS),
         tasks_may_launch_pods=r.boolean("tasksMayLaunchPods"),
+        image_digest=_image_digest(r),
     )
+
+
+def _image_digest(r: Reader) -> str:
+    value = r.raw("airflowImageDigest")
+    return r.check("airflowImageDigest", value, digest.check) if value else value
 
 
 def _tags(aws: Reader, project: str, stack: str) -> dict[str, str]:
     text = aws.cfg.get("defaultTags") or "{}"
-    try:
-        tags = json.loads(text).get("tags", {})
-    except (ValueError, AttributeError):
-        tags = None
+    parsed = parse_json(text)
+    tags = parsed.get("tags", {}) if isinstance(parsed, dict) else None
     # Keys without "=": the EBS CSI driver reads volume tags as "key=value" (eks.gp3_parameters).
     if not isinstance(tags, dict) or not all(isinstance(v, str) and "=" not in k for k, v in tags.items()):
         raise invalid(aws.key("defaultTags"), text, 'an object {"tags": {"key": "value", ...}} with no "=" in a key')
@@ -459,7 +506,7 @@ def _tags(aws: Reader, project: str, stack: str) -> dict[str, str]:
     return {**tags, "project": project, "stack": stack, "managed-by": "pulumi"}
 
 
-def _image_mirror(r: Reader) -> str:
+def _image_mirror(r: Reader, airflow_repository: str) -> str:
     value = r.raw("imageMirror")
     if value == "":
         return value
@@ -467,7 +514,57 @@ def _image_mirror(r: Reader) -> str:
     if images.is_public(value + "/x"):
         raise invalid(r.key("imageMirror"), value, "a registry you control, not a public registry "
                       f"({', '.join(images.PUBLIC_REGISTRIES)}), or empty")
+    longest = max(images.mirrorable(airflow_repository), key=len)
+    if len(value) + 1 + len(longest) > formats.IMAGE_NAME_MAX_LENGTH:
+        raise invalid(r.key("imageMirror"), value, f"at most {formats.IMAGE_NAME_MAX_LENGTH - 1 - len(longest)} "
+                      f"characters, so that <imageMirror>/{longest} stays within the "
+                      f"{formats.IMAGE_NAME_MAX_LENGTH} characters of an image name")
     return value
+
+
+def _image_registry(r: Reader, stack: str, image_mirror: str) -> ImageRegistrySettings:
+    """Everything but the account (looked up last, in load): the keys that only mean something
+    with the registry are refused without it, so a stack never carries one that does nothing."""
+    enabled = r.boolean("imageRegistry")
+    keep = r.integer("imageRegistryKeepImages", 1, 1000)
+    push_role = r.raw("imageRegistryPushRoleArn")
+    credentials = r.secret("dockerHubCredentials")
+    if not enabled:
+        if push_role:
+            raise invalid(r.key("imageRegistryPushRoleArn"), push_role, "empty unless imageRegistry is true")
+        if credentials is not None:
+            raise invalid_secret(r.key("dockerHubCredentials"), "unset unless imageRegistry is true (it authenticates "
+                                 "the stack's Docker Hub pull-through cache); remove it with `pulumi config rm "
+                                 "dockerHubCredentials`")
+        return ImageRegistrySettings(enabled=False, keep_images=keep, push_role_arn="")
+    if image_mirror:
+        raise invalid(r.key("imageMirror"), image_mirror, "empty while imageRegistry is true (the stack's own "
+                      "registry is then the mirror)")
+    if push_role:
+        r.check("imageRegistryPushRoleArn", push_role, formats.iam_role_arn)
+    space = r.check("imageRegistry", stack, registry.namespace)
+    return ImageRegistrySettings(enabled=True, keep_images=keep, push_role_arn=push_role, namespace=space,
+                                 docker_hub_credentials=pulumi.Output.secret(credentials)
+                                 if credentials is not None else None)
+
+
+def _check_registry_upstreams(r: Reader, settings: ImageRegistrySettings, upstreams: Sequence[str]) -> None:
+    r.check("imageRegistry", settings.namespace, lambda space: registry.check_prefixes(space, upstreams))
+    r.check("imageRegistry", list(upstreams), lambda ups: registry.cache_rules(settings.namespace, ups))
+    if registry.upstreams_needing_credentials(upstreams) and settings.docker_hub_credentials is None:
+        raise invalid_secret(r.key("dockerHubCredentials"), "your Docker Hub `username:accessToken` while "
+                             "imageRegistry is true: ECR caches Docker Hub (the PgBouncer images) only with "
+                             "credentials; set it with `pulumi config set --secret dockerHubCredentials "
+                             "<username>:<access token>`")
+
+
+def _docker_hub_credentials(r: Reader) -> None:
+    value = r.secret("dockerHubCredentials")
+    if value is not None:
+        try:
+            registry.docker_hub_credentials(value)
+        except ValueError as exc:
+            raise invalid_secret(r.key("dockerHubCredentials"), str(exc)) from None
 
 
 def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> NetworkSettings:
@@ -483,13 +580,14 @@ def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> Network
 
 
 def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region,
-         today: dt.date | None = None) -> Settings:
+         today: dt.date | None = None, account: Callable[[], str] = lookup.account_id) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
     Every offline check runs first, starting with keys Pulumi.yaml does not declare (a typo
     would otherwise be silently ignored); the one that needs AWS (which zones the region
-    offers) runs last, still before any resource exists. `today` (default: the UTC day of the
-    run) is the day the Kubernetes version's EKS support is judged on.
+    offers, and with imageRegistry the account whose registry the stack owns) runs last, still
+    before any resource exists. `today` (default: the UTC day of the run) is the day the
+    Kubernetes version's EKS support is judged on.
     """
     config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
@@ -506,13 +604,33 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
     airflow = _airflow(r)
-    image_mirror = _image_mirror(r)
+    image_mirror = _image_mirror(r, airflow.image_repository)
+    _docker_hub_credentials(r)
+    image_registry = _image_registry(r, stack, image_mirror)
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))
+    if ui.enabled:
+        # The UI's load balancer controller tags what it creates with the stack's tags, passed
+        # through a container argument its chart does not quote.
+        aws.check("defaultTags", aws.cfg.get("defaultTags") or "{}", lambda _: formats.controller_default_tags(tags))
     metrics = _metrics(r)
+    if image_registry.enabled:
+        # Which upstreams go through the mirror does not depend on its host: checked offline.
+        upstreams = images.mirrored_registries(
+            image_registry.namespace, airflow_repository=airflow.image_repository,
+            cluster_autoscaler=cluster.cluster_autoscaler, load_balancer_controller=ui.enabled)
+        _check_registry_upstreams(r, image_registry, upstreams)
+    network = _network(r, available_zones)
+    if image_registry.enabled:
+        # The stack's registry is the mirror. With a digest, Airflow's image is the one the
+        # image workflow pushed to the stack's repository; before the first, it is
+        # airflowImageRepository's image through the stack's cache, by tag.
+        image_registry = dataclasses.replace(image_registry, account=account(), region=region)
+        image_mirror = image_registry.mirror
+        if airflow.image_digest:
+            airflow = dataclasses.replace(airflow, image_repository=image_registry.repository_url)
     return Settings(
-        project=project, stack=stack, region=region, tags=tags,
-        network=_network(r, available_zones),
+        project=project, stack=stack, region=region, tags=tags, network=network,
         cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
-        metrics=metrics,
+        metrics=metrics, image_registry=image_registry,
     )

@@ -74,7 +74,7 @@ def unknown_keys_error(unknown: list[tuple[str, str | None]]) -> pulumi.RunError
     lines = [f"Unknown configuration key{'s' if len(unknown) > 1 else ''} (not declared in Pulumi.yaml):"]
     for key, hint in unknown:
         lines.append(f"  {key}: " + (f"did you mean {hint}?" if hint else
-                                      "no declared key is close (README, Configuration reference)"))
+                                      "no declared key is close (docs/configuration.md)"))
     lines.append("Fix the name in the stack file, or remove it with `pulumi config rm <key>`.")
     return pulumi.RunError("\n".join(lines))
 

@@ -16,28 +16,74 @@ from pulumi.runtime.config import is_config_secret
 
 from airflow_eks import config_keys
 
-# int() also takes "+3", " 3" and non-ASCII digits such as "٣"; config integers are plain.
-_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
-# user:password@ in a URL: shown as ***@ so an error message never echoes a credential.
-_URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+# int() also takes "+3", " 3" and non-ASCII digits such as "٣", and raises on more than 4,300
+# digits; config integers are plain, and 18 digits are past every bound.
+_INTEGER = re.compile(r"-?[0-9]{1,18}", re.ASCII)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://", re.ASCII)
+# A URL's userinfo as a message may quote it, for the net in invalid(): up to the last @ before
+# whitespace or a quote.
+_USERINFO_IN_TEXT = re.compile(r"(?<=://)[^\s'\"]*@")
+# Values longer than this are shown cut, with their length: an error message stays one line.
+SHOWN_MAX_LENGTH = 200
 
 
 def redact(value: str) -> str:
-    return _URL_USERINFO.sub("***@", value)
+    """`value` as an error message may show it: whatever could be a credential hidden.
+
+    After a scheme's ://, everything up to the LAST @ is userinfo (a password may hold @, /, :
+    or whitespace, and hiding a path's @ too costs nothing), and a query string (?access_token=)
+    is cut. Without a scheme the same where the value looks like a URL without it: `user:pw@`,
+    or a host with a path or port after the @ (a token pasted as `ghp_...@github.com/org/repo`).
+    `git@host:org/repo` (the SSH user of GitHub, GitLab, Bitbucket, Azure DevOps) and an e-mail
+    address keep what precedes their @: no secret.
+    """
+    scheme = _SCHEME.search(value)
+    head, rest = (value[:scheme.end()], value[scheme.end():]) if scheme else ("", value)
+    user, at, location = rest.rpartition("@")
+    url_like = ":" in user.removeprefix("mailto:") or "/" in location or ":" in location
+    if at and (scheme or (url_like and user != "git")):
+        rest = "***@" + location
+    if "?" in rest and (scheme or "/" in rest):
+        rest = rest.split("?", 1)[0] + "?***"
+    return head + rest
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, str) else repr(value)
+    if isinstance(value, str):
+        return repr(_cut(redact(value)))
+    if isinstance(value, list):
+        return _cut(json.dumps([redact(v) if isinstance(v, str) else v for v in value]))
+    return json.dumps(value)
+
+
+def _cut(text: str) -> str:
+    if len(text) <= SHOWN_MAX_LENGTH:
+        return text
+    return f"{text[:SHOWN_MAX_LENGTH // 2]}... ({len(text)} characters)"
 
 
 def invalid(key: str, value: Any, allowed: str) -> pulumi.RunError:
-    """The one error shape: key, bad value, what is allowed."""
-    # Redacted as a whole: `allowed` may quote the value too (e.g. an ipaddress error).
-    return pulumi.RunError(redact(f"Invalid configuration {key} = {_show(value)}: expected {allowed}."))
+    """The one error shape: key, bad value, what is allowed; never a credential the value held."""
+    # `allowed` may quote the value too (e.g. an ipaddress error): those copies are redacted as
+    # the value is, and the message as a whole goes through a net for any other userinfo.
+    for raw in (value if isinstance(value, list) else [value]):
+        if isinstance(raw, str) and raw and raw != redact(raw):
+            allowed = allowed.replace(raw, redact(raw))
+    message = f"Invalid configuration {key} = {_show(value)}: expected {allowed}."
+    return pulumi.RunError(_USERINFO_IN_TEXT.sub("***@", message))
 
 
 def invalid_secret(key: str, allowed: str) -> pulumi.RunError:
     return pulumi.RunError(f"Invalid configuration {key} = [secret]: expected {allowed}.")
+
+
+def parse_json(text: str) -> Any:
+    """The JSON value of `text`, or None when it is none (deep nesting included: the parser
+    raises RecursionError there, which is not a ValueError)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 class Reader:
@@ -104,16 +150,16 @@ class Reader:
             raise invalid(self.key(name), text, "true or false")
         return text.lower() == "true"
 
-    def strings(self, name: str, check: Callable[[str], Any] | None = None, *, min_items: int = 0) -> tuple[str, ...]:
+    def strings(self, name: str, check: Callable[[str], Any] | None = None, *, min_items: int = 0,
+                max_items: int | None = None) -> tuple[str, ...]:
         text = self.raw(name)
-        try:
-            items = json.loads(text)
-        except ValueError:
-            items = None
+        items = parse_json(text)
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise invalid(self.key(name), text, 'a list of strings, e.g. ["a", "b"]')
         if len(items) < min_items:
             raise invalid(self.key(name), items, f"at least {min_items} item(s)")
+        if max_items is not None and len(items) > max_items:
+            raise invalid(self.key(name), items, f"at most {max_items} items")
         if len(set(items)) != len(items):
             raise invalid(self.key(name), items, "a list without duplicates")
         for item in items:

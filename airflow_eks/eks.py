@@ -13,6 +13,8 @@ from airflow_eks import iam, physical_names
 
 # EKS cluster names: 1 to 100 characters, ^[0-9A-Za-z][A-Za-z0-9\-_]*$ (CreateCluster API).
 CLUSTER_NAME_MAX_LENGTH = 100
+# EKS service quota "Public endpoint access CIDR ranges per cluster": 40, not adjustable.
+MAX_PUBLIC_ACCESS_CIDRS = 40
 
 # AL2023 per CPU architecture; the node group's instance types decide which (ami_type()).
 AMI_TYPES = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}

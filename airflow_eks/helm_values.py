@@ -17,6 +17,8 @@ import json
 
 from airflow_eks import images, local_settings, names, pod_security, secret_data, sso, statsd_mapping
 from airflow_eks.config import AirflowSettings, GitSyncSettings, TaskResources
+from airflow_eks.image import digest
+from airflow_eks.metrics import task_statsd
 from airflow_eks.secret_data import NO_GENERATIONS, SECRET_NAMES, Generations, SecretNames
 from airflow_eks.ui_config import UiSettings
 
@@ -34,7 +36,7 @@ MIGRATION_WAIT_SECONDS = 600
 # missing), which is how migrations run again. Nothing waits for it: `wait_for_jobs` is off,
 # so its deletion cannot fail a release. Shorter than the least time to the next upgrade (the
 # rest of this release's readiness wait, then the next `pulumi up`'s own preview); the cost is
-# that a failed Job's logs go with it (README, Troubleshooting).
+# that a failed Job's logs go with it (docs/troubleshooting.md).
 JOB_TTL_SECONDS = 30
 # Triggerer logs only (task logs go to S3); the chart's 100Gi default would be wasted EBS.
 TRIGGERER_VOLUME_SIZE = "5Gi"
@@ -49,7 +51,7 @@ DEFAULT_TASK_RETRIES = 2
 # The chart names the API server Service `<fullname>-api-server` (fullname = release name,
 # since it contains "airflow") on port `ports.apiServer`.
 API_SERVER_SERVICE = f"{names.AIRFLOW_RELEASE}-api-server"
-API_SERVER_PORT = 8080
+API_SERVER_PORT = pod_security.API_SERVER_PORT
 
 # Labels of the PgBouncer pods (the selector of the chart's pgbouncer Deployment).
 PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": names.AIRFLOW_RELEASE}
@@ -114,20 +116,19 @@ def airflow_values(
     load_balancer_cidrs: tuple[str, ...] = (),
     secrets: SecretNames = SECRET_NAMES,
     ui: UiSettings | None = None,
-    vpc_cidr: str = "",
     generations: Generations = NO_GENERATIONS,
 ) -> dict:
     """The chart values for KubernetesExecutor on EKS with RDS, S3 logs and gitSync.
 
     `pgbouncer_ini_sha256` is secret_data.pgbouncer_ini_sha256() of the pgbouncer.ini in our
     Secret (host, port, database, pool settings; no password). `image_mirror`: see
-    airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO), `vpc_cidr` the ALB's peers.
-    `load_balancer_cidrs`: subnets that ALB connects from (the API server's NetworkPolicy
-    admits them). `generations`: the IDs that change with the credentials read at start.
+    airflow_eks/images.py. `ui`: the UI behind the ALB (and SSO). `load_balancer_cidrs`: the
+    subnets that ALB connects from (the API server trusts forwarded headers from them alone).
+    `generations`: the IDs that change with the credentials read at start.
     """
     launch = airflow.tasks_may_launch_pods
     repository = images.mirrored(airflow.image_repository, image_mirror)
-    image = f"{repository}:{airflow.version}"
+    image = airflow_image(airflow, image_mirror)
     values = {
         "executor": "KubernetesExecutor",
         # defaultAirflow* (not images.airflow.*) also feed the worker pod template (§4.1).
@@ -147,9 +148,10 @@ def airflow_values(
             "pod": pod_security.pod_context(pod_security.AIRFLOW_UID, pod_security.AIRFLOW_GID),
             "containers": CONTAINER_SECURITY_CONTEXT,
         },
-        # The chart's ingress policies (enforced by the VPC CNI, see components/cluster.py):
-        # PgBouncer and StatsD admit only this release's pods, the API server the peers below.
-        "networkPolicies": {"enabled": True},
+        # Off: the chart's StatsD policy admits task pods too, and the chart cannot leave out that
+        # one alone. The Airflow component renders every policy of the namespace instead
+        # (pod_security.network_policies), enforced by the VPC CNI (components/cluster.py).
+        "networkPolicies": {"enabled": False},
         # The chart binds its pod-launcher role to the scheduler, the triggerer AND the task
         # pods' service account, which lets any task exec into the scheduler or start a pod
         # under another service account (and its Pod Identity role). Off, the component
@@ -186,11 +188,7 @@ def airflow_values(
         "apiServer": {
             **_system(COMPONENT_RESOURCES["apiServer"], names.SERVICE_ACCOUNTS.api_server),
             **_replicated(airflow.api_server_replicas),
-            "networkPolicy": {"ingress": {
-                "from": pod_security.api_server_peers(load_balancer_cidrs),
-                "ports": [{"port": API_SERVER_PORT}],
-            }},
-            **(_behind_alb(ui, secrets, vpc_cidr) if ui and ui.enabled else {}),
+            **(_behind_alb(ui, secrets, load_balancer_cidrs) if ui and ui.enabled else {}),
         },
         "triggerer": {
             **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer,
@@ -245,7 +243,27 @@ def airflow_values(
     for component, generation in generation_annotations(generations).items():
         values[component]["podAnnotations"] = {**values[component].get("podAnnotations", {}), **generation}
     # The blocks above share the module's constant dicts; callers get their own copy.
-    return copy.deepcopy(values)
+    values = copy.deepcopy(values)
+    if airflow.image_digest:
+        _merge(values, digest.chart_values(repository, airflow.image_digest))
+    return values
+
+
+def airflow_image(airflow: AirflowSettings, image_mirror: str = "") -> str:
+    """The image reference every Airflow container runs: by digest when one is set."""
+    repository = images.mirrored(airflow.image_repository, image_mirror)
+    if airflow.image_digest:
+        return digest.reference(repository, airflow.image_digest)
+    return f"{repository}:{airflow.version}"
+
+
+def _merge(into: dict, extra: dict) -> None:
+    """`extra` merged into `into`, nested maps key by key (as Helm merges values)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
 
 
 def generation_annotations(generations: Generations) -> dict[str, dict[str, str]]:
@@ -426,19 +444,21 @@ def _workers(task: TaskResources, *, api_token: bool) -> dict:
                            "automountServiceAccountToken": api_token},
         # The Cluster Autoscaler must not drain a node to consolidate while a task runs.
         "safeToEvict": False,
+        # Task metrics go to the task pods' own StatsD exporter, never the components' one.
+        "env": task_statsd.task_pod_env(),
     }
 
 
-def _behind_alb(ui: UiSettings, secrets: SecretNames, vpc_cidr: str) -> dict:
+def _behind_alb(ui: UiSettings, secrets: SecretNames, load_balancer_cidrs: tuple[str, ...]) -> dict:
     """The API server behind the ALB: trust its X-Forwarded-* headers (redirects and OAuth
     redirect URIs stay https, apache/airflow#49781) and, with SSO, the generated
     webserver_config.py plus the client secret from its Secret."""
     block: dict = {
         # The chart's documented switch for a reverse proxy (values.yaml apiServer.args).
         "args": ["bash", "-c", "exec airflow api-server --proxy-headers"],
-        # uvicorn trusts forwarded headers only from these peers: the ALB's addresses are in the
-        # VPC (IP targets), and kubectl port-forward arrives on localhost.
-        "env": [{"name": "FORWARDED_ALLOW_IPS", "value": ",".join(filter(None, (vpc_cidr, "127.0.0.1")))}],
+        # uvicorn trusts forwarded headers only from these peers: the ALB's own subnets (IP
+        # targets; uvicorn >= 0.30 takes networks), and kubectl port-forward on localhost.
+        "env": [{"name": "FORWARDED_ALLOW_IPS", "value": ",".join((*load_balancer_cidrs, "127.0.0.1"))}],
     }
     if ui.sso is not None:
         block["apiServerConfig"] = sso.webserver_config(ui.sso)

@@ -4,7 +4,7 @@ With `imageMirror` set, every image on a public registry that the stack runs is 
 `<imageMirror>/<upstream registry>/<path>` instead, e.g. quay.io/prometheus/statsd-exporter
 becomes 123456789012.dkr.ecr.us-east-1.amazonaws.com/quay.io/prometheus/statsd-exporter.
 That is the layout of ECR pull-through cache rules whose prefixes are the upstream registry
-names (README, "Before the first prod deploy"), and of most proxy caches (Harbor, Artifactory).
+names (docs/deploying.md, "Before the first prod deploy"), and of most proxy caches (Harbor, Artifactory).
 Tags stay the chart's and the program's own, so a mirror never pins a different version.
 """
 
@@ -95,6 +95,14 @@ def sidecar_repositories(mirror: str) -> dict[str, str]:
     if not mirror:
         return {}
     return {key: mirrored(repo, mirror) for key, repo in CHART_SIDECAR_IMAGES.items()}
+
+
+def mirrorable(airflow_repository: str) -> tuple[str, ...]:
+    """Every public repository the stack may pull through a mirror, registry spelled out (what
+    follows `<imageMirror>/`), whichever optional component is on."""
+    repositories = [*CHART_SIDECAR_IMAGES.values(), airflow_repository, versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
+                    versions.LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY]
+    return tuple(sorted({qualified(r) for r in repositories if is_public(r)}))
 
 
 def mirrored_registries(mirror: str, *, airflow_repository: str, cluster_autoscaler: bool,

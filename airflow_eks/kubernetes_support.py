@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -147,27 +148,163 @@ def cost_cliff(minor: str) -> str:
 
 
 # -- what the program accepts on a given day -------------------------------------------------
+def accepted(minor: str, support_type: str, day: dt.date) -> bool:
+    """Whether the program creates or keeps a cluster on `minor` with `support_type` on `day`:
+    in standard support, or in extended support with EXTENDED (billed, with a warning)."""
+    row = CALENDAR.get(minor)
+    phase = row.phase(day) if row else None
+    return phase == STANDARD_SUPPORT or (phase == EXTENDED_SUPPORT and support_type == EXTENDED)
+
+
+def accepted_minors(support_type: str, day: dt.date) -> tuple[str, ...]:
+    """The minors a refusal offers instead: the ones accepted on `day` with `support_type`."""
+    return tuple(m for m in CALENDAR if accepted(m, support_type, day))
+
+
+# Where a refused stack's control plane can be. The program cannot tell which: the cluster's
+# name is generated at its creation and lives in the stack's state and in AWS, and validation
+# runs before the program registers or reads anything. So a refusal names a way out for each
+# state that is possible on that day, and only options that work in it (a control plane EKS
+# has upgraded never goes back: no upgrade policy brings its old minor back).
+NO_CLUSTER = "no cluster yet"
+STILL_ON_MINOR = "control plane still on the configured minor"
+UPGRADED = "control plane upgraded by EKS"
+# What tells them apart, for the operator (`clusterName` is a stack output).
+VERSION_COMMAND = ('aws eks describe-cluster --name "$(pulumi stack output clusterName)" '
+                   "--query cluster.version --output text")
+UPGRADE_GUIDE = "docs/operations/upgrades.md, 'Upgrading Kubernetes'"
+
+
+@dataclass(frozen=True)
+class WayOut:
+    """One way out of a refusal in one state: set kubernetesVersion to one of `minors` with
+    `support_type` (after `pulumi refresh` where a cluster exists)."""
+
+    state: str
+    minors: tuple[str, ...]
+    """Empty when no minor the program knows works (its calendar needs a newer release)."""
+    support_type: str
+    keeps_minor: bool = False
+    """The option keeps the configured minor (extended support, billed)."""
+
+
+def _one_step(minor: str, support_type: str, day: dt.date) -> list[WayOut]:
+    """Upgrade a control plane still on `minor` by one minor (EKS upgrades one at a time)."""
+    step = next_minor(minor)
+    for choice in dict.fromkeys((support_type, EXTENDED)):
+        if accepted(step, choice, day):
+            return [WayOut(STILL_ON_MINOR, (step,), choice)]
+    return []
+
+
+def _new_cluster(minor: str, support_type: str, day: dt.date) -> list[WayOut]:
+    """A stack without a cluster may start on any accepted minor; with STANDARD and none in
+    standard support (a calendar this old wants a newer airflow-eks), on one in extended support."""
+    minors = accepted_minors(support_type, day)
+    if minors:
+        ways = [WayOut(NO_CLUSTER, minors, support_type)]
+        if CALENDAR[minor].phase(day) == EXTENDED_SUPPORT:
+            ways.append(WayOut(NO_CLUSTER, (minor,), EXTENDED, keeps_minor=True))
+        return ways
+    return [WayOut(NO_CLUSTER, accepted_minors(EXTENDED, day), EXTENDED)]
+
+
+def ways_out(minor: str, support_type: str, day: dt.date) -> list[WayOut]:
+    """Every state-specific way out of a refused (minor, support type) on `day`; [] if accepted."""
+    if accepted(minor, support_type, day):
+        return []
+    phase = CALENDAR[minor].phase(day)
+    ways = _new_cluster(minor, support_type, day)
+    if phase == UNRELEASED:  # no cluster can run a minor EKS does not offer yet
+        return ways
+    ways += _one_step(minor, support_type, day)
+    if phase == EXTENDED_SUPPORT:  # and support_type is STANDARD
+        # Allowed until EKS begins its upgrade ("Enable extended support"); once EKS has begun
+        # it cannot promise to stop it, and once in extended support a cluster cannot go back
+        # to STANDARD ("Disable extended support"), so keeping the minor means EXTENDED.
+        ways.append(WayOut(STILL_ON_MINOR, (minor,), EXTENDED, keeps_minor=True))
+    plane = control_plane_on(minor, support_type, day)
+    ways.append(WayOut(UPGRADED, (plane.minor,) if plane.minor in CALENDAR else (), support_type))
+    return ways
+
+
+def _minors(minors: tuple[str, ...]) -> str:
+    return " or ".join(", ".join(minors).rsplit(", ", 1))
+
+
+def _cost(minor: str) -> str:
+    return f"{minor} at ${monthly(EXTENDED_HOURLY):,.2f}/month instead of ${monthly(STANDARD_HOURLY):,.2f}"
+
+
+def _option(way: WayOut) -> str:
+    if way.keeps_minor:
+        verb = "create the cluster on" if way.state == NO_CLUSTER else "keep"
+        return f"eksSupportType EXTENDED to {verb} {_cost(way.minors[0])}"
+    switch = " and eksSupportType EXTENDED" if way.support_type == EXTENDED else ""
+    return f"kubernetesVersion {_minors(way.minors)}{switch}"
+
+
 def refusal(minor: str, support_type: str, day: dt.date) -> str | None:
-    """Why a cluster on `minor` with `support_type` must not be created or kept on `day` (what
-    is allowed instead), or None. The caller names the key (kubernetesVersion) and the value."""
+    """Why a cluster on `minor` with `support_type` must not be created or kept on `day`, what is
+    allowed instead, and the way out in each state the stack's cluster can be in (ways_out); or
+    None. The caller names the key (kubernetesVersion) and the value."""
+    ways = ways_out(minor, support_type, day)
+    if not ways:
+        return None
     row = CALENDAR[minor]
     phase = row.phase(day)
-    others = ", ".join(in_standard_support(day)) or "none"
+    text = [f"a minor {_accepted_phrase(support_type, day)}"]
     if phase == UNRELEASED:
-        return f"a minor EKS offers on {day}: {minor} is released on EKS on {row.released}"
-    if phase == ENDED:
-        return (f"a minor EKS still supports on {day} ({', '.join(offered(day)) or 'none known'}; in standard "
-                f"support: {others}): extended support of "
-                f"{minor} ended on {row.end_of_extended}, and EKS upgrades such control planes to the next "
-                "minor by itself")
-    if phase == EXTENDED_SUPPORT and support_type == STANDARD:
-        return (f"a minor in standard support on {day} ({others}) while eksSupportType is STANDARD: {minor} "
-                f"left standard support on {row.end_of_standard}. EKS upgrades a STANDARD cluster's control "
-                f"plane to {next_minor(minor)} by itself at the end of standard support (node groups and "
-                "add-ons stay behind), and a cluster already in extended support cannot switch to STANDARD. "
-                f"Upgrade one minor ({next_minor(minor)}), or set eksSupportType EXTENDED to keep {minor} at "
-                f"${monthly(EXTENDED_HOURLY):,.2f}/month instead of ${monthly(STANDARD_HOURLY):,.2f}")
-    return None
+        text.append(f"{minor} is released on EKS on {row.released}")
+    elif phase == EXTENDED_SUPPORT:
+        text.append(f"{minor} left standard support on {row.end_of_standard}, and from that day EKS upgrades a "
+                    f"STANDARD cluster's control plane to {next_minor(minor)} by itself (node groups and add-ons "
+                    "stay behind)")
+    else:
+        text.append(f"Extended support of {minor} ended on {row.end_of_extended}, and EKS upgrades any control "
+                    f"plane still on it to {next_minor(minor)} by itself")
+    new = [w for w in ways if w.state == NO_CLUSTER and w.minors]
+    text.append("No cluster yet: set " + ", or ".join(_option(w) for w in new) if new else
+                "No cluster yet: update airflow-eks first (no minor its EKS calendar knows is accepted)")
+    if phase == UNRELEASED:
+        return ". ".join(text)
+    text.append(f"A cluster: run `pulumi refresh`, then read the minor its control plane runs (`{VERSION_COMMAND}`)")
+    still = [w for w in ways if w.state == STILL_ON_MINOR]
+    if still:
+        text.append(f"Still {minor}: set " + ", or ".join(
+            _option(w) + (" (EKS allows the switch only until its own upgrade begins, and a cluster in extended "
+                          "support cannot switch to STANDARD)" if w.keeps_minor else " (one minor a step)")
+            for w in still))
+    [upgraded] = [w for w in ways if w.state == UPGRADED]
+    plane = control_plane_on(minor, support_type, day).minor
+    later = f"A later minor ({plane} for a cluster {support_type} all along"
+    later += ("): set kubernetesVersion to that minor" if upgraded.minors else
+              ", which this program does not know yet): update airflow-eks, then set kubernetesVersion to it")
+    text.append(f"{later}; a control plane never goes back, so no eksSupportType keeps {minor} ({UPGRADE_GUIDE})")
+    return ". ".join(text)
+
+
+def _accepted_phrase(support_type: str, day: dt.date) -> str:
+    minors = ", ".join(accepted_minors(support_type, day)) or "none this program knows"
+    if support_type == STANDARD:
+        return f"in EKS standard support on {day}, as eksSupportType is STANDARD ({minors})"
+    return f"EKS supports on {day} ({minors})"
+
+
+def unknown_minor(value: str, support_type: str, day: dt.date) -> str:
+    """What is allowed instead of a kubernetesVersion outside the calendar, and, for a minor older
+    than the calendar (its extended support over), the way out for a cluster that ran it."""
+    text = f"one of the minors {_accepted_phrase(support_type, day)}"
+    oldest = min(CALENDAR, key=_minor_number)
+    if re.fullmatch(r"1\.[0-9]{1,3}", value, re.ASCII) and _minor_number(value) < _minor_number(oldest):
+        text += (f". Extended support of {value} has ended, so EKS has upgraded any control plane that ran it: "
+                 f"run `pulumi refresh`, then set kubernetesVersion to the minor `{VERSION_COMMAND}` shows "
+                 f"({UPGRADE_GUIDE})")
+    return text
+
+
+def _minor_number(minor: str) -> int:
+    return int(minor.split(".")[1])
 
 
 def extended_support_warning(minor: str, support_type: str, day: dt.date) -> str | None:
@@ -177,8 +314,8 @@ def extended_support_warning(minor: str, support_type: str, day: dt.date) -> str
         return None
     return (f"kubernetesVersion {minor} is in EKS extended support since {row.end_of_standard}: the control "
             f"plane costs ${monthly(EXTENDED_HOURLY):,.2f}/month instead of ${monthly(STANDARD_HOURLY):,.2f} "
-            f"until you upgrade to {next_minor(minor)} (README, 'Upgrading Kubernetes'). Extended support ends "
-            f"on {row.end_of_extended}; EKS then upgrades the control plane by itself.")
+            f"until you upgrade to {next_minor(minor)} ({UPGRADE_GUIDE}). "
+            f"Extended support ends on {row.end_of_extended}; EKS then upgrades the control plane by itself.")
 
 
 # -- today ------------------------------------------------------------------------------------

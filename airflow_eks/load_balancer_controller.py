@@ -10,8 +10,9 @@ grouped by purpose:
 - only ALBs (no NLB, no Global Accelerator, no Outposts/IPAM writes), in this region and account;
 - writes to load balancers, target groups and security groups only where the cluster tag
   says they are THIS cluster's (the published policy only checks that some cluster tag exists);
-- security group rules on untagged groups (the nodes' groups, for ALB -> pod traffic) only in
-  this stack's VPC (`ec2:Vpc`);
+- security group rules only on those groups and on the EKS cluster security group the pods
+  carry (tagged by EKS as this cluster's, in this VPC): the published policy lets the
+  controller change any security group in the account, the database's included;
 - no Shield, WAF Classic, Cognito or IAM server certificates (turned off in the values); WAFv2
   only when uiWafAclArn is set, and then only that web ACL;
 - no ACM calls: the Ingress names its certificate, so the controller never discovers one.
@@ -32,6 +33,9 @@ CHART_VERSION = "3.5.0"  # appVersion v3.5.0; the IAM policy below follows that 
 RELEASE_NAME = "aws-load-balancer-controller"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
 CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+# EKS tags the cluster security group it creates (which managed nodes, and so pods, carry)
+# `kubernetes.io/cluster/<cluster name>: owned` (EKS user guide, "security group requirements").
+EKS_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 
 # Read-only calls of the reconcile loop (published statement 2, minus Outposts and IPAM).
 DESCRIBE_ACTIONS = (
@@ -97,9 +101,15 @@ def policy(*, cluster_arn: str, cluster_name: str, vpc_id: str, waf_acl_arn: str
         iam.allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
                    "ec2:DeleteSecurityGroup"], [security_groups], sid="ManageOwnSecurityGroups",
                   condition=_tagged("Resource", cluster_name)),
+        # The pods' group: the controller opens the API server's port to its backend group on
+        # the one group of each target's network interface (networking_manager.go,
+        # resolveEndpointSGForENI), which on managed nodes is the EKS cluster security group,
+        # tagged `kubernetes.io/cluster/<name>: owned` by EKS. Never the database's or the
+        # collector's group, whatever their VPC.
         iam.allow(["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], [security_groups],
-                  sid="OpenNodeSecurityGroupsToTheAlb",
-                  condition={"StringEquals": {"ec2:Vpc": f"{ec2}:vpc/{vpc_id}"}}),
+                  sid="OpenTheClusterSecurityGroupToTheAlb",
+                  condition={"StringEquals": {f"aws:ResourceTag/{EKS_CLUSTER_TAG_PREFIX}{cluster_name}": "owned",
+                                              "ec2:Vpc": f"{ec2}:vpc/{vpc_id}"}}),
         # Load balancers and target groups: created tagged, then changed only while tagged.
         iam.allow(["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
                   balancers, sid="CreateTaggedBalancers", condition=_tagged("Request", cluster_name)),

@@ -76,12 +76,25 @@ SCHEDULER_POD_LAUNCHER_RULES = (
 
 
 # --- Network policies ----------------------------------------------------------------------
-# The chart's policies admit every Airflow pod of the release (StatsD, PgBouncer) or nobody
-# (the API server without `from`); these peers are what the program adds.
+# The chart's own policies are off (helm_values: networkPolicies): they admit every pod labelled
+# as this release's to StatsD ingest, task pods included, so DAG code could send the scheduler's
+# heartbeat; and the chart cannot be told to leave out one of them. The program renders them
+# all instead, each admitting exactly its peers. Names differ from the chart's (`-policy`), so
+# that on the upgrade that turns the chart's off, ours exist before Helm deletes the chart's.
 AIRFLOW_PODS = {"tier": "airflow", "release": names.AIRFLOW_RELEASE}
+# The KubernetesExecutor labels every task pod it launches `kubernetes_executor: "True"` after
+# the pod template and before a task's own pod_override (cncf.kubernetes provider,
+# PodGenerator.construct_pod and build_labels_for_k8s_executor_pod): an override can change the
+# value but never drop the key, so its presence tells task pods from Airflow's components
+# whatever else a DAG sets (runtime tier: runtime/tests/test_task_pod_labels.py).
+TASK_POD_LABEL = "kubernetes_executor"
+API_SERVER_PORT = 8080  # the chart's ports.apiServer
+PGBOUNCER_PORT = 6543  # the chart's ports.pgbouncer
+STATSD_INGEST_PORT = 9125  # the chart's ports.statsdIngest
 STATSD_SCRAPE_PORT = 9102  # the chart's ports.statsdScrape
 PGBOUNCER_SCRAPE_PORT = 9127  # the chart's ports.pgbouncerScrape
 TRIGGERER_LOGS_PORT = 8794  # the chart's ports.triggererLogs
+TASK_STATSD_COMPONENT = "task-statsd"  # airflow_eks/metrics/task_statsd.py
 
 
 def ip_peers(cidrs: Sequence[str]) -> list[dict]:
@@ -92,48 +105,60 @@ def _component(component: str) -> dict:
     return {"matchLabels": {**AIRFLOW_PODS, "component": component}}
 
 
+def _airflow_pods(*, tasks: bool | None) -> dict:
+    """This release's pods: every one (None), only task pods (True), or none of them (False)."""
+    if tasks is None:
+        return {"podSelector": {"matchLabels": dict(AIRFLOW_PODS)}}
+    operator = "Exists" if tasks else "DoesNotExist"
+    return {"podSelector": {"matchLabels": dict(AIRFLOW_PODS),
+                            "matchExpressions": [{"key": TASK_POD_LABEL, "operator": operator}]}}
+
+
 def api_server_peers(load_balancer_cidrs: Sequence[str]) -> list[dict]:
     """Who may open the API server's port: every Airflow pod (task pods call the Execution
-    API, the DAG processor and triggerer too) and the load balancer's subnets (an ALB in IP
-    mode connects from its own addresses there). `kubectl port-forward` enters the pod's
-    network namespace through the kubelet and the VPC CNI always admits the node (kubelet
-    probes), so neither needs a rule."""
-    return [{"podSelector": {"matchLabels": dict(AIRFLOW_PODS)}}, *ip_peers(load_balancer_cidrs)]
+    API, the DAG processor and triggerer too) and the load balancer's own subnets (an ALB in IP
+    mode connects from its addresses there, where no pod has one). `kubectl port-forward`
+    enters the pod's network namespace through the kubelet and the VPC CNI always admits the
+    node (kubelet probes), so neither needs a rule."""
+    return [_airflow_pods(tasks=None), *ip_peers(load_balancer_cidrs)]
 
 
-def network_policies(scraper_cidrs: Sequence[str]) -> dict[str, dict]:
-    """NetworkPolicy specs the program adds to the chart's, by object name.
+def _ingress(selector: dict, peers: list[dict], *ports: tuple[str, int]) -> dict:
+    return {"podSelector": selector, "policyTypes": ["Ingress"],
+            "ingress": [{"from": peers, "ports": [{"protocol": p, "port": n} for p, n in ports]}]}
 
-    - default deny: pods no other policy selects (DAG processor, task pods, jobs) accept no
-      connection; policies add up, so the chart's and the ones below still admit their peers;
-    - triggerer logs: the chart admits only Airflow 2's `webserver` pods to the triggerer's
-      log server, while in Airflow 3 the API server reads a deferred task's log there;
-    - metrics scrape: a collector in `scraper_cidrs` may reach the exporters' scrape ports
-      only. The chart's own policies put those in the same rule as StatsD's ingest and
-      PgBouncer's database port, so a peer added there could also write metrics and open
-      database sessions.
+
+def network_policies(load_balancer_cidrs: Sequence[str], scraper_cidrs: Sequence[str]) -> dict[str, dict]:
+    """Every NetworkPolicy of Airflow's namespace, by object name.
+
+    - default deny: pods no other policy selects (scheduler, DAG processor, task pods, jobs)
+      accept no connection; policies add up, so the ones below still admit their peers;
+    - API server: every Airflow pod, and the UI's load balancer from its own subnets;
+    - PgBouncer: every Airflow pod, on the database port only;
+    - StatsD: Airflow's components only, never a task pod (they send to their own exporter);
+    - the task pods' StatsD exporter: task pods only;
+    - triggerer logs: the API server (in Airflow 3 it reads a deferred task's log there);
+    - metrics scrape: a collector in `scraper_cidrs` (its own subnets) may reach the exporters'
+      scrape ports only, never StatsD's ingest or PgBouncer's database port.
+    Every rule names its peers: an ingress rule with no peers would admit every source.
     """
     release = names.AIRFLOW_RELEASE
     policies = {
         f"{release}-default-deny-ingress": {"podSelector": {}, "policyTypes": ["Ingress"]},
-        f"{release}-triggerer-logs": {
-            "podSelector": _component("triggerer"),
-            "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": _component("api-server")}],
-                         "ports": [{"protocol": "TCP", "port": TRIGGERER_LOGS_PORT}]}],
-        },
+        f"{release}-api-server-ingress": _ingress(
+            _component("api-server"), api_server_peers(load_balancer_cidrs), ("TCP", API_SERVER_PORT)),
+        f"{release}-pgbouncer-ingress": _ingress(
+            _component("pgbouncer"), [_airflow_pods(tasks=None)], ("TCP", PGBOUNCER_PORT)),
+        f"{release}-statsd-ingest": _ingress(
+            _component("statsd"), [_airflow_pods(tasks=False)], ("UDP", STATSD_INGEST_PORT)),
+        f"{release}-task-statsd-ingest": _ingress(
+            _component(TASK_STATSD_COMPONENT), [_airflow_pods(tasks=True)], ("UDP", STATSD_INGEST_PORT)),
+        f"{release}-triggerer-logs": _ingress(
+            _component("triggerer"), [{"podSelector": _component("api-server")}], ("TCP", TRIGGERER_LOGS_PORT)),
     }
-    if not scraper_cidrs:
-        # An ingress rule with no peers admits every source.
-        return policies
-    policies[f"{release}-metrics-scrape"] = {
-        "podSelector": {"matchLabels": dict(AIRFLOW_PODS), "matchExpressions": [
-            {"key": "component", "operator": "In", "values": ["statsd", "pgbouncer"]}]},
-        "policyTypes": ["Ingress"],
-        "ingress": [{
-            "from": ip_peers(scraper_cidrs),
-            "ports": [{"protocol": "TCP", "port": STATSD_SCRAPE_PORT},
-                      {"protocol": "TCP", "port": PGBOUNCER_SCRAPE_PORT}],
-        }],
-    }
+    if scraper_cidrs:
+        policies[f"{release}-metrics-scrape"] = _ingress(
+            {"matchLabels": dict(AIRFLOW_PODS), "matchExpressions": [
+                {"key": "component", "operator": "In", "values": ["statsd", TASK_STATSD_COMPONENT, "pgbouncer"]}]},
+            ip_peers(scraper_cidrs), ("TCP", STATSD_SCRAPE_PORT), ("TCP", PGBOUNCER_SCRAPE_PORT))
     return policies

@@ -51,7 +51,7 @@ def final_snapshot_identifier(instance_identifier: str) -> str:
     earlier one. One life deletes its instance twice only if a replacement came before the
     teardown; the second delete finds the name taken, RDS refuses it (DBSnapshotAlreadyExists)
     and the instance stays: the collision fails safe, never a delete without a snapshot
-    (rename the older snapshot and destroy again, README "Troubleshooting").
+    (rename the older snapshot and destroy again, docs/troubleshooting.md).
     """
     name = f"{instance_identifier}-final"
     if len(name) > SNAPSHOT_IDENTIFIER_MAX_LENGTH or not SNAPSHOT_IDENTIFIER.fullmatch(name):

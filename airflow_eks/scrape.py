@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from airflow_eks import names, statsd_mapping
+from airflow_eks import names, pod_security, statsd_mapping
 
 # The AMP collector's floor (AMP user guide); above 2 minutes the rules' 10-minute windows hold
 # too few samples for rate() and the dashboards turn into dots.
@@ -33,6 +33,9 @@ API_SERVER = "kubernetes.default.svc:443"
 STATSD_PORT = 9102      # chart ports.statsdScrape, Service port name statsd-scrape
 PGBOUNCER_PORT = 9127   # chart ports.pgbouncerScrape, Service port name pgb-metrics
 AUTOSCALER_PORT = 8085  # cluster-autoscaler chart service.servicePort, port name http
+# The `component` labels of the StatsD exporters' Services: the chart's, for Airflow's
+# components, and the task pods' own.
+STATSD_COMPONENTS = ("statsd", pod_security.TASK_STATSD_COMPONENT)
 # Ports the collector's ENIs open to pods (and to the API server's ENIs, on 443).
 TARGET_PORTS = (STATSD_PORT, PGBOUNCER_PORT, AUTOSCALER_PORT)
 
@@ -67,15 +70,6 @@ KUBELET_METRICS = ("node_cpu_usage_seconds_total", "node_memory_working_set_byte
 CADVISOR_METRICS = ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes")
 # Only the error responses: the full request counter is several hundred series.
 APISERVER_ERRORS = ("apiserver_request_total", "5..")
-
-
-def parse_interval(text: str) -> int:
-    """Seconds of a Prometheus duration made of h/m/s parts (`60s`, `1m`, `1m30s`)."""
-    found = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
-    if not text or not found:
-        raise ValueError("a Prometheus duration such as 30s, 60s or 2m")
-    hours, minutes, seconds = (int(part or 0) for part in found.groups())
-    return hours * 3600 + minutes * 60 + seconds
 
 
 def _keep_names(metrics: tuple[str, ...]) -> dict:
@@ -129,7 +123,9 @@ def scrape_configuration(interval: str, *, cluster_name: str) -> str:
     config = {
         "global": {"scrape_interval": interval, "external_labels": {"cluster": cluster_name}},
         "scrape_configs": [
-            _endpoints_job(JOB_STATSD, airflow, (component, "statsd"), "statsd-scrape"),
+            # Both StatsD exporters, the components' (the chart's) and the task pods' own
+            # (airflow_eks/metrics/task_statsd.py), under one job: rules and panels sum them.
+            _endpoints_job(JOB_STATSD, airflow, (component, f"({'|'.join(STATSD_COMPONENTS)})"), "statsd-scrape"),
             _endpoints_job(JOB_PGBOUNCER, airflow, (component, "pgbouncer"), "pgb-metrics", PGBOUNCER_METRICS),
             _endpoints_job(JOB_AUTOSCALER, names.KUBE_SYSTEM,
                            ("__meta_kubernetes_service_name", names.CLUSTER_AUTOSCALER_SERVICE), "http",
@@ -181,7 +177,8 @@ def series_estimate(w: Workload = Workload()) -> dict[str, int]:
     """
     tasks = w.dags * w.tasks_per_dag
     nodes = w.system_nodes + w.task_nodes
-    targets = 1 + w.pgbouncer_pods + 1 + 2 * nodes + 2  # statsd, pgbouncer, autoscaler, kubelet+cadvisor, apiserver
+    # both StatsD exporters, pgbouncer, autoscaler, kubelet+cadvisor, apiserver
+    targets = len(STATSD_COMPONENTS) + w.pgbouncer_pods + 1 + 2 * nodes + 2
     series = {
         JOB_STATSD: 3 * tasks + 17 * w.dags + 35,
         JOB_PGBOUNCER: len(PGBOUNCER_METRICS) * w.pgbouncer_pods,

@@ -24,6 +24,7 @@ dot-separated segment, the earliest matching rule wins), then regex rules in ord
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -117,10 +118,59 @@ def override_mappings() -> list[dict]:
     return [rule.as_mapping() for rule in RULES] + [dict(DROP_REST)]
 
 
+# What a task pod itself sends: Airflow 3.1.8's task runner (airflow/sdk/execution_time/
+# task_runner.py, the only StatsD sender of the task SDK but for airflow/sdk/io/fs.py's
+# filesystem timer), as sample names. Task pods send to an exporter of their own
+# (airflow_eks/metrics/task_statsd.py) that maps only the rules these names hit and drops the
+# rest, so DAG code can report task outcomes, as it always could by succeeding or failing, but
+# never a component's heartbeat, parse errors, executor slots or pools.
+TASK_RUNNER_SAMPLES = (
+    "ti.start.a_dag.a_task", "ti.start", "ti.finish.a_dag.a_task.success", "ti.finish",
+    "operator_successes_PythonOperator", "operator_successes", "ti_successes",
+    "operator_failures_PythonOperator", "operator_failures", "ti_failures",
+    "dag.a_dag.a_task.duration", "task.duration", "airflow.io.load_filesystems",
+)
+
+
+def task_rules() -> tuple[Rule, ...]:
+    """The rules a task pod's metrics need, in RULES order."""
+    hit = {found[0] for name in TASK_RUNNER_SAMPLES if (found := match(f"{PREFIX}.{name}"))}
+    return tuple(rule for rule in RULES if rule in hit)
+
+
+def task_override_mappings() -> list[dict]:
+    """The task pods' exporter mapping: the task rules, then drop everything else."""
+    return [rule.as_mapping() for rule in task_rules()] + [dict(DROP_REST)]
+
+
 def mappings_sha256() -> str:
     """Pod annotation: statsd_exporter reads its mapping at start only, and the chart's own
     checksum annotation is not rendered for overrideMappings alone."""
     return hashlib.sha256(json.dumps(override_mappings(), sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _pattern(rule: Rule) -> re.Pattern:
+    if rule.regex:
+        return re.compile(rule.match)
+    segment = r"([^.]*)"
+    return re.compile("^" + segment.join(re.escape(part) for part in rule.match.split("*")) + "$")
+
+
+def match(statsd_name: str, rules: tuple[Rule, ...] = RULES) -> tuple[Rule, dict[str, str]] | None:
+    """The rule of `rules` that maps a StatsD name and the labels it gets, or None if it is
+    dropped. Globs first, then regexes in order, as statsd_exporter's mapper does for these
+    rules (tests/test_metric_names.py checks it against the port of statsd_exporter's mapper
+    on every name the pinned Airflow was seen sending)."""
+    for rule in sorted(rules, key=lambda r: r.regex):  # stable: globs, then regexes, each in order
+        found = _pattern(rule).match(statsd_name)
+        if found:
+            return rule, {key: _expand(value, found) for key, value in rule.labels}
+    return None
+
+
+def _expand(template: str, found: re.Match) -> str:
+    return re.sub(r"\$(\d+)", lambda m: found.group(int(m.group(1))), template)
 
 
 def series_names(rule: Rule) -> tuple[str, ...]:

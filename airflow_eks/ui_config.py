@@ -9,16 +9,20 @@ stack fails loudly instead of silently doing nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 
 from airflow_eks import formats, sso
-from airflow_eks.config_reader import Reader, invalid, invalid_secret
+from airflow_eks.config_reader import Reader, invalid, invalid_secret, parse_json
 from airflow_eks.sso import SsoSettings
 
 SCHEMES = ("internal", "internet-facing")
+# The controller puts one rule per CIDR and listener port (ui_ingress.LISTEN_PORTS: 80 and 443)
+# in the ALB's one managed security group, which holds 60 inbound rules by default; past that
+# AuthorizeSecurityGroupIngress fails with RulesPerSecurityGroupLimitExceeded and the Ingress
+# never gets its ALB (aws-load-balancer-controller#4789, #4800).
+MAX_ALLOWED_CIDRS = 30
 SECRET_KEY = "ssoClientSecret"
 
 
@@ -50,10 +54,7 @@ def role_mapping(text: str) -> dict[str, str]:
     """`{"<IdP group>": "<Airflow role>", ...}` with at least one Admin group."""
     allowed = ('an object {"<IdP group>": "<role>"} with roles from ' + ", ".join(sso.MAPPABLE_ROLES)
                + " and at least one group mapped to Admin")
-    try:
-        mapping = json.loads(text)
-    except ValueError:
-        mapping = None
+    mapping = parse_json(text)
     if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
         raise ValueError(allowed)
     for group, role in mapping.items():
@@ -114,7 +115,7 @@ def load(r: Reader, *, region: str, vpc_cidr: str) -> UiSettings:
     zone = r.raw("uiHostedZoneId")
     scheme = r.choice("uiScheme", SCHEMES)
     waf = r.raw("uiWafAclArn")
-    cidrs = r.strings("uiAllowedCidrs", formats.ipv4_cidr)
+    cidrs = r.strings("uiAllowedCidrs", formats.ipv4_cidr, max_items=MAX_ALLOWED_CIDRS)
     sso_settings, secret = _sso(r, name)
     if not name:
         for key, value in (("uiCertificateArn", certificate), ("uiHostedZoneId", zone), ("uiWafAclArn", waf)):

@@ -1,8 +1,8 @@
 """The UI's ALB: IngressClassParams, Ingress annotations and spec, and the UI URL. Pure.
 
 Who may set what: the IngressClassParams (rendered by the controller's chart, referenced by
-the IngressClass `INGRESS_CLASS`) pin the scheme, the inbound CIDRs, the WAF ACL, the TLS
-policy, the ALB group and the namespace allowed to use the class, so no Ingress, ours or
+the IngressClass `INGRESS_CLASS`) pin the scheme, the subnets, the inbound CIDRs, the WAF ACL,
+the TLS policy, the ALB group and the namespace allowed to use the class, so no Ingress, ours or
 anyone else's, can turn the ALB internet-facing or open it wider. The Ingress annotations
 only describe the routing: IP targets, HTTPS with the certificate, HTTP redirected to HTTPS,
 and the API server's health endpoint.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 
-from airflow_eks import helm_values, names
+from airflow_eks import helm_values, names, subnets
 from airflow_eks.ui_config import UiSettings
 
 INGRESS_CLASS = "airflow-alb"
@@ -34,11 +34,19 @@ READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 # webhook is limited to them, so task pods never wait on it.
 TARGET_POD_LABELS = {"tier": "airflow", "component": "api-server", "release": names.AIRFLOW_RELEASE}
 _GROUP = re.compile(r"[^a-z0-9-]+")
+# The controller's rule for group names (v3.5.0 pkg/ingress/group_loader.go, validateGroupName):
+# it refuses any other with "invalid ingress group", and the Ingress never gets an ALB.
+GROUP_NAME = re.compile(r"^([a-z0-9][-a-z0-9.]*)?[a-z0-9]$")
+GROUP_NAME_MAX = 63
 
 
 def group_name(project: str, stack: str) -> str:
-    """The ALB group, unique to the stack (at most 63 lower-case letters, digits and dashes)."""
-    return _GROUP.sub("-", f"{project}-{stack}".lower()).strip("-")[:63]
+    """The ALB group, unique to the stack: lower-case letters, digits and dashes, cut to the
+    controller's 63 characters and only then stripped of dashes, so it never ends in one."""
+    name = _GROUP.sub("-", f"{project}-{stack}".lower())[:GROUP_NAME_MAX].strip("-")
+    if not GROUP_NAME.match(name):
+        raise ValueError(f"no ALB group name can be made of project {project!r} and stack {stack!r}")
+    return name
 
 
 def class_params(ui: UiSettings, *, group: str) -> dict:
@@ -49,6 +57,10 @@ def class_params(ui: UiSettings, *, group: str) -> dict:
         "group": {"name": group},
         "sslPolicy": SSL_POLICY,
         "targetType": "ip",
+        # The load balancer's own subnets (airflow_eks/subnets.py), by their tier tag: with a
+        # selector the controller discovers nothing else, so the ALB never lands in the nodes'
+        # subnets, and the API server's NetworkPolicy admits exactly these addresses.
+        "subnets": {"tags": {subnets.TIER_TAG: [subnets.LOAD_BALANCER]}},
         # Only Ingresses in Airflow's namespace may use this class (and so join this ALB).
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": names.AIRFLOW_NAMESPACE}},
     }

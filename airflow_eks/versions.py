@@ -31,6 +31,10 @@ CLUSTER_AUTOSCALER_CHART_LINES: dict[str, str] = {"9.53.0": "1.34", "9.59.0": "1
 # the other minors run their own image on it.
 CLUSTER_AUTOSCALER_CHART_VERSION = "9.59.0"
 
+# The StatsD exporter's tag in Airflow chart 1.19.0 (values.yaml images.statsd.tag): the task
+# pods' own exporter (airflow_eks/metrics/task_statsd.py) runs the same build as the chart's.
+STATSD_EXPORTER_TAG = "v0.28.0"
+
 # The AWS Load Balancer Controller's image (chart 3.5.0's default repository; the chart's tag).
 LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY = "public.ecr.aws/eks/aws-load-balancer-controller"
 
@@ -46,7 +50,7 @@ SUPPORTED_POSTGRES_MAJORS: tuple[int, ...] = (13, 14, 15, 16, 17)
 
 # Airflow chart releases whose values.schema.json this program's values are tested against
 # (tests/test_helm_values.py). Adding one: pull its schema, run the suite against it
-# (README, "Development"), then list it here.
+# (docs/getting-started.md, "Pointing the tests at a chart"), then list it here.
 SUPPORTED_AIRFLOW_CHART_VERSIONS: tuple[str, ...] = ("1.19.0",)
 
 AIRFLOW_CHART_NAME = "airflow"

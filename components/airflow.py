@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 
 from airflow_eks import helm_values, names, pod_security, ui_ingress, versions
 from airflow_eks.config import AirflowSettings
+from airflow_eks.metrics import task_statsd
 from airflow_eks.ui_config import UiSettings
 from components.airflow_secrets import AirflowSecrets, AirflowSecretsArgs
 
@@ -52,10 +53,9 @@ class AirflowReleaseArgs:
     """Registry public images are pulled through ('' for none; airflow_eks/images.py)."""
     ui: UiSettings | None = None
     """The UI behind the ALB and SSO (the Ingress itself is components/ui_ingress.py)."""
-    vpc_cidr: str = ""
-    """Where the ALB's forwarded headers come from."""
     load_balancer_cidrs: Sequence[str] = ()
-    """Subnets the UI's load balancer connects to the API server from (its NetworkPolicy)."""
+    """Subnets the UI's load balancer connects to the API server from (its NetworkPolicy, and
+    whose forwarded headers the API server trusts)."""
     metrics_scraper_cidrs: Sequence[str] = ()
     """Subnets a metrics collector scrapes the StatsD and PgBouncer exporters from."""
 
@@ -68,6 +68,8 @@ class AirflowRelease(pulumi.ComponentResource):
     """None with SSO: no generated admin."""
     admin_password: pulumi.Output[str] | None
     """Secret; None with SSO."""
+    image: str
+    """The Airflow image every component, Job and task pod runs (by digest when airflowImageDigest is set)."""
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -114,15 +116,16 @@ class AirflowRelease(pulumi.ComponentResource):
         ), opts=child)
 
         access = self._pod_access(name, args, child)
+        self._task_statsd(name, args, child)
 
-        settings, region, mirror, ui, vpc_cidr = args.settings, args.region, args.image_mirror, args.ui, args.vpc_cidr
+        settings, region, mirror, ui = args.settings, args.region, args.image_mirror, args.ui
         lb_cidrs = tuple(args.load_balancer_cidrs)
         values = pulumi.Output.all(
             args.logs_bucket_name, args.storage_class_name, secrets.pgbouncer_ini_sha256,
             secrets.generations,
         ).apply(lambda v: helm_values.airflow_values(
             settings, region=region, logs_bucket=v[0], storage_class=v[1], pgbouncer_ini_sha256=v[2],
-            image_mirror=mirror, ui=ui, vpc_cidr=vpc_cidr, load_balancer_cidrs=lb_cidrs, generations=v[3],
+            image_mirror=mirror, ui=ui, load_balancer_cidrs=lb_cidrs, generations=v[3],
         ))
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -162,6 +165,7 @@ class AirflowRelease(pulumi.ComponentResource):
         self.ui_command = pulumi.Output.all(self.namespace, self.release.id).apply(
             lambda v: helm_values.ui_command(v[0])
         )
+        self.image = helm_values.airflow_image(args.settings, args.image_mirror)
         self.admin_password = secrets.admin_password
         self.admin_user = helm_values.ADMIN_USERNAME if self.admin_password is not None else None
         self.register_outputs({
@@ -169,12 +173,13 @@ class AirflowRelease(pulumi.ComponentResource):
             "ui_command": self.ui_command,
             "admin_user": self.admin_user,
             "admin_password": self.admin_password,
+            "image": self.image,
         })
 
     def _pod_access(self, name: str, args: AirflowReleaseArgs, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
         """What the chart cannot express: the scheduler's own pod-launcher role when task pods
-        may not launch pods (helm_values: allowPodLaunching), and the NetworkPolicies beside
-        the chart's (pod_security.network_policies)."""
+        may not launch pods (helm_values: allowPodLaunching), and every NetworkPolicy of the
+        namespace, the chart's being off (pod_security.network_policies)."""
         namespace = self.namespace
         created: list[pulumi.Resource] = []
         if not args.settings.tasks_may_launch_pods:
@@ -197,7 +202,7 @@ class AirflowRelease(pulumi.ComponentResource):
                 opts=child,
             )
             created += [role, binding]
-        for policy, spec in pod_security.network_policies(args.metrics_scraper_cidrs).items():
+        for policy, spec in pod_security.network_policies(args.load_balancer_cidrs, args.metrics_scraper_cidrs).items():
             created.append(k8s.networking.v1.NetworkPolicy(
                 f"{name}-{policy.removeprefix(names.AIRFLOW_RELEASE + '-')}",
                 # Fixed: runbooks and `kubectl describe networkpolicy` name them.
@@ -206,3 +211,19 @@ class AirflowRelease(pulumi.ComponentResource):
                 opts=child,
             ))
         return created
+
+    def _task_statsd(self, name: str, args: AirflowReleaseArgs, child: pulumi.ResourceOptions) -> None:
+        """The task pods' own StatsD exporter (airflow_eks/metrics/task_statsd.py); fixed names:
+        the task pod template sends to the Service by name."""
+        metadata = k8s.meta.v1.ObjectMetaArgs(name=task_statsd.NAME, namespace=self.namespace,
+                                              labels=dict(task_statsd.LABELS))
+        config = k8s.core.v1.ConfigMap(f"{name}-task-statsd", metadata=metadata,
+                                       data={task_statsd.MAPPING_FILE: task_statsd.mapping_yaml()}, opts=child)
+        k8s.apps.v1.Deployment(
+            f"{name}-task-statsd", metadata=metadata,
+            spec=task_statsd.deployment_spec(image_mirror=args.image_mirror,
+                                             resources=helm_values.COMPONENT_RESOURCES["statsd"]),
+            # It runs on the system nodes, like the chart's exporter: readiness needs them.
+            opts=child.merge(pulumi.ResourceOptions(depends_on=[config, *args.release_depends_on])))
+        k8s.core.v1.Service(f"{name}-task-statsd", metadata=metadata, spec=task_statsd.service_spec(), opts=child)
+

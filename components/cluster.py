@@ -193,7 +193,7 @@ class Cluster(pulumi.ComponentResource):
             version=settings.kubernetes_version,
             # What EKS does when the minor leaves standard support: STANDARD upgrades the control
             # plane, EXTENDED keeps it at six times the price. Unset, EKS's API defaults to
-            # EXTENDED (README, "Kubernetes support window").
+            # EXTENDED (docs/operations/upgrades.md, "Kubernetes support window").
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=settings.support_type),
             # Access entries only. pulumi-eks always sets bootstrapClusterCreatorAdminPermissions,
             # so EKS gives the principal that creates the cluster an admin access entry of its

@@ -2,7 +2,8 @@
 
 Owns, when `metrics: amp`:
 - an AMP workspace encrypted with a customer managed key of its own;
-- an AWS-managed collector (aws.amp.Scraper) with ENIs in the cluster's private subnets and a
+- an AWS-managed collector (aws.amp.Scraper) with ENIs in subnets of its own (the Network's
+  collector subnets, where no pod has an address, so NetworkPolicies can admit exactly it) and a
   security group of its own, scraping what airflow_eks/scrape.py lists; the cluster security
   group admits it on exactly those ports. Because the workspace uses a customer managed key,
   the collector writes through a source and a target role (airflow_eks/alerting.py);
@@ -48,7 +49,7 @@ class MetricsArgs:
     """The EKS-managed cluster security group: nodes, pods and the API server's ENIs carry it."""
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets, at least two zones (the collector puts one ENI in each)."""
+    """The collector's own subnets: two to five zones (it puts one ENI in each)."""
     system_min_nodes: int
     """The system pool's minimum, which the node alert compares against."""
 

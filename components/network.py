@@ -1,12 +1,16 @@
-"""Network: a new VPC with a public and a private subnet per AZ, NAT and routing.
+"""Network: a new VPC with per-AZ subnets by purpose, NAT and routing.
 
 Plain pulumi_aws resources (no awsx), so every subnet, NAT gateway and EIP is a resource of
 this program that cost estimates and policy checks can see. The subnet plan is the pure
-`airflow_eks.subnets.plan`; this component only turns it into resources.
+`airflow_eks.subnets.plan`; this component only turns it into resources: private subnets
+(nodes, pods, database; out through NAT), public ones (NAT gateways), and, when asked for,
+the UI load balancer's and the metrics collector's own small subnets, where no pod ever gets
+an address, so NetworkPolicies can admit exactly them.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,29 +19,33 @@ import pulumi_aws as aws
 
 from airflow_eks import subnets
 
-# Subnet tags the AWS Load Balancer Controller and the in-tree service controller use to
-# pick subnets for internet-facing and internal load balancers.
-PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
-INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
+LOAD_BALANCER_SCHEMES = ("", *subnets.ROLE_TAGS)
 
 
 @dataclass
 class NetworkArgs:
     cidr: str
     availability_zones: Sequence[str]
-    """Zone names, one subnet pair each (config.load looks them up: airflow_eks/zones.py)."""
+    """Zone names, one subnet of each tier each (config.load looks them up: airflow_eks/zones.py)."""
     nat_gateways: str  # "single" | "onePerAz"
+    load_balancer_scheme: str = ""
+    """The UI's ALB: "internal" or "internet-facing" gives it subnets of its own; "" none."""
+    collector: bool = False
+    """Subnets of its own for the AMP managed collector's network interfaces."""
 
     def __post_init__(self) -> None:
         if self.nat_gateways not in subnets.NAT_MODES:
             raise ValueError(f"nat_gateways must be one of {subnets.NAT_MODES}, got {self.nat_gateways!r}")
+        if self.load_balancer_scheme not in LOAD_BALANCER_SCHEMES:
+            raise ValueError(f"load_balancer_scheme must be one of {LOAD_BALANCER_SCHEMES}, "
+                             f"got {self.load_balancer_scheme!r}")
         if len(set(self.availability_zones)) != len(self.availability_zones):
             raise ValueError(f"availability_zones must be distinct, got {list(self.availability_zones)}")
         subnets.plan(self.cidr, len(self.availability_zones))  # raises on a layout that cannot fit
 
 
 class Network(pulumi.ComponentResource):
-    """VPC, internet gateway, per-AZ public and private subnets, NAT gateways and routes."""
+    """VPC, internet gateway, per-AZ subnets of each tier, NAT gateways and routes."""
 
     vpc_id: pulumi.Output[str]
     vpc_cidr: str
@@ -45,7 +53,11 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
     """Nodes, pods and the database; egress through NAT."""
     public_subnet_ids: list[pulumi.Output[str]]
-    """NAT gateways and internet-facing load balancers only."""
+    """NAT gateways only."""
+    load_balancer_subnet_ids: list[pulumi.Output[str]]
+    """The UI's ALB, one per AZ (none without load_balancer_scheme)."""
+    collector_subnet_ids: list[pulumi.Output[str]]
+    """The AMP collector's network interfaces, in up to five AZs (none without collector)."""
     nat_gateway_ids: list[pulumi.Output[str]]
     private_egress: list[pulumi.Resource]
     """The private subnets' NAT route associations: nodes must not launch before them (they
@@ -66,8 +78,8 @@ class Network(pulumi.ComponentResource):
         )
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": f"{name}-igw"}, opts=self._child)
 
-        public = [self._subnet(vpc, az, "public", str(az.public), PUBLIC_ELB_TAG) for az in plan]
-        private = [self._subnet(vpc, az, "private", str(az.private), INTERNAL_ELB_TAG) for az in plan]
+        public = [self._subnet(vpc, az, subnets.PUBLIC, az.public) for az in plan]
+        private = [self._subnet(vpc, az, subnets.PRIVATE, az.private) for az in plan]
 
         public_routes = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=vpc.id,
@@ -97,25 +109,54 @@ class Network(pulumi.ComponentResource):
             for az, subnet in zip(plan, private, strict=True)
         ]
 
+        # The load balancer's and the collector's subnets need no way out: an internal ALB and
+        # the collector only reach pods and the API server's private endpoint in the VPC (the
+        # collector writes to AMP from AWS's side), so they share a route table with the local
+        # route alone. An internet-facing ALB's subnets route to the internet gateway.
+        scheme = args.load_balancer_scheme
+        load_balancers = [(az, self._subnet(vpc, az, subnets.LOAD_BALANCER, az.load_balancer,
+                                            role=subnets.ROLE_TAGS[scheme]))
+                          for az in plan if scheme]
+        collectors = [(az, self._subnet(vpc, az, subnets.COLLECTOR, az.collector))
+                      for az in plan if args.collector and az.collector is not None]
+        local_only = aws.ec2.RouteTable(
+            f"{name}-isolated-rt", vpc_id=vpc.id, routes=[], tags={"Name": f"{name}-isolated"},
+            opts=self._child) if collectors or scheme == "internal" else None
+        for tier, pairs, table in (
+                (subnets.LOAD_BALANCER, load_balancers, public_routes if scheme == "internet-facing" else local_only),
+                (subnets.COLLECTOR, collectors, local_only)):
+            for az, subnet in pairs:
+                aws.ec2.RouteTableAssociation(f"{name}-{tier}-{az.index}", subnet_id=subnet.id,
+                                              route_table_id=table.id, opts=self._child)
+
         self.vpc_id = vpc.id
         self.vpc_cidr = args.cidr
         self.public_subnet_ids = [s.id for s in public]
         self.private_subnet_ids = [s.id for s in private]
+        self.load_balancer_subnet_ids = [s.id for _, s in load_balancers]
+        self.collector_subnet_ids = [s.id for _, s in collectors]
         self.nat_gateway_ids = [n.id for n in nats]
         self.register_outputs({
             "vpc_id": self.vpc_id,
             "private_subnet_ids": self.private_subnet_ids,
             "public_subnet_ids": self.public_subnet_ids,
+            "load_balancer_subnet_ids": self.load_balancer_subnet_ids,
+            "collector_subnet_ids": self.collector_subnet_ids,
             "nat_gateway_ids": self.nat_gateway_ids,
         })
 
-    def _subnet(self, vpc: aws.ec2.Vpc, az: subnets.AzSubnets, tier: str, cidr: str, elb_tag: str) -> aws.ec2.Subnet:
+    def _subnet(self, vpc: aws.ec2.Vpc, az: subnets.AzSubnets, tier: str, cidr: ipaddress.IPv4Network, *,
+                role: str = "") -> aws.ec2.Subnet:
+        name = f"{self._name}-{tier}-{az.index}"
+        # Only the load balancer subnets carry a role tag for the controller's subnet discovery.
+        tags = {"Name": name, subnets.TIER_TAG: tier, **({role: "1"} if role else {})}
         return aws.ec2.Subnet(
-            f"{self._name}-{tier}-{az.index}",
-            vpc_id=vpc.id, cidr_block=cidr, availability_zone=self.availability_zones[az.index],
-            # Only the public tier hands out public IPs; nodes stay private.
-            map_public_ip_on_launch=tier == "public",
-            tags={"Name": f"{self._name}-{tier}-{az.index}", elb_tag: "1"},
+            name,
+            vpc_id=vpc.id, cidr_block=str(cidr), availability_zone=self.availability_zones[az.index],
+            # Only the NAT gateways' tier hands out public IPs (an internet-facing ALB gets its
+            # own whatever its subnet says); nodes stay private.
+            map_public_ip_on_launch=tier == subnets.PUBLIC,
+            tags=tags,
             opts=self._child,
         )
 

@@ -2,7 +2,7 @@
 
 With `uiHostedZoneId`: an ACM certificate for `uiHostname`, validated through the Route 53
 record this component creates (and waited for), and the alias record of `uiHostname` to the
-ALB. With `uiCertificateArn`: that certificate, and no DNS change (the README says which
+ALB. With `uiCertificateArn`: that certificate, and no DNS change (docs/ui-and-sso.md says which
 record to create; the stack exports the ALB's host name).
 
 Why an Ingress of the program's and not the chart's `ingress.apiServer`: (1) the DNS record
@@ -75,7 +75,7 @@ class UiIngress(pulumi.ComponentResource):
         self.ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                # Fixed: the README's troubleshooting commands name it.
+                # Fixed: the troubleshooting commands (docs/troubleshooting.md) name it.
                 name=f"{names.AIRFLOW_RELEASE}-ui", namespace=args.namespace,
                 annotations=self.certificate_arn.apply(ui_ingress.annotations)),
             spec=ui_ingress.ingress_spec(ui.hostname),

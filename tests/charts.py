@@ -47,7 +47,7 @@ def unavailable(message: str, *, required_by: str = "CI") -> NoReturn:
 def require(path: Path) -> Path:
     """The chart folder, or a failure in CI (a skip only on a developer's machine)."""
     if not (path / "Chart.yaml").is_file():
-        unavailable(f"chart not found at {path} (../shared beside the checkout; see README, Development)")
+        unavailable(f"chart not found at {path} (../shared beside the checkout; see docs/getting-started.md)")
     return path
 
 

@@ -18,6 +18,16 @@ def programs() -> dict[str, harness.Run]:
     return {stack: harness.run_program(stack) for stack in ("dev", "prod")}
 
 
+# A digest as the image workflow's pull request sets it (airflowImageDigest).
+IMAGE_DIGEST = "sha256:" + "4f" * 32
+
+
+@pytest.fixture(scope="session")
+def prod_pinned() -> harness.Run:
+    """prod after the image workflow's first pull request: Airflow by digest from its registry."""
+    return harness.run_program("prod", overrides={"airflowImageDigest": IMAGE_DIGEST})
+
+
 @pytest.fixture(params=["dev", "prod"])
 def program(request, programs) -> harness.Run:
     return programs[request.param]
@@ -27,7 +37,8 @@ def _chart_file(name: str) -> Path:
     """A file of the pinned Airflow chart; CI fails (never skips) without it."""
     path = charts.airflow_chart_dir() / name
     if not path.is_file():
-        charts.unavailable(f"Airflow chart {name} not found at {path}; set AIRFLOW_CHART_DIR (see README)")
+        charts.unavailable(f"Airflow chart {name} not found at {path}; set AIRFLOW_CHART_DIR "
+                           "(see docs/getting-started.md)")
     return path
 
 

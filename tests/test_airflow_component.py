@@ -16,6 +16,7 @@ import pytest
 
 from airflow_eks import config, helm_values, names
 from airflow_eks import secret_data as data
+from airflow_eks.metrics import task_statsd
 from airflow_eks.offline import harness, mocks
 from components.airflow import AirflowRelease, AirflowReleaseArgs
 
@@ -202,9 +203,24 @@ def test_children_are_parented_and_use_the_callers_kubernetes_provider():
     assert r.one("airflow-eks:airflow:AirflowSecrets").parent == component.urn
     k8s_children = [x for x in r.resources if x.typ.startswith("kubernetes:") and x.name != "gp3"]
     # namespace, LimitRange, release, Secrets (https), the scheduler's Role and RoleBinding,
-    # NetworkPolicies (default deny, triggerer logs; no scraper given here)
-    assert len(k8s_children) == 1 + 1 + 1 + 8 + 2 + 2
+    # NetworkPolicies (default deny, API server, PgBouncer, StatsD, task StatsD, triggerer logs;
+    # no scraper given here), the task pods' StatsD exporter (ConfigMap, Deployment, Service)
+    assert len(k8s_children) == 1 + 1 + 1 + 8 + 2 + 6 + 3
     assert all(x.provider.startswith(provider.urn) for x in k8s_children)
+
+
+def test_the_task_statsd_exporter_runs_on_the_system_nodes_once_they_exist():
+    r = run()
+    deployment = r.one("kubernetes:apps/v1:Deployment")
+    service = r.one("kubernetes:core/v1:Service")
+    config = r.one("kubernetes:core/v1:ConfigMap")
+    for obj in (deployment, service, config):
+        assert (obj.get("metadata.name"), obj.get("metadata.namespace")) == (task_statsd.NAME, names.AIRFLOW_NAMESPACE)
+    node_group = r.one("aws:eks/nodeGroup:NodeGroup")
+    assert r.depends_on(deployment, node_group) and r.depends_on(deployment, config)
+    # the task pods send to it by the Service's name
+    assert r.one(RELEASE).plain_inputs["values"]["workers"]["env"] == [
+        {"name": "AIRFLOW__METRICS__STATSD_HOST", "value": service.get("metadata.name")}]
 
 
 def test_release_installs_the_pinned_chart_and_waits_long_enough():

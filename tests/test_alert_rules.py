@@ -1,4 +1,4 @@
-"""Alert rules: valid Prometheus rules (promtool), each with a runbook in the README, and the
+"""Alert rules: valid Prometheus rules (promtool), each with a runbook in docs/metrics.md, and the
 important ones unit-tested with promtool's rule tests (series in, alerts out)."""
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ def test_the_issue_s_alerts_are_all_there_and_named_once():
 
 
 def test_every_rule_has_a_severity_a_summary_and_a_runbook_section_that_exists():
-    anchors = github_anchors((ROOT / "README.md").read_text())
+    anchors = github_anchors((ROOT / "docs" / "metrics.md").read_text())
     for rule in yaml.safe_load(alert_rules.rules_yaml(system_min_nodes=2))["groups"][0]["rules"]:
         assert rule["labels"]["severity"] in ("critical", "warning")
         assert rule["annotations"]["summary"]
         path, anchor = rule["annotations"]["runbook"].split("#")
-        assert path == "README.md" and anchor in anchors, rule["alert"]
+        assert path == "docs/metrics.md" and anchor in anchors, rule["alert"]
 
 
 def test_promtool_accepts_the_rules(tmp_path):

@@ -1,4 +1,4 @@
-"""Errors a user can cause with the README's commands print one `error:` line (or a short
+"""Errors a user can cause with the documented commands print one `error:` line (or a short
 block), no traceback, and exit non-zero; `--debug` brings the traceback back.
 
 Each case runs `python -m tools.plan` in a subprocess, as `make plan` does, in a copy of the
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_eks import formats
 from airflow_eks.offline import loader
 
 PRODUCT = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "airflow_eks", "components", "tools")
@@ -96,6 +97,48 @@ def test_a_missing_diff_base_is_named_before_any_work(project):
 def test_a_file_that_is_not_a_plan_is_refused(project):
     err = one_clean_error(plan(project, "not-a-plan.json"))
     assert "not-a-plan.json is not a plan saved with" in err
+
+
+def refusal(value: str, kind: str) -> str:
+    """What the program's own quantity check says about `value` (the config keys say the same)."""
+    with pytest.raises(ValueError) as caught:
+        formats.quantity(value, kind=kind)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--task-hours", "-5", "--concurrency", "3"], "--task-hours -5: expected task-hours per month, 0 or more"),
+    (["--task-hours", "lots", "--concurrency", "3"], "--task-hours 'lots': expected a number"),
+    (["--task-hours", "inf", "--concurrency", "3"], "--task-hours inf: expected task-hours per month, 0 or more"),
+    (["--task-hours", "10", "--concurrency", "2.5"], "--concurrency '2.5': expected a whole number"),
+    (["--task-hours", "10", "--concurrency", "0"],
+     "--concurrency 0: expected the peak number of tasks running at once, 1 or more"),
+    (["--task-hours", "5000", "--concurrency", "3"],
+     "--task-hours 5000 is more than --concurrency 3 can run in a month (3 x 730 h = 2190 task-hours)"),
+    (["--task-hours", "10", "--concurrency", "3", "--task-cpu", "two"],
+     f"--task-cpu 'two': expected {refusal('two', 'cpu')}"),
+    (["--task-hours", "10", "--concurrency", "3", "--task-memory", "512m"],
+     f"--task-memory '512m': expected {refusal('512m', 'memory')}"),
+    (["--task-hours", "10", "--concurrency", "3", "--task-minutes", "0"],
+     "--task-minutes 0: expected the average task run time in minutes, above 0"),
+    (["--task-hours", "10", "--concurrency", "3", "--needs", "gui"],
+     "--needs 'gui': expected a comma-separated list of ui, python-dags, or none"),
+    (["--task-hours", "10"], "a workload needs --concurrency (the peak number of tasks running at once)"),
+    (["--concurrency", "3"], "a workload needs --task-hours (task-hours per month)"),
+    (["--cost-curve"], "a workload needs --concurrency (the peak number of tasks running at once)"),
+    (["--needs", "none"], "--needs applies to a workload: add --task-hours and --concurrency"),
+    (["--task-hours", "10", "--concurrency", "3", "--diff", "base.json"],
+     "cannot read base plan base.json: No such file or directory"),
+])
+def test_a_bad_workload_is_one_line_before_any_work(project, args, message):
+    err = one_clean_error(plan(project, "dev", *args))
+    assert err.strip() == f"error: {message}"
+
+
+def test_a_workload_with_a_diff_is_refused(project):
+    golden = loader.ROOT / "tests" / "golden" / "plan-dev.json"
+    err = one_clean_error(plan(project, str(golden), "--diff", str(golden), "--task-hours", "1", "--concurrency", "1"))
+    assert err.strip() == "error: --diff compares two plans: leave out the workload options"
 
 
 def test_debug_shows_the_traceback(project):

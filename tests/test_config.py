@@ -61,6 +61,18 @@ def test_tags_always_carry_project_stack_and_managed_by():
     assert s.tags == {"project": "airflow-eks", "stack": "prod", "managed-by": "pulumi"}
 
 
+def test_tags_the_load_balancer_controller_cannot_carry_are_refused_only_with_the_ui():
+    """prod runs the controller (uiHostname), which passes the tags on through an unquoted chart
+    argument (tests/test_load_balancer_controller.py renders the break); dev runs none."""
+    tags = '{"tags": {"owner": "Team: Data"}}'
+    with pytest.raises(pulumi.RunError) as err:
+        load("prod", overrides={"aws:defaultTags": tags})
+    message = str(err.value)
+    assert message.startswith("Invalid configuration aws:defaultTags = ")
+    assert "--default-tags" in message and "'owner'" in message
+    assert load("dev", overrides={"aws:defaultTags": tags}).tags["owner"] == "Team: Data"
+
+
 def test_https_token_auth_keeps_the_token_secret():
     s = load(overrides={"gitSyncUsername": "x-access-token"}, secrets={"gitSyncToken": "ghp_abc"})
     assert s.airflow.git_sync.auth == "https"

@@ -57,7 +57,7 @@ def values(variant: str) -> dict:
     s = settings(variant)
     return helm_values.airflow_values(s.airflow, region=s.region, logs_bucket=BUCKET, storage_class=STORAGE_CLASS,
                                       pgbouncer_ini_sha256=INI_SHA256, image_mirror=s.image_mirror, ui=s.ui,
-                                      vpc_cidr=s.network.vpc_cidr)
+                                      load_balancer_cidrs=s.load_balancer_cidrs)
 
 
 def schema_errors(schema: dict, instance: dict) -> list[str]:
@@ -381,10 +381,13 @@ def test_a_mirror_serves_every_public_image_under_its_upstream_path(chart_values
         "pgbouncer": "Always", "pgbouncerExporter": "Always", "statsd": "Always", "gitSync": "IfNotPresent"}
 
 
-def test_prod_keeps_its_own_airflow_image_and_mirrors_the_rest(chart_values):
+def test_prod_pulls_every_image_through_its_own_registry(chart_values):
     got = image_repositories(values("prod"), chart_values)
     mirror = settings("prod").image_mirror
-    assert got["airflow"] == settings("prod").airflow.image_repository  # not public: not rewritten
+    # The stack's registry (imageRegistry) in the mock account, under the stack's namespace.
+    assert mirror == "123456789012.dkr.ecr.us-east-1.amazonaws.com/prod"
+    # Before the image workflow's first digest: the official image through the stack's cache.
+    assert got["airflow"] == f"{mirror}/docker.io/apache/airflow"
     assert all(got[k].startswith(mirror + "/") for k in images.CHART_SIDECAR_IMAGES)
     assert not [r for r in got.values() if images.is_public(r)]
 
@@ -395,12 +398,14 @@ def test_without_an_ingress_the_api_server_runs_as_the_chart_starts_it():
     assert v["createUserJob"]["enabled"] is True
 
 
-def test_behind_the_alb_airflow_knows_its_url_and_trusts_only_the_vpcs_forwarded_headers():
+def test_behind_the_alb_airflow_knows_its_url_and_trusts_only_the_albs_forwarded_headers():
     v = values("ui-password")
     assert v["config"]["api"] == {"base_url": "https://airflow.example.com"}
     assert v["config"]["fab"] == {"enable_proxy_fix": "True"}
     assert v["apiServer"]["args"] == ["bash", "-c", "exec airflow api-server --proxy-headers"]
-    assert v["apiServer"]["env"] == [{"name": "FORWARDED_ALLOW_IPS", "value": "10.0.0.0/16,127.0.0.1"}]
+    # prod's 10.0.0.0/16 over 3 AZs: the load balancer's /27s (airflow_eks/subnets.py), no pod's
+    assert v["apiServer"]["env"] == [{"name": "FORWARDED_ALLOW_IPS",
+                                      "value": "10.0.224.0/27,10.0.224.32/27,10.0.224.64/27,127.0.0.1"}]
     # Password login stays (internal ALB only): the generated admin is still created.
     assert "apiServerConfig" not in v["apiServer"] and v["createUserJob"]["enabled"] is True
 

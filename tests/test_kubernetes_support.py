@@ -117,9 +117,10 @@ def test_standard_is_refused_from_the_first_day_of_extended_support_saying_what_
     message = refused("1.34", "STANDARD", dt.date(2026, 12, 2))
     assert "left standard support on 2026-12-02" in message
     assert "upgrades a STANDARD cluster's control plane to 1.35 by itself" in message
-    assert "cannot switch to STANDARD" in message
-    assert "in standard support on 2026-12-02 (1.35, 1.36)" in message  # what is allowed instead
-    assert "$438.00/month" in message
+    assert "a cluster in extended support cannot switch to STANDARD" in message
+    # What is allowed instead: only what is accepted that day with STANDARD.
+    assert "in EKS standard support on 2026-12-02, as eksSupportType is STANDARD (1.35, 1.36)" in message
+    assert "$438.00/month instead of $73.00" in message
 
 
 def test_extended_is_accepted_in_extended_support_with_a_warning_naming_the_date_and_cost(monkeypatch):
@@ -129,11 +130,15 @@ def test_extended_is_accepted_in_extended_support_with_a_warning_naming_the_date
     assert load("1.34", "EXTENDED", dt.date(2027, 12, 1), monkeypatch) == [warning]
 
 
-@pytest.mark.parametrize("support_type", ks.SUPPORT_TYPES)
-def test_a_minor_is_refused_from_the_day_its_extended_support_ends(support_type):
+@pytest.mark.parametrize(("support_type", "allowed"), [
+    # On 2027-12-02 1.35 and 1.36 are both in extended support (README's calendar table).
+    ("STANDARD", "in EKS standard support on 2027-12-02, as eksSupportType is STANDARD (none this program knows)"),
+    ("EXTENDED", "EKS supports on 2027-12-02 (1.35, 1.36)"),
+])
+def test_a_minor_is_refused_from_the_day_its_extended_support_ends(support_type, allowed):
     message = refused("1.34", support_type, dt.date(2027, 12, 2))
-    assert "extended support of 1.34 ended on 2027-12-02" in message
-    assert "still supports on 2027-12-02 (1.35, 1.36; in standard support: none)" in message
+    assert "Extended support of 1.34 ended on 2027-12-02" in message
+    assert f"expected a minor {allowed}." in message
 
 
 def test_a_minor_is_refused_before_eks_releases_it(monkeypatch):
@@ -144,7 +149,9 @@ def test_a_minor_is_refused_before_eks_releases_it(monkeypatch):
 def test_an_unknown_support_type_or_minor_names_the_key_the_value_and_what_is_allowed():
     for overrides, expected in (({"eksSupportType": "standard"}, "airflow-eks:eksSupportType = 'standard': "
                                  "expected one of STANDARD, EXTENDED"),
-                                ({"kubernetesVersion": "1.31"}, "expected one of 1.32, 1.33, 1.34, 1.35, 1.36")):
+                                # On the reference day (2026-12-01) 1.32 and 1.33 are past standard support.
+                                ({"kubernetesVersion": "1.31"}, "expected one of the minors in EKS standard "
+                                 r"support on 2026-12-01, as eksSupportType is STANDARD \(1.34, 1.35, 1.36\)")):
         with pytest.raises(harness.ProgramError, match=expected):
             harness.run(config.load, stack="dev", overrides=overrides)
 
@@ -154,6 +161,122 @@ def test_a_refused_minor_stops_the_program_before_any_resource():
         harness.run_program("dev", today=ks.CALENDAR[DEFAULT_MINOR].end_of_standard)
     assert "kubernetesVersion" in str(caught.value)
     assert [r.typ for r in caught.value.resources] == []
+
+
+# -- the way out of a refusal, in each state the stack's cluster can be in ------------------
+# The program knows the day, the minor and the support type; not whether the stack has a
+# cluster, nor what its control plane runs (kubernetes_support: NO_CLUSTER, STILL_ON_MINOR,
+# UPGRADED). Expected values read off the AWS calendar (the README table above): end of standard
+# support 1.32 2026-03-23, 1.33 2026-07-29, 1.34 2026-12-02, 1.35 2027-03-27, 1.36 2027-08-02;
+# end of extended support one year later; 1.36 released 2026-06-02.
+S, E = ks.STANDARD, ks.EXTENDED
+NEW, STILL, UP = ks.NO_CLUSTER, ks.STILL_ON_MINOR, ks.UPGRADED
+STATES = [
+    # (minor, support type, day, [(state, minors, support type, keeps the minor)])
+    ("1.34", S, dt.date(2026, 12, 1), []),  # last day of standard support: accepted
+    ("1.34", E, dt.date(2026, 12, 2), []),  # extended support, chosen knowingly: accepted
+    ("1.34", S, dt.date(2026, 12, 2), [
+        (NEW, ("1.35", "1.36"), S, False), (NEW, ("1.34",), E, True),
+        (STILL, ("1.35",), S, False), (STILL, ("1.34",), E, True),
+        (UP, ("1.35",), S, False)]),
+    ("1.35", S, dt.date(2027, 3, 27), [
+        (NEW, ("1.36",), S, False), (NEW, ("1.35",), E, True),
+        (STILL, ("1.36",), S, False), (STILL, ("1.35",), E, True),
+        (UP, ("1.36",), S, False)]),
+    # Two upgrades behind: EKS moved a STANDARD 1.32 to 1.33 on 2026-03-23 and on to 1.34 on
+    # 2026-07-29; a 1.32 still running (an EXTENDED cluster) can only step to 1.33, in extended support.
+    ("1.32", S, dt.date(2026, 8, 1), [
+        (NEW, ("1.34", "1.35", "1.36"), S, False), (NEW, ("1.32",), E, True),
+        (STILL, ("1.33",), E, False), (STILL, ("1.32",), E, True),
+        (UP, ("1.34",), S, False)]),
+    # Not released yet: no cluster can run it.
+    ("1.36", S, dt.date(2026, 6, 1), [(NEW, ("1.33", "1.34", "1.35"), S, False)]),
+    # Extended support over: nothing keeps 1.34.
+    ("1.34", E, dt.date(2027, 12, 2), [
+        (NEW, ("1.35", "1.36"), E, False), (STILL, ("1.35",), E, False), (UP, ("1.35",), E, False)]),
+    # ...and with STANDARD no minor of the calendar is in standard support any more; EKS took a
+    # STANDARD cluster to 1.37, which this calendar does not know.
+    ("1.34", S, dt.date(2027, 12, 2), [
+        (NEW, ("1.35", "1.36"), E, False), (STILL, ("1.35",), E, False), (UP, (), S, False)]),
+    ("1.36", S, dt.date(2027, 8, 2), [
+        (NEW, ("1.34", "1.35", "1.36"), E, False), (STILL, ("1.36",), E, True), (UP, (), S, False)]),
+]
+
+
+@pytest.mark.parametrize(("minor", "support_type", "day", "expected"), STATES,
+                         ids=[f"{m}-{t}-{d}" for m, t, d, _ in STATES])
+def test_ways_out_per_state(minor, support_type, day, expected):
+    ways = [(w.state, w.minors, w.support_type, w.keeps_minor) for w in ks.ways_out(minor, support_type, day)]
+    assert ways == expected
+    assert (ks.refusal(minor, support_type, day) is None) == (expected == [])
+
+
+def test_an_upgraded_standard_cluster_is_never_offered_its_old_minor_back():
+    """The issue's case: EKS upgraded a STANDARD 1.34 cluster to 1.35 by itself."""
+    message = ks.refusal("1.34", S, dt.date(2027, 1, 15))
+    later = message[message.index("A later minor"):]
+    assert later.startswith("A later minor (1.35 for a cluster STANDARD all along): set kubernetesVersion to that "
+                            "minor; a control plane never goes back, so no eksSupportType keeps 1.34")
+    assert "EXTENDED" not in later
+    # The recovery runbook's first step, and how to read what the control plane runs.
+    assert "A cluster: run `pulumi refresh`, then read the minor its control plane runs (`aws eks describe-cluster " \
+           '--name "$(pulumi stack output clusterName)" --query cluster.version --output text`)' in message
+    # Keeping 1.34 is offered only where it can work: before the cluster exists, or while it still runs 1.34.
+    assert "No cluster yet: set kubernetesVersion 1.35 or 1.36, or eksSupportType EXTENDED to create the cluster " \
+           "on 1.34 at $438.00/month instead of $73.00." in message
+    assert "Still 1.34: set kubernetesVersion 1.35 (one minor a step), or eksSupportType EXTENDED to keep " \
+           "1.34" in message
+
+
+def test_an_unreleased_minor_has_no_cluster_to_recover():
+    message = ks.refusal("1.36", S, dt.date(2026, 6, 1))
+    assert message.endswith("1.36 is released on EKS on 2026-06-02. No cluster yet: set kubernetesVersion 1.33, "
+                            "1.34 or 1.35")
+    assert "pulumi refresh" not in message
+
+
+def test_a_minor_older_than_the_calendar_says_eks_has_upgraded_its_clusters():
+    message = ks.unknown_minor("1.31", S, harness.REFERENCE_DAY)
+    assert message.startswith("one of the minors in EKS standard support on 2026-12-01, as eksSupportType is "
+                              "STANDARD (1.34, 1.35, 1.36). Extended support of 1.31 has ended")
+    assert "run `pulumi refresh`, then set kubernetesVersion to the minor `aws eks describe-cluster" in message
+    # A typo or a minor newer than the calendar gets the list only.
+    for value in ("latest", "1.37", "v1.31", "\u0661.31"):
+        assert ks.unknown_minor(value, E, harness.REFERENCE_DAY) == (
+            "one of the minors EKS supports on 2026-12-01 (1.32, 1.33, 1.34, 1.35, 1.36)")
+
+
+def _boundary_days() -> list[dt.date]:
+    """Every day a phase changes in the calendar, and the days either side of it."""
+    edges = {d for row in ks.CALENDAR.values() for d in (row.released, row.end_of_standard, row.end_of_extended)}
+    return sorted({d + delta for d in edges for delta in (-DAY, dt.timedelta(0), DAY)})
+
+
+@pytest.mark.parametrize("day", _boundary_days())
+def test_every_way_out_is_accepted_on_that_day_and_possible_in_its_state(day):
+    for minor in ks.CALENDAR:
+        for support_type in ks.SUPPORT_TYPES:
+            ways = ks.ways_out(minor, support_type, day)
+            message = ks.refusal(minor, support_type, day)
+            assert (message is None) == (ways == []) == ks.accepted(minor, support_type, day)
+            if not ways:
+                continue
+            # The refusal lists exactly what is accepted that day with the chosen support type.
+            chosen = [m for m in ks.CALENDAR if ks.refusal(m, support_type, day) is None]
+            assert f"({', '.join(chosen) or 'none this program knows'})." in message
+            for way in ways:
+                # Followed, a suggestion is never refused in turn.
+                assert all(ks.refusal(m, way.support_type, day) is None for m in way.minors), (minor, way)
+                if way.keeps_minor:  # keeping the minor costs extended support and needs it not over
+                    assert way.minors == (minor,) and way.support_type == E and way.state in (NEW, STILL)
+                    assert ks.CALENDAR[minor].phase(day) == ks.EXTENDED_SUPPORT
+                elif way.state == STILL:  # EKS upgrades one minor at a time, and so do you
+                    assert way.minors == (ks.next_minor(minor),)
+                elif way.state == UP:  # never back, never sideways: only what EKS moved it to
+                    assert all(int(m.split(".")[1]) > int(minor.split(".")[1]) for m in way.minors)
+                    assert way.support_type == support_type
+            if any(w.state == UP for w in ways):
+                assert "EXTENDED to keep" not in message[message.index("A later minor"):]
 
 
 # -- the upgrade policy -------------------------------------------------------------------------
@@ -263,10 +386,23 @@ def test_plan_cli_date_option(capsys):
     assert cli.iso_date("2027-04-01") == dt.date(2027, 4, 1)
 
 
-def test_readme_support_window_table_matches_the_calendar():
-    readme = (loader.ROOT / "README.md").read_text()
+def test_docs_support_window_table_matches_the_calendar():
+    page = (loader.ROOT / "docs" / "operations" / "upgrades.md").read_text()
     for minor, row in ks.CALENDAR.items():
         line = (f"| `{minor}` | {row.released} | {row.end_of_standard} | {row.end_of_extended} | "
                 f"`{versions.CLUSTER_AUTOSCALER_IMAGE_TAGS[minor]}` |")
-        assert line in readme, f"README 'Kubernetes support window' lacks or misstates: {line}"
-    assert f"The default `kubernetesVersion` is {DEFAULT_MINOR}," in readme
+        assert line in page, f"docs/operations/upgrades.md 'Kubernetes support window' lacks or misstates: {line}"
+    assert f"The default `kubernetesVersion` is {DEFAULT_MINOR}," in page
+
+
+def test_the_recovery_runbook_refreshes_first_and_reads_what_the_control_plane_runs():
+    page = (loader.ROOT / "docs" / "operations" / "upgrades.md").read_text()
+    path, heading = ks.UPGRADE_GUIDE.split(", ")
+    assert (loader.ROOT / path).read_text() == page and f"## {heading.strip(chr(39))}\n" in page
+    runbook = page[page.index("### When the program refuses the stack's minor"):]
+    steps = [runbook.index("1. `pulumi refresh`"), runbook.index(f"2. `{ks.VERSION_COMMAND}`")]
+    assert steps == sorted(steps)
+    assert "no `eksSupportType` keeps the old minor" in runbook
+    troubleshooting = (loader.ROOT / "docs" / "troubleshooting.md").read_text()
+    row = next(line for line in troubleshooting.splitlines() if "kubernetesVersion = '1.35'" in line)
+    assert "`pulumi refresh`" in row and ks.VERSION_COMMAND in row

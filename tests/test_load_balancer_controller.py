@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
 
-from airflow_eks import iam, names, ui_ingress
+from airflow_eks import formats, iam, names, ui_ingress
 from airflow_eks import load_balancer_controller as lbc
 from airflow_eks.offline import harness
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
@@ -111,10 +111,69 @@ def test_writes_are_scoped_to_this_cluster_vpc_region_and_account():
         assert scoped, statement
 
 
-def test_rules_on_untagged_security_groups_only_in_this_vpc():
-    [statement] = [s for s in iam.statements(policy()) if s["Sid"] == "OpenNodeSecurityGroupsToTheAlb"]
-    assert statement["Condition"] == {"StringEquals": {
-        "ec2:Vpc": f"arn:aws-us-gov:ec2:us-gov-west-1:111122223333:vpc/{VPC}"}}
+SECURITY_GROUP_WRITES = {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress",
+                         "ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags"}
+# What EKS tags the cluster security group with (EKS user guide, "View Amazon EKS security group
+# requirements for clusters": kubernetes.io/cluster/<cluster name> = owned).
+EKS_CLUSTER_SG_TAGS = {f"kubernetes.io/cluster/{CLUSTER}": "owned", "aws:eks:cluster-name": CLUSTER}
+# What the controller tags the groups it creates with (v3.5.0: the frontend group through its
+# stack tags, the backend group in pkg/networking/backend_sg_provider.go, buildBackendSGTagsMap).
+CONTROLLER_SG_TAGS = {"elbv2.k8s.aws/cluster": CLUSTER, "elbv2.k8s.aws/resource": "backend-sg"}
+
+
+def _allows_on(document: dict, action: str, tags: dict[str, str], vpc: str = VPC) -> bool:
+    """Whether some statement allows `action` on a security group with `tags` in `vpc`: every
+    condition of the statement evaluated (StringEquals, Null) on the group's tags and VPC."""
+    context = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+    context["ec2:Vpc"] = f"arn:aws-us-gov:ec2:us-gov-west-1:111122223333:vpc/{vpc}"
+    for statement in iam.statements(document):
+        if action not in statement["Action"]:
+            continue
+        ok = True
+        for operator, conditions in statement.get("Condition", {}).items():
+            for key, expected in conditions.items():
+                if key.startswith("aws:RequestTag/") or key == "ec2:CreateAction":
+                    ok = False  # a tagging request, not a rule on an existing group
+                elif operator == "StringEquals":
+                    ok &= context.get(key) in ([expected] if isinstance(expected, str) else expected)
+                elif operator == "Null":
+                    ok &= (key not in context) == (expected == "true")
+                else:
+                    raise AssertionError(f"unmodelled condition operator {operator}")
+        if ok:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("action", ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"])
+def test_rules_only_on_the_controllers_groups_and_the_pods_cluster_security_group(action):
+    document = policy()
+    # what it must be able to change: the ALB's own groups, and the group of the pods' network
+    # interfaces, where it opens the API server's port to the ALB's backend group (IP targets)
+    assert _allows_on(document, action, CONTROLLER_SG_TAGS)
+    assert _allows_on(document, action, EKS_CLUSTER_SG_TAGS)
+    # what it must not: the database's and the collector's groups carry only the stack's tags
+    assert not _allows_on(document, action, {"project": "airflow-eks", "stack": "prod", "managed-by": "pulumi"})
+    assert not _allows_on(document, action, {})
+    # another cluster's groups, and this cluster's tag on a group in another VPC
+    assert not _allows_on(document, action, {"kubernetes.io/cluster/other": "owned"})
+    assert not _allows_on(document, action, {"elbv2.k8s.aws/cluster": "other"})
+    assert not _allows_on(document, action, EKS_CLUSTER_SG_TAGS, vpc="vpc-other")
+
+
+def test_every_security_group_write_carries_a_resource_tag_condition():
+    """Unlike the published policy, whose Authorize/Revoke statement is on Resource "*" with no
+    condition at all."""
+    written = [s for s in iam.statements(policy(WAF)) if SECURITY_GROUP_WRITES & set(s["Action"])]
+    assert written
+    for statement in written:
+        keys = {k for conditions in statement["Condition"].values() for k in conditions}
+        assert keys & {"aws:ResourceTag/elbv2.k8s.aws/cluster", f"aws:ResourceTag/kubernetes.io/cluster/{CLUSTER}",
+                       "aws:RequestTag/elbv2.k8s.aws/cluster"}, statement["Sid"]
+    published_document = json.loads((charts.require(charts.chart_dir(lbc.CHART, lbc.CHART_VERSION)).parent.parent
+                                     / "aws" / "aws-load-balancer-controller-iam-policy-v3.5.0.json").read_text())
+    assert any("ec2:AuthorizeSecurityGroupIngress" in s["Action"] and "Condition" not in s
+               for s in published_document["Statement"])
 
 
 # -- the rendered chart ------------------------------------------------------------------------
@@ -235,3 +294,74 @@ def test_component_tags_the_albs_as_the_controllers_not_pulumis(run):
     values = run.one("kubernetes:helm.sh/v3:Release").plain_inputs["values"]
     assert values["defaultTags"] == {"project": "p", "managed-by": lbc.RELEASE_NAME}
     assert values["clusterName"] == CLUSTER and values["vpcId"] == VPC and values["enableWafv2"] is False
+
+
+# -- the stack's tags through the chart's --default-tags argument ---------------------------
+def _default_tags_argument(tags: dict[str, str]):
+    """The controller container's --default-tags argument as the real chart renders it, or, when
+    YAML no longer reads it as one string, whatever it became."""
+    objects = charts.render(charts.chart_dir(lbc.CHART, lbc.CHART_VERSION), {**VALUES, "defaultTags": tags},
+                            release=lbc.RELEASE_NAME, namespace=names.KUBE_SYSTEM)
+    _, container = _container(objects)
+    found = [a for a in container["args"] if "--default-tags" in str(a)]
+    assert len(found) == 1, container["args"]
+    return found[0]
+
+
+def _as_the_controller_parses_it(argument: str) -> dict[str, str]:
+    """spf13/pflag v1.0.10 stringToString.Set (the controller's --default-tags flag): with one
+    "=", the value with quotes trimmed; otherwise one CSV record (encoding/csv, which refuses a
+    bare quote), each field split at its first "="."""
+    import csv
+
+    value = argument.removeprefix("--default-tags=")
+    if value.count("=") == 1:
+        fields = [value.strip('"')]
+    else:
+        if '"' in value:
+            raise ValueError("bare \" in non-quoted field")
+        [fields] = list(csv.reader([value]))
+    pairs = [f.split("=", 1) for f in fields]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError("must be formatted as key=value")
+    return dict(pairs)
+
+
+BASE_TAGS = {"project": "airflow-eks", "stack": "prod", "managed-by": "pulumi"}
+# Each class of value the chart cannot carry, as a tag beside the stack's own.
+BREAKING_TAGS = [
+    {"owner": "Team: Data"},  # ": " -> a YAML mapping, not an argument: the release fails
+    {"zz-last": "ends-with:"},  # ":" at the end of the line, the same
+    {"owner": "data #team"},  # " #" -> YAML drops the rest as a comment, silently
+    {"owner": "a,b"},  # "," -> two CSV fields, "b" is no key=value
+    {"owner": 'say "hi"'},  # '"' -> encoding/csv refuses a bare quote
+    {"zz-last": "trailing "},  # YAML trims the space off the last value
+]
+# Values that look risky but pass through unchanged: what AWS tags commonly hold.
+SAFE_TAGS = {"cost-center": "CC:1234", "owner": "data-platform@example.com", "path": "/team/data",
+             "formula": "a=b+c", "label": "Data Team (EU)", "hash": "#1", "note": "x:y"}
+
+
+@pytest.mark.parametrize("bad", BREAKING_TAGS, ids=[json.dumps(t) for t in BREAKING_TAGS])
+def test_tags_the_chart_breaks_are_the_ones_the_config_refuses(bad):
+    tags = {**BASE_TAGS, **bad}
+    rendered = _default_tags_argument(tags)
+    try:
+        broken = not isinstance(rendered, str) or _as_the_controller_parses_it(rendered) != tags
+    except ValueError:
+        broken = True
+    assert broken, rendered  # the break, with the real chart
+    with pytest.raises(ValueError, match="--default-tags"):
+        formats.controller_default_tags(tags)  # and the fix: refused before any resource
+
+
+def test_tags_the_config_accepts_reach_the_controller_unchanged():
+    tags = {**BASE_TAGS, **SAFE_TAGS}
+    assert formats.controller_default_tags(tags) == tags
+    assert _as_the_controller_parses_it(_default_tags_argument(tags)) == tags
+
+
+@pytest.mark.parametrize("key", sorted(formats.CONTROLLER_TRACKING_TAG_KEYS))
+def test_the_controllers_own_tag_keys_are_refused(key):
+    with pytest.raises(ValueError, match="sets itself"):
+        formats.controller_default_tags({**BASE_TAGS, key: "x"})

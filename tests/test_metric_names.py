@@ -183,3 +183,16 @@ def test_airflow_sends_statsd_with_the_prefix_the_mapping_matches(programs):
     assert cfg["metrics"]["statsd_on"] == "True"
     assert cfg["metrics"]["statsd_prefix"] + "." == metric_list.PREFIX == statsd_mapping.PREFIX + "."
     assert cfg["metrics"]["statsd_host"].endswith("-statsd")
+
+
+def test_the_programs_own_matcher_agrees_with_statsd_exporters(mappings_yml):
+    """statsd_mapping.match (which picks the task pods' rules) decides as the port of
+    statsd_exporter's mapper does, on every name the pinned Airflow was seen sending."""
+    mapper = MetricMapper(mappings_yml)
+    for kind, name in airflow_statsd.statsd_names():
+        theirs = mapper.get_mapping(name, airflow_statsd.EVENT_TYPE[kind])
+        ours = statsd_mapping.match(name)
+        if theirs.action == "drop":
+            assert ours is None, name
+        else:
+            assert ours is not None and (ours[0].name, ours[1]) == (theirs.name, theirs.labels), name

@@ -205,9 +205,12 @@ def test_prod_s_collector_is_deleted_before_the_cluster_and_scrapes_its_subnets(
     scraper, cluster = prod.one(SCRAPER), prod.one("eks:index:Cluster")
     # Pulumi deletes dependents first: the collector (and its ENIs) go before the cluster.
     assert prod.depends_on(scraper, cluster)
-    private = prod.outputs["privateSubnetIds"][0]
-    assert scraper.get("source")["eks"]["subnetIds"] == private
-    assert len(private) >= 2  # the collector needs two zones
+    own = sorted((s for s in prod.find("aws:ec2/subnet:Subnet") if s.name.startswith("airflow-collector-")),
+                 key=lambda s: s.name)
+    assert scraper.get("source")["eks"]["subnetIds"] == [f"subnet-{s.name}" for s in own]
+    # two zones at least, five at most (AMP API reference, EksConfiguration.subnetIds)
+    assert 2 <= len({s.get("availabilityZone") for s in own}) == len(own) <= 5
+    assert not set(scraper.get("source")["eks"]["subnetIds"]) & set(prod.outputs["privateSubnetIds"][0])
     config = yaml.safe_load(scraper.get("scrapeConfiguration"))
     assert config["global"]["external_labels"]["cluster"] == prod.outputs["clusterName"][0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from airflow_eks import scrape
+from airflow_eks import formats
 from tests.test_config import load
 
 
@@ -51,7 +51,7 @@ def test_bad_values_name_the_key_the_value_and_what_is_allowed(overrides, key, s
     assert allowed in message
 
 
-@pytest.mark.parametrize("text", ["", "1.5m", "60", "s", "1d", "m30s", "30S"])
+@pytest.mark.parametrize("text", ["", "1.5m", "60", "s", "1d", "m30s", "30S", "\u0666\u0660s"])
 def test_parse_interval_refuses_what_prometheus_or_the_collector_would_not_read(text):
     with pytest.raises(ValueError):
-        scrape.parse_interval(text)
+        formats.prometheus_duration_seconds(text)

@@ -1,4 +1,5 @@
-"""Network on its own: VPC, per-AZ subnets from the plan, NAT per mode, routing, subnet tags."""
+"""Network on its own: VPC, per-AZ subnets from the plan, NAT per mode, routing, subnet tags, and
+the load balancer's and collector's own subnets when asked for."""
 
 from __future__ import annotations
 
@@ -15,16 +16,20 @@ EIP = "aws:ec2/eip:Eip"
 ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
 ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 CIDR = "10.20.0.0/16"
-ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1d", "eu-west-1e", "eu-west-1f")
+ROLE_TAGS = ("kubernetes.io/role/elb", "kubernetes.io/role/internal-elb")
 
 
-def build(az_count: int, nat_gateways: str):
+def build(az_count: int, nat_gateways: str, scheme: str = "", collector: bool = False):
     def run():
         network = Network("net", NetworkArgs(cidr=CIDR, availability_zones=ZONES[:az_count],
-                                             nat_gateways=nat_gateways))
+                                             nat_gateways=nat_gateways, load_balancer_scheme=scheme,
+                                             collector=collector))
         pulumi.export("vpc", network.vpc_id)
         pulumi.export("private", network.private_subnet_ids)
         pulumi.export("public", network.public_subnet_ids)
+        pulumi.export("lb", network.load_balancer_subnet_ids)
+        pulumi.export("collector", network.collector_subnet_ids)
         pulumi.export("nats", network.nat_gateway_ids)
         pulumi.export("azs", network.availability_zones)
         return network
@@ -39,6 +44,18 @@ def ha() -> harness.Run:
 @pytest.fixture(scope="module")
 def single() -> harness.Run:
     return harness.run(build(2, "single"))
+
+
+@pytest.fixture(scope="module")
+def internal() -> harness.Run:
+    """An internal ALB and a collector: prod's shape."""
+    return harness.run(build(3, "onePerAz", scheme="internal", collector=True))
+
+
+@pytest.fixture(scope="module")
+def internet_facing() -> harness.Run:
+    """An internet-facing ALB in six zones, a collector in the first five."""
+    return harness.run(build(6, "single", scheme="internet-facing", collector=True))
 
 
 def tier(run: harness.Run, name: str) -> list[mocks.Registered]:
@@ -63,7 +80,7 @@ def test_subnets_follow_the_plan_one_pair_per_az(ha):
     assert [s.get("cidrBlock") for s in private] == [str(az.private) for az in plan]
     assert [s.get("cidrBlock") for s in public] == [str(az.public) for az in plan]
     azs = ha.outputs["azs"][0]
-    assert azs == list(ZONES)
+    assert azs == list(ZONES[:3])
     assert [s.get("availabilityZone") for s in private] == azs
     assert [s.get("availabilityZone") for s in public] == azs
     assert ha.outputs["private"][0] == [f"subnet-{s.name}" for s in private]
@@ -80,13 +97,54 @@ def test_only_public_subnets_map_public_ips(ha):
     assert all(s.get("mapPublicIpOnLaunch") is False for s in tier(ha, "private"))
 
 
-def test_subnets_are_tagged_for_load_balancers(ha):
-    for s in tier(ha, "public"):
-        assert s.get("tags")["kubernetes.io/role/elb"] == "1"
-        assert "kubernetes.io/role/internal-elb" not in s.get("tags")
-    for s in tier(ha, "private"):
-        assert s.get("tags")["kubernetes.io/role/internal-elb"] == "1"
-        assert "kubernetes.io/role/elb" not in s.get("tags")
+def test_only_the_load_balancer_subnets_carry_a_role_tag_for_the_controllers_discovery(ha, internal, internet_facing):
+    """The controller takes only subnets with the scheme's role tag when any has one (v3.5.0
+    docs/deploy/subnet_discovery.md); the nodes' and the NAT gateways' subnets have none."""
+    for run in (ha, internal, internet_facing):
+        for s in tier(run, "private") + tier(run, "public") + tier(run, "collector"):
+            assert not set(ROLE_TAGS) & set(s.get("tags")), s.name
+    assert not tier(ha, "load-balancer") and not tier(ha, "collector")
+    for run, role in ((internal, "kubernetes.io/role/internal-elb"), (internet_facing, "kubernetes.io/role/elb")):
+        balancers = tier(run, "load-balancer")
+        assert balancers and all(s.get("tags")[role] == "1" and set(ROLE_TAGS) & set(s.get("tags")) == {role}
+                                 for s in balancers)
+
+
+def test_every_subnet_says_its_tier(internal):
+    for name in ("private", "public", "load-balancer", "collector"):
+        assert {s.get("tags")[subnets.TIER_TAG] for s in tier(internal, name)} == {name}
+
+
+def test_load_balancer_and_collector_subnets_follow_the_plan(internal, internet_facing):
+    for run, count in ((internal, 3), (internet_facing, 6)):
+        plan = subnets.plan(CIDR, count)
+        balancers, collectors = tier(run, "load-balancer"), tier(run, "collector")
+        assert [s.get("cidrBlock") for s in balancers] == [str(az.load_balancer) for az in plan]
+        assert [s.get("availabilityZone") for s in balancers] == list(ZONES[:count])
+        # CreateScraper takes at most five subnets, one per zone
+        assert [s.get("cidrBlock") for s in collectors] == [str(az.collector) for az in plan[:5]]
+        assert [s.get("availabilityZone") for s in collectors] == list(ZONES[:min(count, 5)])
+        assert run.outputs["lb"][0] == [f"subnet-{s.name}" for s in balancers]
+        assert run.outputs["collector"][0] == [f"subnet-{s.name}" for s in collectors]
+        assert not any(s.get("mapPublicIpOnLaunch") for s in balancers + collectors)
+
+
+def _routes_of(run: harness.Run, name: str) -> list[list]:
+    subnets_by_id, tables = by_id(run, SUBNET), by_id(run, ROUTE_TABLE)
+    return [tables[a.get("routeTableId")].get("routes") for a in run.find(ASSOCIATION)
+            if f"-{name}-" in subnets_by_id[a.get("subnetId")].name]
+
+
+def test_an_internal_alb_and_the_collector_have_no_way_out_of_the_vpc(internal, internet_facing):
+    assert _routes_of(internal, "load-balancer") == [[]] * 3
+    assert _routes_of(internal, "collector") == [[]] * 3
+    assert _routes_of(internet_facing, "collector") == [[]] * 5
+
+
+def test_an_internet_facing_alb_routes_to_the_internet_gateway(internet_facing):
+    igw = f"igw-{internet_facing.one('aws:ec2/internetGateway:InternetGateway').name}"
+    routes = _routes_of(internet_facing, "load-balancer")
+    assert len(routes) == 6 and all(r == [{"cidrBlock": "0.0.0.0/0", "gatewayId": igw}] for r in routes)
 
 
 def test_one_nat_gateway_per_az_each_with_an_eip_in_its_public_subnet(ha):
@@ -144,7 +202,8 @@ def test_every_subnet_and_nat_is_a_plain_aws_resource(ha, single):
     ({"nat_gateways": "none"}, "nat_gateways"),
     ({"availability_zones": [f"us-east-1{x}" for x in "abcdefg"]}, "availability zones"),
     ({"availability_zones": ["us-east-1a", "us-east-1a"]}, "distinct"),
-    ({"cidr": "10.0.0.0/24"}, "/22 or larger"),
+    ({"cidr": "10.0.0.0/21"}, "/20 or larger"),
+    ({"load_balancer_scheme": "public"}, "load_balancer_scheme"),
 ])
 def test_args_reject_impossible_layouts(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -3,8 +3,9 @@ program's) with Kubernetes' semantics: what has to keep working is allowed, the 
 
 Pods are sources with their namespace, labels AND address: the VPC CNI gives pods addresses in
 the nodes' (private) subnets and its policy agent matches `ipBlock` peers by address alone, so a
-rule admitting the private subnets (the metrics collector's, an internal ALB's) admits every
-pod of the cluster too.
+rule admitting a node subnet would admit every pod of the cluster too. That is why the UI's
+load balancer and the metrics collector have subnets of their own (airflow_eks/subnets.py), and
+why no `ipBlock` may overlap a subnet where nodes run.
 
 Not modelled, because no policy ever filters it: traffic from a pod's own node, which the
 agent always admits (kubelet probes; aws-network-policy-agent's firewall rule processor adds the
@@ -90,12 +91,25 @@ def policies(variant: str) -> list[dict]:
     return [o for o in objects(variant) if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == NAMESPACE]
 
 
+# What the KubernetesExecutor adds to the pod template's labels on every task pod it launches
+# (cncf.kubernetes provider, PodGenerator.build_labels_for_k8s_executor_pod, merged after the
+# template); runtime/tests/test_task_pod_labels.py builds a task pod with the real provider
+# from the rendered template and checks the same.
+EXECUTOR_LABELS = {"dag_id": "a_dag", "task_id": "a_task", "try_number": "1", "kubernetes_executor": "True",
+                   "airflow-worker": "7", "airflow_version": "3.1.8"}
+# A task whose executor_config pod_override claims to be the scheduler: the override is merged
+# last, so it may change any label's value, even blank the executor's, but not remove it.
+SPOOFING = {"component": "scheduler", "kubernetes_executor": ""}
+
+
 def labels(variant: str) -> dict[str, dict]:
-    """Pod labels of each Airflow component, from the rendered workloads and task pod."""
+    """Pod labels of each Airflow component, from the rendered workloads, and of a task pod
+    as the executor launches it from the rendered template."""
     found = {o["metadata"]["name"].removeprefix(f"{RELEASE}-"): o["spec"]["template"]["metadata"]["labels"]
              for o in objects(variant) if o["kind"] in ("Deployment", "StatefulSet", "Job")
              and o["metadata"]["namespace"] == NAMESPACE}
-    found["task"] = task_pod(variant)["metadata"]["labels"]
+    found["task"] = {**task_pod(variant)["metadata"]["labels"], **EXECUTOR_LABELS}
+    found["spoofing-task"] = {**found["task"], **SPOOFING}
     return found
 
 
@@ -103,10 +117,23 @@ def network(variant: str):
     return run(variant).one("eks:index:Cluster")
 
 
+def _subnets(variant: str, tier: str) -> list:
+    return sorted((s for s in run(variant).find("aws:ec2/subnet:Subnet") if s.name.startswith(f"airflow-{tier}-")),
+                  key=lambda s: s.name)
+
+
 def _subnet_address(variant: str, tier: str) -> str:
-    """An address in the stack's first `tier` ("private" or "public") subnet."""
-    subnet = next(s for s in run(variant).find("aws:ec2/subnet:Subnet") if s.name.startswith(f"airflow-{tier}-"))
-    return str(next(ipaddress.ip_network(subnet.get("cidrBlock")).hosts()))
+    """An address in the stack's first `tier` subnet ("private", "public", "load-balancer",
+    "collector")."""
+    return str(next(ipaddress.ip_network(_subnets(variant, tier)[0].get("cidrBlock")).hosts()))
+
+
+def node_subnets(variant: str) -> list[ipaddress.IPv4Network]:
+    """Where nodes, and so pods, get their addresses: the subnets the node groups launch in."""
+    by_id = {f"subnet-{s.name}": s for s in run(variant).find("aws:ec2/subnet:Subnet")}
+    ids = {i for g in run(variant).find("eks:index:ManagedNodeGroup") for i in g.get("subnetIds")}
+    assert ids
+    return [ipaddress.ip_network(by_id[i].get("cidrBlock")) for i in sorted(ids)]
 
 
 def pod(variant: str, labels: dict, namespace: str = NAMESPACE) -> Source:
@@ -116,29 +143,34 @@ def pod(variant: str, labels: dict, namespace: str = NAMESPACE) -> Source:
 
 
 def _load_balancer_address(variant: str) -> str | None:
-    """Where the UI's ALB connects from (IP targets): its scheme's subnets; None without a UI."""
-    ui = settings(variant).ui
-    if not ui.enabled:
-        return None
-    return _subnet_address(variant, "private" if ui.scheme == "internal" else "public")
+    """Where the UI's ALB connects from (IP targets): its own subnets; None without a UI."""
+    return _subnet_address(variant, "load-balancer") if settings(variant).ui.enabled else None
+
+
+def _collector_address(variant: str) -> str | None:
+    """Where the AMP collector scrapes from: its own subnets; None without metrics."""
+    return _subnet_address(variant, "collector") if settings(variant).metrics.enabled else None
 
 
 STACKS = pytest.mark.parametrize("variant", ["dev", "prod", "ui-internet-facing"])
 
 
-AIRFLOW_CLIENTS = ("scheduler", "api-server", "dag-processor", "triggerer", "task",
-                   "run-airflow-migrations", "create-user")
+# Airflow's components and Jobs: every one may send StatsD and open database sessions.
+COMPONENTS = ("scheduler", "api-server", "dag-processor", "triggerer", "run-airflow-migrations", "create-user")
+AIRFLOW_CLIENTS = (*COMPONENTS, "task")
 
 
 @STACKS
 def test_what_has_to_work_is_allowed(variant):
     p, pods_ = policies(variant), labels(variant)
-    collector = _subnet_address(variant, "private")
     must = [
         # the Execution API and the UI's REST API: task pods, DAG processor, triggerer
         *[(c, "api-server", 8080, "TCP") for c in ("task", "dag-processor", "triggerer")],
-        # StatsD from every Airflow pod; PgBouncer from every pod that uses the metadata DB
-        *[(c, "statsd", 9125, "UDP") for c in AIRFLOW_CLIENTS if c in pods_],
+        # StatsD: the components to the chart's exporter, task pods to their own (task outcomes
+        # and durations come from the task runner in the task pod); PgBouncer from every pod
+        # that uses the metadata DB
+        *[(c, "statsd", 9125, "UDP") for c in COMPONENTS if c in pods_],
+        ("task", "task-statsd", 9125, "UDP"),
         *[(c, "pgbouncer", 6543, "TCP") for c in AIRFLOW_CLIENTS if c in pods_],
         # the API server reads a deferred task's log from the triggerer
         ("api-server", "triggerer", 8794, "TCP"),
@@ -146,43 +178,77 @@ def test_what_has_to_work_is_allowed(variant):
     denied = [m for m in must
               if not allowed(p, pods_[m[1]], pod(variant, pods_[m[0]]), m[2], m[3])]
     assert denied == []
-    # the UI's load balancer reaches the API server; a collector the exporters
+    # the UI's load balancer reaches the API server from its own subnets
     if (lb := _load_balancer_address(variant)) is not None:
         assert allowed(p, pods_["api-server"], Source(ip=lb), 8080)
-    # the AMP collector (ENIs in the private subnets) scrapes the exporters at their pod IPs
-    if settings(variant).metrics.enabled:
+    # the AMP collector (ENIs in its own subnets) scrapes the exporters at their pod IPs
+    if (collector := _collector_address(variant)) is not None:
         assert allowed(p, pods_["statsd"], Source(ip=collector), scrape.STATSD_PORT)
+        assert allowed(p, pods_["task-statsd"], Source(ip=collector), scrape.STATSD_PORT)
         assert allowed(p, pods_["pgbouncer"], Source(ip=collector), scrape.PGBOUNCER_PORT)
+
+
+@STACKS
+def test_a_task_pod_cannot_reach_the_components_statsd_ingest(variant):
+    """Else DAG code could send `scheduler_heartbeat` and silence the heartbeat alert. Its own
+    exporter maps only task metrics (tests/test_metric_names.py)."""
+    p, pods_ = policies(variant), labels(variant)
+    for task in ("task", "spoofing-task"):
+        for protocol in ("UDP", "TCP"):  # statsd_exporter also listens on TCP 9125
+            assert not allowed(p, pods_["statsd"], pod(variant, pods_[task]), 9125, protocol), (task, protocol)
+    # and the task pods' exporter takes task pods only: no component, no other pod
+    assert allowed(p, pods_["task-statsd"], pod(variant, pods_["spoofing-task"]), 9125, "UDP")
+    for source in ("scheduler", "api-server", "dag-processor"):
+        assert not allowed(p, pods_["task-statsd"], pod(variant, pods_[source]), 9125, "UDP"), source
+    assert not allowed(p, pods_["task-statsd"], pod(variant, {"app": "x"}, "default"), 9125, "UDP")
 
 
 @STACKS
 def test_everything_else_is_denied(variant):
     p, pods_ = policies(variant), labels(variant)
     elsewhere = pod(variant, {"app": "anything"}, namespace="default")
-    collector = Source(ip=_subnet_address(variant, "private"))
     # the database and metric ingest: Airflow's pods only, whatever their address
-    for target, port, protocol in (("pgbouncer", 6543, "TCP"), ("statsd", 9125, "UDP")):
+    for target, port, protocol in (("pgbouncer", 6543, "TCP"), ("statsd", 9125, "UDP"), ("task-statsd", 9125, "UDP")):
         assert not allowed(p, pods_[target], elsewhere, port, protocol), target
-    # the API server: Airflow's pods, plus an internal ALB's subnets, which are the pods' too
-    # (README, Pod security: Airflow still authenticates every request)
-    internal_alb = settings(variant).ui.enabled and settings(variant).ui.scheme == "internal"
-    assert allowed(p, pods_["api-server"], elsewhere, 8080) is internal_alb
-    assert allowed(p, pods_["api-server"], collector, 8080) is internal_alb
-    if _load_balancer_address(variant) is None:
-        assert not allowed(p, pods_["api-server"], Source(ip=_subnet_address(variant, "public")), 8080)
-    # the scrape ports admit the collector's subnets, so any pod there may read metrics (README);
-    # without a collector (metrics: none) they stay Airflow's
-    scraped = settings(variant).metrics.enabled
-    assert allowed(p, pods_["statsd"], elsewhere, scrape.STATSD_PORT) is scraped
-    assert allowed(p, pods_["pgbouncer"], elsewhere, scrape.PGBOUNCER_PORT) is scraped
-    assert allowed(p, pods_["statsd"], collector, scrape.STATSD_PORT) is scraped
-    # the collector scrapes; it opens no database session and writes no metrics
-    assert not allowed(p, pods_["pgbouncer"], collector, 6543)
-    assert not allowed(p, pods_["statsd"], collector, 9125, "UDP")
+    # the API server and the scrape ports admit exactly the load balancer's and the collector's
+    # subnets: a pod in another namespace reaches none of them, whatever the stack
+    for target, port in (("api-server", 8080), ("statsd", scrape.STATSD_PORT), ("task-statsd", scrape.STATSD_PORT),
+                         ("pgbouncer", scrape.PGBOUNCER_PORT)):
+        assert not allowed(p, pods_[target], elsewhere, port), target
+        # nor do Airflow's own pods read the exporters' metrics: only the collector does
+        if target != "api-server":
+            assert not allowed(p, pods_[target], pod(variant, pods_["task"]), port), target
+    if (collector := _collector_address(variant)) is not None:
+        # the collector scrapes; it opens no database session, writes no metrics, calls no API
+        assert not allowed(p, pods_["pgbouncer"], Source(ip=collector), 6543)
+        assert not allowed(p, pods_["statsd"], Source(ip=collector), 9125, "UDP")
+        assert not allowed(p, pods_["api-server"], Source(ip=collector), 8080)
+    if (lb := _load_balancer_address(variant)) is not None:
+        # the load balancer reaches the API server only
+        for target, port in (("statsd", scrape.STATSD_PORT), ("pgbouncer", scrape.PGBOUNCER_PORT),
+                             ("pgbouncer", 6543), ("triggerer", 8794)):
+            assert not allowed(p, pods_[target], Source(ip=lb), port), target
+    # the NAT gateways' subnets reach nothing
+    nat = Source(ip=_subnet_address(variant, "public"))
+    assert not [t for t, port in (("api-server", 8080), ("statsd", 9102), ("pgbouncer", 9127))
+                if allowed(p, pods_[t], nat, port)]
     # nothing connects to the scheduler, the DAG processor, task pods or the jobs
     for target in ("scheduler", "dag-processor", "task", "run-airflow-migrations"):
         for source in ("api-server", "task"):
             assert not allowed(p, pods_[target], pod(variant, pods_[source]), 8793), (source, target)
+
+
+@STACKS
+def test_no_ip_block_overlaps_a_subnet_where_nodes_and_pods_live(variant):
+    """An ipBlock that covers a node subnet admits every pod there, in any namespace."""
+    blocks = [ipaddress.ip_network(peer["ipBlock"]["cidr"])
+              for o in policies(variant) for rule in o["spec"].get("ingress", [])
+              for peer in rule.get("from", []) if "ipBlock" in peer]
+    nodes = node_subnets(variant)
+    assert [(str(b), str(n)) for b in blocks for n in nodes if b.overlaps(n)] == []
+    # and the blocks are exactly the load balancer's and the collector's subnets
+    expected = {s.get("cidrBlock") for tier in ("load-balancer", "collector") for s in _subnets(variant, tier)}
+    assert {str(b) for b in blocks} == expected
 
 
 @STACKS

@@ -68,13 +68,17 @@ def test_plan_json_is_deterministic_and_machine_independent(plans):
     assert cli.dumps(json.loads(text)) == text
 
 
-def test_readme_quick_start_and_sample_come_from_the_tool():
+def test_readme_quick_start_and_docs_sample_come_from_the_tool():
     readme = (loader.ROOT / "README.md").read_text()
     quick = readme.split("## Quick start", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in quick.splitlines() if line.strip()]
     assert commands[:2] == ["make test", "make plan STACK=dev"]
     golden = json.loads(cli.golden_path("dev").read_text())
-    assert cli.with_readme_sample(readme, golden) == readme, "README plan sample is stale: run `make golden`"
+    sample_page = cli.SAMPLE_PAGE.read_text()
+    assert cli.with_plan_sample(sample_page, golden) == sample_page, "docs/plan.md's sample is stale: run `make golden`"
+    goldens = {stack: json.loads(cli.golden_path(stack).read_text()) for stack in cli.GOLDEN_STACKS}
+    assert cli.with_curve_sample(sample_page, goldens) == sample_page, \
+        "docs/plan.md's cost curves are stale: run `make golden`"
 
 
 # -- diff -------------------------------------------------------------------------------------
@@ -236,6 +240,37 @@ def test_cli_diffs_saved_plans_as_text_and_json(capsys, tmp_path):
     assert json.loads(capsys.readouterr().out)["changed"] is False
     assert cli.main([golden]) == 0
     assert "Monthly cost estimate" in capsys.readouterr().out
+
+
+def test_cli_prices_a_workload_and_compares_it_in_text_and_json(capsys):
+    golden = str(cli.golden_path("prod"))
+    args = [golden, "--task-hours", "500", "--concurrency", "10"]
+    assert cli.main([*args, "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in plan["comparison"]] == [
+        "This stack (airflow-eks)", "Amazon MWAA", "Amazon MWAA Serverless", "Cloud Composer 3"]
+    assert all(c["sources"] and "monthly" in c and c["notes"] for c in plan["comparison"])
+    assert plan["workload"]["taskCpu"] == "250m" and plan["workload"]["needs"] == ["ui", "python-dags"]
+    assert plan["comparison"][0]["monthly"] > plan["cost"]["total"]["idle"]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    assert "Workload: 500 task-hours a month" in text and "Comparison at this workload" in text
+    assert text.index("Monthly cost estimate") < text.index("Workload:") < text.index("Deploy time estimate")
+
+
+def test_cli_cost_curve_prints_rows_and_crossovers(capsys):
+    golden = str(cli.golden_path("dev"))
+    assert cli.main([golden, "--cost-curve", "--concurrency", "4", "--needs", "none", "--json"]) == 0
+    curve = json.loads(capsys.readouterr().out)
+    assert curve["rows"][0]["taskHours"] == 0 and curve["rows"][-1]["taskHours"] == 4 * 730
+    assert curve["crossovers"] and all(x["between"][0] == "This stack (airflow-eks)" for x in curve["crossovers"])
+    assert cli.main([golden, "--cost-curve", "--concurrency", "4"]) == 0
+    assert "| task-hours |" in capsys.readouterr().out
+
+
+def test_a_plan_without_a_workload_has_no_workload_section(plans):
+    assert "workload" not in plans["dev"] and "comparison" not in plans["dev"]
+    assert "Workload:" not in render.render_plan(plans["dev"])
 
 
 def test_cli_rejects_busy_hours_outside_a_day():

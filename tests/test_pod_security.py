@@ -13,7 +13,7 @@ def airflow_values(**overrides: str) -> dict:
     settings = harness.run(config.load, overrides=overrides).value
     return helm_values.airflow_values(settings.airflow, region="us-east-1", logs_bucket="logs",
                                       storage_class="gp3", pgbouncer_ini_sha256="0" * 64,
-                                      load_balancer_cidrs=settings.network.public_cidrs)
+                                      load_balancer_cidrs=settings.network.load_balancer_cidrs)
 
 
 def test_pod_context_restates_uid_and_gid_with_seccomp():
@@ -47,21 +47,35 @@ def test_scheduler_role_cannot_exec_into_pods():
     assert "*" not in verbs and "escalate" not in verbs and "bind" not in verbs
 
 
-def test_api_server_admits_airflow_pods_and_the_load_balancer_subnets_only():
+def test_the_chart_s_policies_are_off_and_the_program_renders_the_api_server_s():
+    """The chart's StatsD policy admits task pods and cannot be left out alone; every policy of
+    the namespace is the program's (tests/test_network_policies.py evaluates them rendered)."""
     v = airflow_values()
-    ingress = v["apiServer"]["networkPolicy"]["ingress"]
-    assert ingress["ports"] == [{"port": helm_values.API_SERVER_PORT}]
-    assert ingress["from"][0] == {"podSelector": {"matchLabels": {"tier": "airflow", "release": names.AIRFLOW_RELEASE}}}
-    # dev: 10.0.0.0/16 over 2 AZs, public subnets cut from the seventh /19
-    assert [p["ipBlock"]["cidr"] for p in ingress["from"][1:]] == ["10.0.192.0/22", "10.0.196.0/22"]
-    assert v["networkPolicies"] == {"enabled": True}
+    assert v["networkPolicies"] == {"enabled": False} and "networkPolicy" not in v["apiServer"]
+    # dev: 10.0.0.0/16 over 2 AZs, the load balancer's /27s cut from the eighth /19
+    lb = ("10.0.224.0/27", "10.0.224.32/27")
+    policy = pod_security.network_policies(lb, ())[f"{names.AIRFLOW_RELEASE}-api-server-ingress"]
+    [rule] = policy["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": helm_values.API_SERVER_PORT}]
+    assert rule["from"][0] == {"podSelector": {"matchLabels": {"tier": "airflow", "release": names.AIRFLOW_RELEASE}}}
+    assert [p["ipBlock"]["cidr"] for p in rule["from"][1:]] == list(lb)
 
 
 def test_no_peers_means_no_scrape_policy_rather_than_an_open_one():
     """An ingress rule without `from` admits every source."""
-    assert f"{names.AIRFLOW_RELEASE}-metrics-scrape" not in pod_security.network_policies([])
-    policies = pod_security.network_policies(["10.0.0.0/19"])
+    assert f"{names.AIRFLOW_RELEASE}-metrics-scrape" not in pod_security.network_policies((), [])
+    policies = pod_security.network_policies((), ["10.0.225.0/28"])
     scrape = policies[f"{names.AIRFLOW_RELEASE}-metrics-scrape"]
-    assert scrape["ingress"][0]["from"] == [{"ipBlock": {"cidr": "10.0.0.0/19"}}]
+    assert scrape["ingress"][0]["from"] == [{"ipBlock": {"cidr": "10.0.225.0/28"}}]
     assert all(rule.get("from") for p in policies.values() for rule in p.get("ingress", []))
     assert policies[f"{names.AIRFLOW_RELEASE}-default-deny-ingress"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def test_statsd_ingest_tells_task_pods_from_components_by_the_executor_s_label():
+    policies = pod_security.network_policies((), ())
+    components = policies[f"{names.AIRFLOW_RELEASE}-statsd-ingest"]["ingress"][0]["from"]
+    tasks = policies[f"{names.AIRFLOW_RELEASE}-task-statsd-ingest"]["ingress"][0]["from"]
+    assert [p["podSelector"]["matchExpressions"] for p in components] == [
+        [{"key": "kubernetes_executor", "operator": "DoesNotExist"}]]
+    assert [p["podSelector"]["matchExpressions"] for p in tasks] == [
+        [{"key": "kubernetes_executor", "operator": "Exists"}]]

@@ -62,6 +62,19 @@ AIRFLOW_VALUES = {
 }
 
 
+# Pinned by digest as chart 1.19.0 renders it everywhere: the components' digest, and the pod
+# template's and the executor's repository:tag spelling <repository>@sha256:<hex>.
+IMAGE_HEX = "4f" * 32
+PINNED_REPOSITORY = f"{ECR}/prod/airflow"
+PINNED_VALUES = {
+    **AIRFLOW_VALUES, "defaultAirflowRepository": PINNED_REPOSITORY, "defaultAirflowDigest": f"sha256:{IMAGE_HEX}",
+    "images": {**AIRFLOW_VALUES["images"], "airflow": {"digest": f"sha256:{IMAGE_HEX}"},
+               "pod_template": {"repository": f"{PINNED_REPOSITORY}@sha256", "tag": IMAGE_HEX}},
+    "config": {**AIRFLOW_VALUES["config"], "kubernetes_executor": {
+        "worker_container_repository": f"{PINNED_REPOSITORY}@sha256", "worker_container_tag": IMAGE_HEX}},
+}
+
+
 def airflow_release(values: dict, **extra: object) -> dict:
     return {"chart": "airflow", "version": "1.19.0", "repositoryOpts": {"repo": "https://airflow.apache.org"},
             "namespace": "airflow", "values": values, **extra}
@@ -76,7 +89,6 @@ HARDENED = {
     "pgbouncer": {"enabled": True, "securityContexts": {"pod": pod_security.pod_context(65534)}},
     "statsd": {"securityContexts": {"pod": pod_security.pod_context(65534)}},
     "dags": {"gitSync": {"enabled": True, "securityContexts": {"container": pod_security.container_context(65533)}}},
-    "networkPolicies": {"enabled": True},
 }
 HARDENED_AUTOSCALER = {"chart": "cluster-autoscaler", "version": "9.59.0", "values": {
     "securityContext": pod_security.pod_context(65532),
@@ -86,7 +98,7 @@ HARDENED_AUTOSCALER = {"chart": "cluster-autoscaler", "version": "9.59.0", "valu
 # rule -> (resource type, passing props, failing props)
 RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
     "helm-pod-hardening": (rules.HELM_RELEASE, with_values(**HARDENED),
-                           with_values(**{**HARDENED, "networkPolicies": {"enabled": False}})),
+                           with_values(**{**HARDENED, "securityContexts": {}})),
     "rds-storage-encrypted": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "storageEncrypted": False}),
     "rds-not-public": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "publiclyAccessible": True}),
     "rds-backup-retention": (rules.RDS_INSTANCE, GOOD_RDS, {**GOOD_RDS, "backupRetentionPeriod": 1.0}),
@@ -123,6 +135,7 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
                                with_values(workers={"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}})),
     "airflow-image-registry": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
                                with_values(defaultAirflowRepository="apache/airflow")),
+    "airflow-image-by-digest": (rules.HELM_RELEASE, airflow_release(PINNED_VALUES), with_values()),
     "airflow-ui-rbac": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
                         with_values(config={"core": {
                             "auth_manager": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
@@ -222,6 +235,29 @@ def cni_stack(enforce: object, *, addon: bool) -> list[Resource]:
     return [res(rules.EKS_COMPONENT, "eks", {**GOOD_EKS, "vpcCniOptions": {"enableNetworkPolicy": enforce}})]
 
 
+DEFAULT_DENY = {"metadata": {"namespace": "airflow"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+
+
+def deny_stack(spec: dict, namespace: str = "airflow") -> list[Resource]:
+    return [res(rules.HELM_RELEASE, "airflow", airflow_release(AIRFLOW_VALUES)),
+            res(rules.NETWORK_POLICY, "deny", {"metadata": {"namespace": namespace}, "spec": spec})]
+
+
+def peers_stack(*cidrs: str, in_values: bool = False) -> list[Resource]:
+    """Nodes in 10.0.0.0/19 (private-0); a NetworkPolicy, or the Airflow chart's values, admitting `cidrs`."""
+    private = res(rules.SUBNET, "private-0", {"cidrBlock": "10.0.0.0/19"})
+    balancer = res(rules.SUBNET, "load-balancer-0", {"cidrBlock": "10.0.224.0/27"})
+    group = res(rules.EKS_NODE_GROUP_COMPONENT, "system", {"subnetIds": ["subnet-x"]}, {"subnetIds": [private.urn]})
+    peers = [{"ipBlock": {"cidr": c}} for c in cidrs]
+    if in_values:
+        holder = res(rules.HELM_RELEASE, "airflow", airflow_release(
+            {**AIRFLOW_VALUES, "apiServer": {"networkPolicy": {"ingress": {"from": peers}}}}))
+    else:
+        holder = res(rules.NETWORK_POLICY, "api", {"metadata": {"namespace": "airflow"}, "spec": {
+            "podSelector": {"matchLabels": {"component": "api-server"}}, "ingress": [{"from": peers}]}})
+    return [private, balancer, group, holder]
+
+
 def release_and_lifecycle(expire: bool) -> list[Resource]:
     rules_ = [{"id": "expire", "status": "Enabled", "expiration": {"days": 30.0}}] if expire else []
     return [res(rules.HELM_RELEASE, "airflow", airflow_release(AIRFLOW_VALUES)),
@@ -276,6 +312,10 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
                             addon_stack("eks-pod-identity-agent")),
     "aws-required-tags": (tag_stack(TAGS), tag_stack({"project": "airflow-eks"})),
     "task-pods-limit-range": (limit_stack({"cpu": "1", "memory": "1Gi"}), limit_stack({"cpu": "1"})),
+    "airflow-default-deny": (deny_stack(DEFAULT_DENY["spec"]),
+                             deny_stack({"podSelector": {"matchLabels": {"component": "scheduler"}},
+                                         "policyTypes": ["Ingress"]})),
+    "network-policy-ip-peers": (peers_stack("10.0.224.0/27"), peers_stack("10.0.224.0/27", "10.0.0.0/16")),
     "ui-internet-facing-guarded": (alb_stack("internet-facing", ["203.0.113.0/24"], sso=True),
                                    alb_stack("internet-facing", ["203.0.113.0/24"], sso=False)),
     "ui-internet-facing-exposure": (alb_stack("internet-facing", ["203.0.113.0/24"], waf="arn:waf"),
@@ -473,6 +513,22 @@ def test_open_egress_and_tagged_load_balancer_listeners_are_allowed():
 ])
 def test_least_privilege_findings(typ, props):
     assert check("iam-least-privilege", typ, props)
+
+
+@pytest.mark.parametrize("condition", [
+    None,
+    # A VPC alone still reaches the database's group: it is in the same VPC.
+    {"StringEquals": {"ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"}},
+])
+def test_security_group_writes_need_a_resource_tag_condition(condition):
+    statement = {"Effect": "Allow", "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+                 "Resource": ["arn:aws:ec2:us-east-1:123456789012:security-group/*"]}
+    [finding] = check("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy",
+                      {"policy": doc({**statement, **({"Condition": condition} if condition else {})})})
+    assert "ec2:AuthorizeSecurityGroupIngress" in finding and "aws:ResourceTag" in finding
+    tagged = {**statement, "Condition": {"StringEquals": {"aws:ResourceTag/kubernetes.io/cluster/c": "owned",
+                                                          "ec2:Vpc": "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1"}}}
+    assert check("iam-least-privilege", "aws:iam/rolePolicy:RolePolicy", {"policy": doc(tagged)}) == []
 
 
 @pytest.mark.parametrize("typ", [rules.KMS_KEY, "aws:sns/topicPolicy:TopicPolicy", "aws:s3/bucketPolicy:BucketPolicy"])
@@ -810,3 +866,27 @@ def test_metrics_enabled_names_each_missing_piece(broken, message):
 
 def test_metrics_enabled_has_nothing_to_say_without_a_cluster():
     assert check_stack("metrics-enabled", []) == []
+
+
+@pytest.mark.parametrize(("stack", "flagged"), [
+    (deny_stack(DEFAULT_DENY["spec"], namespace="default"), True),  # another namespace's
+    (deny_stack({**DEFAULT_DENY["spec"], "ingress": [{}]}), True),  # selects all, admits all
+    (deny_stack({"podSelector": {}, "policyTypes": ["Egress"]}), True),
+    ([res(rules.NETWORK_POLICY, "deny", DEFAULT_DENY)], False),  # no Airflow release: nothing to guard
+])
+def test_default_deny_must_be_in_airflows_namespace_and_deny(stack, flagged):
+    assert bool(check_stack("airflow-default-deny", stack)) is flagged
+
+
+@pytest.mark.parametrize(("cidrs", "in_values", "flagged"), [
+    (("10.0.0.0/19",), False, True),  # the node subnet itself
+    (("10.0.4.0/24",), False, True),  # inside it
+    (("10.0.0.0/8",), True, True),  # covering it, from a chart's values
+    (("10.0.224.0/27", "10.0.225.0/28"), True, False),  # a load balancer's and a collector's own
+    (("0.0.0.0/0",), False, True),
+])
+def test_ip_peers_may_not_overlap_a_node_subnet(cidrs, in_values, flagged):
+    found = check_stack("network-policy-ip-peers", peers_stack(*cidrs, in_values=in_values))
+    assert bool(found) is flagged
+    assert all("private-0" in message for message, _ in found)
+

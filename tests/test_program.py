@@ -25,6 +25,7 @@ def test_each_stack_builds_every_component_of_the_architecture(program, request)
         expected.update(UI_COMPONENTS)
         expected["airflow-eks:identity:PodIdentityRole"] += 1
         expected["airflow-eks:metrics:Metrics"] = 1  # metrics: amp
+        expected["airflow-eks:registry:ImageRegistry"] = 1  # imageRegistry
     assert dict(counts) == expected
     # Every resource but the providers belongs to a component of this program or of pulumi-eks.
     ours = {r.urn for r in program.resources if not r.custom}

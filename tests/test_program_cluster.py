@@ -43,13 +43,22 @@ def cluster_provider(run: harness.Run) -> mocks.Registered:
 
 
 def test_subnets_span_the_configured_azs_with_load_balancer_tags(program):
+    """Per AZ a private and a public subnet; the UI's ALB (prod) and the collector (prod) get
+    their own, and only the ALB's carry the controller's role tag for their scheme."""
     want = EXPECTED[stack_of(program)]["azs"]
+    settings = program.value["settings"]
     private, public = tier(program, "private"), tier(program, "public")
+    balancers, collectors = tier(program, "load-balancer"), tier(program, "collector")
     assert len(private) == len(public) == want
     assert len({s.get("availabilityZone") for s in private}) == want
-    assert all(s.get("tags")["kubernetes.io/role/internal-elb"] == "1" and not s.get("mapPublicIpOnLaunch")
-               for s in private)
-    assert all(s.get("tags")["kubernetes.io/role/elb"] == "1" and s.get("mapPublicIpOnLaunch") for s in public)
+    assert all(not s.get("mapPublicIpOnLaunch") for s in private + balancers + collectors)
+    assert all(s.get("mapPublicIpOnLaunch") for s in public)
+    roles = ("kubernetes.io/role/elb", "kubernetes.io/role/internal-elb")
+    assert not [s.name for s in private + public + collectors if set(roles) & set(s.get("tags"))]
+    role = {"internal": roles[1], "internet-facing": roles[0]}.get(settings.ui.scheme)
+    assert len(balancers) == (want if settings.ui.enabled else 0)
+    assert all(s.get("tags")[role] == "1" for s in balancers)
+    assert len(collectors) == (min(want, 5) if settings.metrics.enabled else 0)
     assert len(program.outputs["privateSubnetIds"][0]) == want
 
 
@@ -165,7 +174,7 @@ def test_the_autoscaler_image_comes_through_the_mirror_in_prod_only(programs):
 
     assert image(programs["dev"]) == versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY
     assert image(programs["prod"]) == (
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/registry.k8s.io/autoscaling/cluster-autoscaler")
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/prod/registry.k8s.io/autoscaling/cluster-autoscaler")
 
 
 def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
@@ -177,10 +186,14 @@ def test_prod_nodes_may_fill_exactly_the_pull_through_caches_they_use(programs):
     assert policy.get("role") == run.one("aws:iam/role:Role", name="airflow-node-role").name + "-1234567"
     [statement] = json.loads(policy.get("policy"))["Statement"]
     assert statement["Resource"] == [
-        f"arn:aws:ecr:us-east-1:123456789012:repository/{registry}/*"
+        f"arn:aws:ecr:us-east-1:123456789012:repository/prod/{registry}/*"
         for registry in ("docker.io", "public.ecr.aws", "quay.io", "registry.k8s.io")]
-    # The nodes must hold it before they pull their first image.
+    # The nodes must hold it, and the stack's cache rules must exist, before they pull their first image.
     assert all(run.depends_on(group, policy) for group in run.find(MNG))
+    rules = run.find("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert sorted(r.get("ecrRepositoryPrefix") for r in rules) == [
+        f"prod/{registry}" for registry in ("docker.io", "public.ecr.aws", "quay.io", "registry.k8s.io")]
+    assert all(run.depends_on(group, rule) for group in run.find(MNG) for rule in rules)
 
 
 def test_autoscaler_iam_is_scoped_to_this_cluster(program):

@@ -63,6 +63,29 @@ def test_prod_alb_settings_are_pinned_by_the_ingress_class_params(programs):
     assert values["vpcId"] == programs["prod"].outputs["vpcId"][0] and values["region"] == "us-east-1"
 
 
+@pytest.mark.parametrize("variant", ["prod", "ui-internet-facing"])
+def test_the_alb_lands_only_in_its_own_subnets_never_the_nodes(variant):
+    """The IngressClassParams' subnet selector, applied as the controller does (v3.5.0 docs,
+    IngressClassParams spec.subnets.tags: each listed tag present with one of its values, in the
+    load balancer's VPC), picks the load balancer subnets, one per AZ, and nothing else; the
+    controller's own discovery (role tag of the scheme) would pick the same."""
+    from tests.test_rendered_manifests import run
+
+    program = run(variant)
+    values = release(program, lbc.CHART).plain_inputs["values"]
+    spec = values["ingressClassParams"]["spec"]
+    every = program.find("aws:ec2/subnet:Subnet")
+    selected = {s.name for s in every
+                if all(s.get("tags").get(k) in allowed for k, allowed in spec["subnets"]["tags"].items())}
+    role = {"internal": "kubernetes.io/role/internal-elb", "internet-facing": "kubernetes.io/role/elb"}[spec["scheme"]]
+    discovered = {s.name for s in every if s.get("tags").get(role) in ("", "1")}
+    own = {s.name for s in every if s.name.startswith("airflow-load-balancer-")}
+    assert selected == discovered == own
+    assert len({s.get("availabilityZone") for s in every if s.name in own}) == len(own) >= 2
+    nodes = {i for g in program.find("eks:index:ManagedNodeGroup") for i in g.get("subnetIds")}
+    assert not {f"subnet-{n}" for n in own} & nodes
+
+
 def test_prod_certificate_is_validated_through_route53_and_the_name_points_at_the_alb(programs):
     prod = programs["prod"]
     certificate = prod.one("aws:acm/certificate:Certificate")
@@ -175,11 +198,14 @@ def test_rendered_api_server_reads_the_client_secret_from_the_secret(programs, p
     assert others == []
 
 
-def test_rendered_api_server_trusts_the_albs_forwarded_headers_and_knows_its_url(prod_airflow):
+def test_rendered_api_server_trusts_the_albs_forwarded_headers_and_knows_its_url(programs, prod_airflow):
     _, container = _api_server(prod_airflow)
     assert "--proxy-headers" in " ".join(container["args"])
     [allowed] = [e["value"] for e in container["env"] if e["name"] == "FORWARDED_ALLOW_IPS"]
-    assert allowed == "10.0.0.0/16,127.0.0.1"
+    # the ALB's own subnets, where no pod has an address (not the VPC, which holds every pod)
+    balancers = sorted((s for s in programs["prod"].find("aws:ec2/subnet:Subnet")
+                        if s.name.startswith("airflow-load-balancer-")), key=lambda s: s.name)
+    assert balancers and allowed == ",".join([*(s.get("cidrBlock") for s in balancers), "127.0.0.1"])
     config = charts.one(prod_airflow, "ConfigMap", f"{names.AIRFLOW_RELEASE}-config")["data"]["airflow.cfg"]
     assert "base_url = https://airflow.example.com" in config
     assert "enable_proxy_fix = True" in config

@@ -5,12 +5,14 @@ cost (prod idle with metrics and the UI's load balancer within $450/month)."""
 from __future__ import annotations
 
 import ipaddress
+import re
 import subprocess
 
 import pytest
 import yaml
 
 from airflow_eks import names, scrape, versions
+from airflow_eks.metrics import task_statsd
 from tests import airflow_statsd, charts, manifests
 from tests.promql import promtool
 from tests.test_rendered_airflow import airflow_objects
@@ -91,18 +93,33 @@ def test_every_job_keeps_only_listed_metrics_except_the_mapped_statsd_one():
 
 # --- the targets exist as configured: the charts rendered with the program's values -----------
 
+def _selected(services: list[dict], j: dict) -> tuple[list[dict], str]:
+    """The Services a job's keep rule selects (Prometheus anchors relabel regexes) and the port
+    name it keeps."""
+    labels, regex = keep(j)
+    assert labels == ["__meta_kubernetes_service_label_component", "__meta_kubernetes_endpoint_port_name"]
+    component, port_name = regex.split(";")
+    return [s for s in services if re.fullmatch(component, s["metadata"].get("labels", {}).get("component", ""))
+            ], port_name
+
+
 def test_statsd_and_pgbouncer_services_match_the_jobs(programs):
-    services = charts.of_kind(airflow_objects(programs["prod"]), "Service")
-    for name, port in ((scrape.JOB_STATSD, scrape.STATSD_PORT), (scrape.JOB_PGBOUNCER, scrape.PGBOUNCER_PORT)):
-        labels, regex = keep(job(name))
-        assert labels == ["__meta_kubernetes_service_label_component", "__meta_kubernetes_endpoint_port_name"]
-        component, port_name = regex.split(";")
-        [service] = [s for s in services if s["metadata"]["labels"].get("component") == component]
-        assert {"name": port_name, "port": port} == {k: v for p in service["spec"]["ports"]
-                                                     if p["name"] == port_name for k, v in p.items()
-                                                     if k in ("name", "port")}
-        release = next(r for r in programs["prod"].find(HELM) if r.get("chart") == "airflow")
+    """The StatsD job selects both exporters: the chart's (Airflow's components) and the task
+    pods' own, a program object (airflow_eks/metrics/task_statsd.py)."""
+    prod = programs["prod"]
+    services = charts.of_kind(manifests.all_objects(prod), "Service")
+    for name, port, count in ((scrape.JOB_STATSD, scrape.STATSD_PORT, 2),
+                              (scrape.JOB_PGBOUNCER, scrape.PGBOUNCER_PORT, 1)):
+        selected, port_name = _selected(services, job(name))
+        assert len(selected) == count, [s["metadata"]["name"] for s in selected]
+        for service in selected:
+            assert {"name": port_name, "port": port} == {k: v for p in service["spec"]["ports"]
+                                                         if p["name"] == port_name for k, v in p.items()
+                                                         if k in ("name", "port")}
+        release = next(r for r in prod.find(HELM) if r.get("chart") == "airflow")
         assert job(name)["kubernetes_sd_configs"][0]["namespaces"] == {"names": [release.get("namespace")]}
+    statsd, _ = _selected(services, job(scrape.JOB_STATSD))
+    assert {s["metadata"]["name"] for s in statsd} == {f"{names.AIRFLOW_RELEASE}-statsd", task_statsd.NAME}
 
 
 def test_the_autoscaler_service_matches_its_job(programs):
@@ -239,7 +256,7 @@ def test_every_endpoints_target_is_open_in_the_security_groups_and_the_network_p
     """For each job scraped at pod IPs: the Service the job selects, resolved to the pods' real
     port, is open from the collector's security group to the cluster security group (which
     managed nodes, hence their pods, carry) and admitted by the rendered NetworkPolicies from an
-    address of the private subnets the collector's ENIs live in. The API server is reached on
+    address of the subnets the collector's ENIs live in (its own). The API server is reached on
     443 the same way (its ENIs carry the cluster security group)."""
     from tests.test_network_policies import Source, allowed  # the NetworkPolicy evaluator
 
@@ -258,8 +275,9 @@ def test_every_endpoints_target_is_open_in_the_security_groups_and_the_network_p
         return any(g == collector_group and ref == cluster_group and lo <= port <= hi for g, ref, lo, hi in egress) \
             and any(g == cluster_group and ref == collector_group and lo <= port <= hi for g, ref, lo, hi in ingress)
 
-    private = next(s for s in prod.find("aws:ec2/subnet:Subnet") if s.name.startswith("airflow-private-"))
-    collector = Source(ip=str(next(ipaddress.ip_network(private.get("cidrBlock")).hosts())))
+    [subnet_id, *_] = prod.one(SCRAPER).get("source")["eks"]["subnetIds"]
+    own = next(s for s in prod.find("aws:ec2/subnet:Subnet") if f"subnet-{s.name}" == subnet_id)
+    collector = Source(ip=str(next(ipaddress.ip_network(own.get("cidrBlock")).hosts())))
     checked = []
     for name in (scrape.JOB_STATSD, scrape.JOB_PGBOUNCER, scrape.JOB_AUTOSCALER):
         j = job(name)
@@ -267,15 +285,17 @@ def test_every_endpoints_target_is_open_in_the_security_groups_and_the_network_p
         selected, port_name = regex.split(";")
         [namespace] = j["kubernetes_sd_configs"][0]["namespaces"]["names"]
         by = "component" if labels[0].endswith("_label_component") else "name"
-        [service] = [o for o in objects if o["kind"] == "Service" and o["metadata"]["namespace"] == namespace
-                     and (o["metadata"].get("labels", {}).get("component") if by == "component"
-                          else o["metadata"]["name"]) == selected]
-        port, pod_labels = _endpoint_port(objects, service, port_name)
-        policies = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == namespace]
-        assert open_between_groups(port), (name, port)
-        assert all(allowed(policies, labels_, collector, port) for labels_ in pod_labels), (name, port)
-        checked.append(port)
+        services = [o for o in objects if o["kind"] == "Service" and o["metadata"]["namespace"] == namespace
+                    and re.fullmatch(selected, (o["metadata"].get("labels", {}).get("component", "")
+                                                if by == "component" else o["metadata"]["name"]))]
+        assert services, name
+        for service in services:
+            port, pod_labels = _endpoint_port(objects, service, port_name)
+            policies = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] == namespace]
+            assert open_between_groups(port), (name, port)
+            assert all(allowed(policies, labels_, collector, port) for labels_ in pod_labels), (name, port)
+            checked.append(port)
     assert open_between_groups(443)
-    assert sorted(checked) == sorted(scrape.TARGET_PORTS)
+    assert sorted(set(checked)) == sorted(scrape.TARGET_PORTS)
     # Managed nodes carry the cluster security group only when their launch template names none.
     assert all(not t.get("vpcSecurityGroupIds") for t in prod.find("aws:ec2/launchTemplate:LaunchTemplate"))

@@ -1,6 +1,6 @@
-"""What `pulumi destroy` leaves behind, for the whole program in the three states the README's
-teardown section describes: prod as committed, prod after `protectData: false` and `pulumi up`
-(the documented teardown path), and dev.
+"""What `pulumi destroy` leaves behind, for the whole program in the three states
+docs/operations/teardown.md describes: prod as committed, prod after `protectData: false` and
+`pulumi up` (the documented teardown path), and dev.
 
 AWS honours a deletion setting only as the stack last recorded it, so each state is checked
 for the inputs a delete would read: the final snapshot and the automated backups of the
@@ -26,11 +26,10 @@ TEARDOWN_CHANGES = {"deletionProtection", "applyImmediately"}
 TEARDOWN_CONFIG = {"protectData": False}
 
 
-def readme_teardown_config() -> dict[str, bool]:
-    """The `pulumi config set` steps of the README's prod teardown, as config overrides."""
-    text = (loader.ROOT / "README.md").read_text()
-    section = text.split("### What `pulumi destroy` removes and what it keeps", 1)[1].split("\n## ", 1)[0]
-    block = section.split("```bash", 1)[1].split("```", 1)[0]
+def documented_teardown_config() -> dict[str, bool]:
+    """The `pulumi config set` steps of the documented prod teardown, as config overrides."""
+    page = (loader.ROOT / "docs" / "operations" / "teardown.md").read_text()
+    block = page.split("```bash", 1)[1].split("```", 1)[0]
     steps = re.findall(r"^pulumi config set (\w+) (true|false) -s prod", block, re.MULTILINE)
     assert "pulumi up -s prod" in block and "pulumi destroy -s prod" in block
     return {key: value == "true" for key, value in steps}
@@ -38,12 +37,12 @@ def readme_teardown_config() -> dict[str, bool]:
 
 @pytest.fixture(scope="module")
 def teardown() -> harness.Run:
-    """prod after the README's teardown step: `pulumi config set protectData false`, `pulumi up`."""
+    """prod after the documented teardown step: `pulumi config set protectData false`, `pulumi up`."""
     return harness.run_program("prod", overrides=TEARDOWN_CONFIG)
 
 
-def test_the_readme_teardown_is_the_one_tested_here():
-    assert readme_teardown_config() == TEARDOWN_CONFIG
+def test_the_documented_teardown_is_the_one_tested_here():
+    assert documented_teardown_config() == TEARDOWN_CONFIG
 
 
 @pytest.fixture

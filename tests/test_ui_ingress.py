@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import string
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from airflow_eks import ui_ingress
+from airflow_eks import config, ui_ingress
 from airflow_eks.offline import harness
 from airflow_eks.ui_config import UiSettings
 from components.ui_ingress import UiIngress, UiIngressArgs
@@ -93,6 +97,33 @@ def test_class_params_pin_scheme_cidrs_group_tls_and_namespace_and_waf_only_when
 ])
 def test_group_name_is_the_stacks_within_the_controllers_limits(project, stack, group):
     assert ui_ingress.group_name(project, stack) == group
+
+
+# The controller's own check (v3.5.0 pkg/ingress/group_loader.go: groupNameRegex and
+# maxGroupNameLength), copied from its source rather than from the code under test.
+CONTROLLER_GROUP_NAME = re.compile(r"^([a-z0-9][-a-z0-9.]*)?[a-z0-9]$")
+# What Pulumi accepts as a stack name: letters, digits, "-", "_" and ".", up to 100 characters.
+stack_names = st.text(alphabet=string.ascii_letters + string.digits + "-_.", min_size=1, max_size=100)
+
+
+def test_a_long_stack_name_cut_at_a_dash_is_not_left_ending_in_one():
+    # "airflow-eks-" + 50 letters is 62 characters: the 63rd is the stack's own dash.
+    stack = "x" * 50 + "-team"
+    assert ui_ingress.group_name(config.PROJECT, stack) == f"{config.PROJECT}-{'x' * 50}"
+
+
+@given(stack=stack_names)
+def test_every_stack_name_gives_a_group_name_the_controller_accepts(stack):
+    name = ui_ingress.group_name(config.PROJECT, stack)
+    assert CONTROLLER_GROUP_NAME.match(name) and len(name) <= 63
+    assert name.startswith(config.PROJECT)
+
+
+@given(project=st.text(alphabet=string.ascii_lowercase + "-_.", min_size=1, max_size=40).filter(
+    lambda p: any(c.isalpha() for c in p)), stack=stack_names)
+def test_any_project_with_a_letter_gives_a_valid_group_name(project, stack):
+    name = ui_ingress.group_name(project, stack)
+    assert CONTROLLER_GROUP_NAME.match(name) and len(name) <= 63
 
 
 def test_airflow_url_is_https_or_the_port_forward_hint():

@@ -210,7 +210,7 @@ def test_pulumi_jobs_install_dependencies_first_and_pin_the_cli_to_the_sdk(file,
 # --- ci.yml ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("job_id, command", [("test", "make test"), ("runtime", "make test-runtime")])
 def test_ci_runs_both_test_tiers_on_every_push_and_pull_request(job_id, command):
-    """The README's test command and the runtime tier, as .ci/run runs them."""
+    """The Quick start's test command and the runtime tier, as .ci/run runs them."""
     wf = workflow("ci")
     assert set(triggers(wf)) == {"push", "pull_request"}
     assert set(wf["jobs"]) == {"test", "runtime"}
@@ -343,3 +343,58 @@ def test_destroy_confirmation_script(stack, confirm, allowed):
     assert (result.returncode == 0) is allowed, result.stdout
     if not allowed:
         assert "::error::" in result.stdout
+
+
+# --- image.yml ---------------------------------------------------------------------------------
+def image_jobs() -> dict[str, dict[str, Any]]:
+    return workflow("image")["jobs"]
+
+
+def step_using(job: dict[str, Any], action: str) -> dict[str, Any]:
+    [step] = [s for s in job["steps"] if uses(s, action)]
+    return step
+
+
+def test_the_image_is_built_when_image_or_the_airflow_version_changes_on_main():
+    on = triggers(workflow("image"))
+    assert set(on) == {"push", "workflow_dispatch"}
+    assert on["push"]["branches"] == ["main"]
+    # image/ itself, and where the stack's airflowVersion lives (its default and prod's own).
+    assert {"image/**", "Pulumi.yaml", "Pulumi.prod.yaml"} <= set(on["push"]["paths"])
+    assert image_jobs()["image"]["if"] == "github.ref == 'refs/heads/main'"
+    assert workflow("image")["concurrency"] == {"group": "image-prod", "cancel-in-progress": False}
+
+
+def test_the_image_job_pushes_over_oidc_and_the_pull_request_job_holds_no_aws_access():
+    jobs = image_jobs()
+    assert jobs["image"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["pull-request"]["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert jobs["pull-request"]["needs"] == "image"
+    credentials = step_using(jobs["image"], AWS_CREDENTIALS)
+    assert credentials["with"]["role-to-assume"] == "${{ vars.AWS_IMAGE_PUSH_ROLE_ARN }}"
+
+
+def test_the_build_uses_the_stacks_version_and_the_scan_gates_the_push():
+    steps = image_jobs()["image"]["steps"]
+    args = next(s for s in steps if s.get("id") == "args")
+    assert "python -m tools.image_stack build-args" in args["run"]
+    build = step_using(image_jobs()["image"], "docker/build-push-action")
+    assert build["with"]["build-args"] == "AIRFLOW_VERSION=${{ steps.args.outputs.airflow_version }}"
+    assert build["with"]["context"] == "image"
+    assert (build["with"]["push"], build["with"]["load"], build["with"]["provenance"]) == (False, True, False)
+    scan = step_using(image_jobs()["image"], "aquasecurity/trivy-action")
+    assert scan["with"]["severity"] == "CRITICAL" and scan["with"]["exit-code"] == "1"
+    assert scan["with"]["image-ref"] == build["with"]["tags"]
+    push = next(s for s in steps if s.get("id") == "pushed")
+    # The push comes after the scan, which fails the job first on a critical finding.
+    assert steps.index(scan) < steps.index(push) and "docker push" in push["run"]
+    assert "imageDigest" in push["run"]
+
+
+def test_the_digest_reaches_the_stack_only_through_a_pull_request():
+    [step] = [s for s in image_jobs()["pull-request"]["steps"] if "run" in s]
+    assert step["env"]["DIGEST"] == "${{ needs.image.outputs.digest }}"
+    assert 'python -m tools.image_stack set-digest "$STACK" "$DIGEST"' in step["run"]
+    assert "gh pr create" in step["run"] and "--base main" in step["run"]
+    assert "git push" not in step["run"]
+    assert workflow("image")["env"]["STACK"] == "prod"

@@ -1,7 +1,7 @@
-"""Render the README's configuration reference from Pulumi.yaml and the stack files.
+"""Render the configuration reference (docs/configuration.md) from Pulumi.yaml and the stack files.
 
-`python -m tools.config_reference` prints the table; `--write` replaces it in README.md
-between the config-reference markers. tests/test_readme.py fails when they drift apart.
+`python -m tools.config_reference` prints the table; `--write` replaces it in docs/configuration.md
+between the config-reference markers. tests/test_docs.py fails when they drift apart.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "configuration.md"
 BEGIN, END = "<!-- config-reference:begin -->", "<!-- config-reference:end -->"
 
 
@@ -45,15 +46,14 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def render(readme: str) -> str:
-    head, rest = readme.split(BEGIN, 1)
+def render(page: str) -> str:
+    head, rest = page.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{BEGIN}\n{table()}\n{END}{tail}"
 
 
 if __name__ == "__main__":
     if "--write" in sys.argv:
-        path = ROOT / "README.md"
-        path.write_text(render(path.read_text()))
+        PAGE.write_text(render(PAGE.read_text()))
     else:
         print(table())

@@ -21,10 +21,14 @@ from airflow_eks import config_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 DUMMY_SECRET = "dummy-secret-value"
-# Secrets a stack needs once another key is set, and which are never in a stack file (they are
-# set per stack with `pulumi config set --secret`): offline, a stand-in marked secret, as for
-# `secure:` values. secret key -> the key that makes it required.
-STAND_IN_SECRETS = {"ssoClientSecret": "ssoIssuerUrl"}
+# Secrets a stack needs once another key is set (non-empty, or true), and which are never in a
+# stack file (they are set per stack with `pulumi config set --secret`): offline, a stand-in
+# marked secret, as for `secure:` values. secret key -> (the key that makes it required, the
+# stand-in, shaped as the program validates it).
+STAND_IN_SECRETS = {
+    "ssoClientSecret": ("ssoIssuerUrl", DUMMY_SECRET),
+    "dockerHubCredentials": ("imageRegistry", f"standin:{DUMMY_SECRET}"),  # username:accessToken
+}
 
 
 def _text(value: Any) -> str:
@@ -101,9 +105,9 @@ def stack_config(
             secret_keys.append(full(key))
         else:
             values[full(key)] = _text(value)
-    for key, trigger in STAND_IN_SECRETS.items():
-        if values.get(full(trigger)) and full(key) not in values:
-            values[full(key)] = DUMMY_SECRET
+    for key, (trigger, stand_in) in STAND_IN_SECRETS.items():
+        if values.get(full(trigger)) not in (None, "", "false") and full(key) not in values:
+            values[full(key)] = stand_in
             secret_keys.append(full(key))
     for key, value in (overrides or {}).items():
         if value is None:

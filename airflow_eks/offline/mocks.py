@@ -271,6 +271,11 @@ class Mocks(pulumi.runtime.Mocks):
             id_ = f"{name}-key-id"
             extra["keyId"] = id_
             extra["arn"] = self._arn("kms", f"key/{id_}")
+        elif typ == "aws:ecr/repository:Repository":
+            repo = inputs.get("name") or f"{name}-1234567"
+            id_ = repo
+            extra.update(name=repo, registryId=ACCOUNT, arn=self._arn("ecr", f"repository/{repo}"),
+                         repositoryUrl=f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{repo}")
         elif typ == "aws:amp/workspace:Workspace":
             id_ = f"ws-{name}"
             extra.update(arn=self._arn("aps", f"workspace/{id_}"),

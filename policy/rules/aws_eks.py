@@ -219,8 +219,8 @@ def version_support_findings(version: Any, day: dt.date) -> list[str]:
     if day >= standard_ends:
         return [f"Kubernetes {minor} left EKS standard support on {standard_ends}: the control plane now bills "
                 f"${EKS_EXTENDED_HOURLY:.2f} instead of ${EKS_STANDARD_HOURLY:.2f} per cluster-hour (upgradePolicy "
-                "EXTENDED), or EKS upgrades it by itself (STANDARD); upgrade one minor (README, Upgrading "
-                "Kubernetes)."]
+                "EXTENDED), or EKS upgrades it by itself (STANDARD); upgrade one minor "
+                "(docs/operations/upgrades.md, Upgrading Kubernetes)."]
     return []
 
 

@@ -16,6 +16,7 @@ from .constants import (
     POD_IDENTITY_SERVICE,
     READ_VERBS,
     RESOURCE_POLICY_DOCUMENTS,
+    SECURITY_GROUP_WRITES,
 )
 from .helpers import _items, _map, _statements, _tags
 
@@ -41,11 +42,18 @@ def _privilege_findings(document: Any, *, resource_policy: bool = False) -> list
         writes = [a for a in actions if a not in wild and not _is_read(a)]
         if on_any and writes and not statement.get("Condition") and not resource_policy:
             found.append(f"write actions {sorted(writes)} on Resource \"*\" without a Condition; scope the resources.")
+        group_writes = sorted(a for a in actions if a in SECURITY_GROUP_WRITES)
+        tag_keys = [k for conditions in _map(statement.get("Condition")).values()
+                    for k in _map(conditions) if k.startswith("aws:ResourceTag/")]
+        if group_writes and not tag_keys and not resource_policy:
+            found.append(f"security group writes {group_writes} without an aws:ResourceTag condition may change "
+                         "any group in the account, the database's included; name the groups by their tags.")
     return found
 
 
 @rule("iam-least-privilege", "IAM policies name their actions: no `*` or `service:*`, no unscoped writes, "
-      "no broad managed policies; resource policies (KMS keys, SNS topics, S3 buckets) name their actions too.",
+      "security group writes only on groups named by their tags, no broad managed policies; resource policies "
+      "(KMS keys, SNS topics, S3 buckets) name their actions too.",
       types=[IAM_ROLE, *IAM_POLICY_DOCUMENTS, *IAM_ATTACHMENTS, *RESOURCE_POLICY_DOCUMENTS])
 def iam_least_privilege(typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     if typ in IAM_ATTACHMENTS:

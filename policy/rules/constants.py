@@ -60,6 +60,7 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 VPC_CNI_ADDON = "vpc-cni"  # the EKS add-on whose policy agent enforces NetworkPolicies
 LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 # The AWS Load Balancer Controller (airflow_eks/load_balancer_controller.py CHART) and its annotations.
 LOAD_BALANCER_CONTROLLER_CHART = "aws-load-balancer-controller"
 ALB_ANNOTATION_PREFIX = "alb.ingress.kubernetes.io/"
@@ -87,6 +88,12 @@ CHART_SIDECAR_IMAGES = {
 }
 READ_VERBS = ("Describe", "Get", "List", "Head", "BatchGet", "Lookup", "Search", "View")
 BROAD_MANAGED_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+# Writes that change who may reach what: unconditioned, they reach every security group in the
+# account (the database's too), so a grant must name the groups by their tags.
+SECURITY_GROUP_WRITES = ("ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
+                         "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
+                         "ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
+                         "ec2:UpdateSecurityGroupRuleDescriptionsEgress", "ec2:DeleteSecurityGroup")
 SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 # EKS release calendar (airflow_eks/kubernetes_support.py CALENDAR, with its sources): minor ->
 # (end of standard support, end of extended support) as UTC days, each the first day of the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -97,6 +98,53 @@ def airflow_image_registry(values: Mapping[str, Any], cfg: Mapping[str, Any]) ->
             found.append(f"{where}: image {repository} is pulled from {host}; pull it from a registry you control "
                          "(rate limits, availability, supply chain): airflowImageRepository for Airflow's own "
                          "image, imageMirror for the rest.")
+    return found
+
+
+_DIGEST_REFERENCE = re.compile(r"^(?P<repository>[^@\s]+)@sha256:[0-9a-f]{64}$")
+
+
+def _airflow_image_references(values: Mapping[str, Any]) -> dict[str, str]:
+    """The Airflow image reference of each kind of pod, as the chart (1.19.0 _helpers.yaml) and
+    the KubernetesExecutor build it: the components and Jobs (`airflow_image`, with digest), the
+    pod template file (`pod_template_image`: repository:tag only), and the executor's
+    worker_container_repository:worker_container_tag, which replaces the template's image."""
+    default_repo = str(values.get("defaultAirflowRepository") or CHART_DEFAULT_REPOSITORY)
+    default_tag = str(values.get("defaultAirflowTag") or "")
+    repo = str(_path(values, "images.airflow.repository") or default_repo)
+    digest = _path(values, "images.airflow.digest") or values.get("defaultAirflowDigest")
+    tag = str(_path(values, "images.airflow.tag") or default_tag)
+    template = (f"{_path(values, 'images.pod_template.repository') or default_repo}:"
+                f"{_path(values, 'images.pod_template.tag') or default_tag}")
+    executor = _map(_path(values, "config.kubernetes_executor"))
+    worker_repo = executor.get("worker_container_repository") or repo
+    worker_tag = executor.get("worker_container_tag") or tag
+    return {"components and Jobs": f"{repo}@{digest}" if digest else f"{repo}:{tag}",
+            "task pod template": template, "task pods (executor)": f"{worker_repo}:{worker_tag}"}
+
+
+@_airflow_rule("airflow-image-by-digest", "Every Airflow pod, Job and task pod runs one image, pinned by digest, "
+               "from a registry you control.",
+               config={"allowedRegistries": {"type": "array", "items": {"type": "string"}, "default": [],
+                                             "description": "Repository prefixes allowed (e.g. the stack's ECR "
+                                                            "registry); empty: any registry but the public ones."}})
+def airflow_image_by_digest(values: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    allowed = cfg["allowedRegistries"]
+    references = _airflow_image_references(values)
+    found = []
+    for where, reference in references.items():
+        match = _DIGEST_REFERENCE.match(reference)
+        if not match:
+            found.append(f"{where} run {reference}, a tag, which can be re-pushed under the same name: set "
+                         "airflowImageDigest (the image workflow's pull request does; docs/image.md).")
+            continue
+        repository = match["repository"]
+        if (allowed and not any(repository.startswith(p) for p in allowed)) or (
+                not allowed and _registry(repository) in PUBLIC_REGISTRIES):
+            found.append(f"{where} run {reference} from {_registry(repository)}: deploy the image from the stack's "
+                         "own registry (imageRegistry) or one you control.")
+    if not found and len(set(references.values())) > 1:
+        found.append("the pods run different images: " + ", ".join(f"{k} {v}" for k, v in references.items()))
     return found
 
 

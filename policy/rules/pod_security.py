@@ -1,28 +1,35 @@
 """Pod security rules for what the rendered-manifest gate (tests/test_checkov_gate.py) cannot see
-at preview time: `pulumi preview` shows the Helm releases' values and the VPC CNI add-on's
-configuration, not the pods the charts will render. So the rules read those: the cluster
-enforces NetworkPolicies, and the Airflow and Cluster Autoscaler releases ask for a seccomp
-profile, non-root users, no privilege escalation and no capabilities.
+at preview time: `pulumi preview` shows the Helm releases' values, the program's own
+NetworkPolicies and the VPC CNI add-on's configuration, not the pods the charts will render. So
+the rules read those: the cluster enforces NetworkPolicies, Airflow's namespace denies ingress
+by default, no policy admits an address range where pods live, and the Airflow and Cluster
+Autoscaler releases ask for a seccomp profile, non-root users, no privilege escalation and no
+capabilities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import ipaddress
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .airflow_values import _values
+from .airflow_values import _is_airflow, _values
+from .aws_eks import _node_groups
 from .base import Resource, rule
 from .constants import (
+    AIRFLOW_NAMESPACE,
     CLUSTER_AUTOSCALER_CHART,
     EKS_ADDON,
     EKS_CLUSTER,
     EKS_COMPONENT,
     HELM_RELEASE,
     LOAD_BALANCER_CONTROLLER_CHART,
+    NETWORK_POLICY,
     RUNTIME_DEFAULT,
+    SUBNET,
     VPC_CNI_ADDON,
 )
-from .helpers import _items, _map, _of_type, _path
+from .helpers import _items, _map, _of_type, _path, _references
 
 
 def _enforces(addon: Resource) -> bool:
@@ -79,8 +86,8 @@ def _chart(props: Mapping[str, Any]) -> str:
 
 
 @rule("helm-pod-hardening", "The Airflow, Cluster Autoscaler and Load Balancer Controller releases run their "
-      "pods with RuntimeDefault seccomp, non-root, without privilege escalation or capabilities, and the "
-      "Airflow chart's NetworkPolicies on.", types=[HELM_RELEASE])
+      "pods with RuntimeDefault seccomp, non-root, without privilege escalation or capabilities.",
+      types=[HELM_RELEASE])
 def helm_pod_hardening(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     missing: list[str] = []
     values = _values(props)
@@ -95,8 +102,6 @@ def helm_pod_hardening(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, A
         if _path(values, "dags.gitSync.enabled"):
             missing += _hardened_container(_path(values, "dags.gitSync.securityContexts.container"),
                                            "dags.gitSync.securityContexts.container")
-        if _path(values, "networkPolicies.enabled") is not True:
-            missing.append("networkPolicies.enabled true")
     elif _chart(props) in CONTROLLER_CONTEXT_KEYS:
         values = _map(props.get("values"))
         pod_key, container_key = CONTROLLER_CONTEXT_KEYS[_chart(props)]
@@ -108,3 +113,69 @@ def helm_pod_hardening(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, A
         return []
     return [f"chart {_chart(props)!r} pods are not hardened; set {'; '.join(missing)} (the chart's defaults "
             "leave them unset, and a process that escapes gets whatever the node allows)."]
+
+
+def _denies_by_default(policy: Resource) -> bool:
+    spec = _map(policy.props.get("spec"))
+    return (not _map(spec.get("podSelector")) and "Ingress" in [str(t) for t in _items(spec.get("policyTypes"))]
+            and not _items(spec.get("ingress")))
+
+
+@rule("airflow-default-deny", "Airflow's namespace has a NetworkPolicy denying ingress to every pod, so a pod "
+      "no other policy selects (DAG processor, task pods, Jobs, anything added later) accepts no connection.",
+      config={"namespace": {"type": "string", "default": AIRFLOW_NAMESPACE,
+                            "description": "Namespace used when the Airflow release names none."}})
+def airflow_default_deny(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for release in (r for r in _of_type(resources, HELM_RELEASE) if _is_airflow(r.props)):
+        namespace = str(release.props.get("namespace") or cfg["namespace"])
+        if not any(str(_path(p.props, "metadata.namespace")) == namespace and _denies_by_default(p)
+                   for p in _of_type(resources, NETWORK_POLICY)):
+            found.append((f"namespace {namespace} needs a default-deny NetworkPolicy (podSelector {{}}, "
+                          "policyTypes [Ingress], no rules); the chart's own policies select only some "
+                          "components, so task pods and Jobs would accept any connection.", release.urn))
+    return found
+
+
+def _ip_blocks(node: Any) -> Iterator[str]:
+    """Every `ipBlock.cidr` anywhere in a NetworkPolicy spec or a chart's values."""
+    if isinstance(node, Mapping):
+        block = node.get("ipBlock")
+        if isinstance(block, Mapping) and isinstance(block.get("cidr"), str):
+            yield block["cidr"]
+        for value in node.values():
+            yield from _ip_blocks(value)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            yield from _ip_blocks(value)
+
+
+def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return None  # unknown at preview, or not an address: nothing to compare
+
+
+@rule("network-policy-ip-peers", "No NetworkPolicy (the program's, or one a chart renders from its values) admits "
+      "an ipBlock overlapping a subnet where node groups launch: the VPC CNI gives pods addresses there and its "
+      "policy agent matches ipBlocks by address alone, so such a block admits every pod of the cluster.")
+def network_policy_ip_peers(resources: Sequence[Resource], _cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    subnets = _of_type(resources, SUBNET)
+    node_subnets = [(s.name, n) for s in subnets
+                    if any(_references(g, "subnetIds", s, ("id",)) for g in _node_groups(resources))
+                    and (n := _network(str(s.props.get("cidrBlock"))))]
+    found = []
+    owners = [(p, _map(p.props.get("spec"))) for p in _of_type(resources, NETWORK_POLICY)]
+    owners += [(r, _map(r.props.get("values"))) for r in _of_type(resources, HELM_RELEASE)]
+    for owner, tree in owners:
+        for cidr in _ip_blocks(tree):
+            block = _network(cidr)
+            hit = sorted(name for name, net in node_subnets if block and block.version == net.version
+                         and block.overlaps(net))
+            if hit:
+                found.append((f"ipBlock {cidr} overlaps node subnets {hit}: it admits every pod there, in any "
+                              "namespace; admit a subnet no pod has an address in (a load balancer's or "
+                              "collector's own).", owner.urn))
+    return found
+

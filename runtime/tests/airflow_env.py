@@ -1,7 +1,7 @@
 """The pinned Airflow run from the generated configuration, with only what cannot exist here changed.
 
 Every change from what the cluster would run is made here or in the fixture that needs it, and
-is listed in CHANGES (the README summarises it).
+is listed in CHANGES (docs/development.md, Runtime tier, summarises it).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ CHANGES = {
                          "of 8080 (API) and 8793/8794 (log servers): two shared cores, shared ports, loopback "
                          "only (tests 5 and 7; Airflow gives the log servers no host setting: they listen on "
                          "every interface, on their free port, for the test's lifetime)",
+    "image-requirements": "image/requirements.txt installed into a virtualenv layered over the tier's Airflow "
+                          "(the image's layer), and its DAG run with `airflow dags test` and remote logging off "
+                          "(no S3 for it; test_image_requirements.py only)",
     "sso-issuer": "webserver_config.py's server_metadata_url -> the mock provider's http issuer on "
                   "localhost, AUTHLIB_INSECURE_TRANSPORT=1 (test 7 only)",
 }

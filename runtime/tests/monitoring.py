@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from airflow_eks import alert_rules, scrape
+from airflow_eks import alert_rules, formats, scrape
 from tests import promql
 
 from . import services
@@ -42,7 +42,7 @@ from . import services
 # 60 s scrape interval), `for: 10m` 40 s. Airflow's own cadence does not scale: the scheduler
 # heartbeats every 5 s, so a 20 s rate window always holds several heartbeats.
 SCALE = 15
-SCRAPE_INTERVAL_SECONDS = scrape.parse_interval("60s")  # Pulumi.yaml's metricsScrapeInterval default
+SCRAPE_INTERVAL_SECONDS = formats.prometheus_duration_seconds("60s")  # Pulumi.yaml's metricsScrapeInterval default
 EVALUATION_INTERVAL_SECONDS = 60  # AMP's, for a rule group that sets none
 LOOKBACK_DELTA_SECONDS = 300  # Prometheus' and AMP's query lookback
 RUNTIME_JOBS = (scrape.JOB_STATSD, scrape.JOB_PGBOUNCER)

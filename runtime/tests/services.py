@@ -259,13 +259,16 @@ class Moto:
             request = urllib.request.Request(f"{self.url}/moto-api/recorder/{action}", method="POST", data=b"")
             urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback test URL
 
-    def recorded_secret_ids(self) -> list[str]:
+    def recorded(self) -> list[dict]:
+        """The requests recorded since start_recording: {method, url, body, ...} each."""
         import json
         with urllib.request.urlopen(f"{self.url}/moto-api/recorder/download-recording", timeout=10) as r:  # noqa: S310
-            lines = r.read().decode().splitlines()
+            return [json.loads(line) for line in r.read().decode().splitlines()]
+
+    def recorded_secret_ids(self) -> list[str]:
+        import json
         ids = []
-        for line in lines:
-            entry = json.loads(line)
+        for entry in self.recorded():
             body = entry.get("body") or ""
             if entry.get("body_encoded"):
                 body = base64.b64decode(body).decode()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_eks import alert_rules, scrape, secret_data
+from airflow_eks import alert_rules, formats, scrape, secret_data
 from airflow_eks.secret_data import SECRET_NAMES
 from tests import airflow_statsd, metric_list, promql
 from tests.statsd_exporter.mapper import MetricMapper
@@ -49,7 +49,7 @@ def scaled(seconds: float) -> float:
 
 
 def for_seconds(alert: str) -> float:
-    return scrape.parse_interval(RULES[alert].for_)
+    return formats.prometheus_duration_seconds(RULES[alert].for_)
 
 
 # A bound on the wait for each alert: its provocation's own time (a task run, a re-parse) plus

@@ -15,6 +15,7 @@ allowance) depend on traffic, not on the program, and are listed as not estimate
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from airflow_eks import scrape
+from airflow_eks import formats, scrape
 from tools.plan import support
 from tools.plan.model import lookup
 
@@ -43,6 +44,10 @@ SUBNET = "aws:ec2/subnet:Subnet"
 LBC_CHART = "aws-load-balancer-controller"
 PUBLIC_ELB_SUBNET_TAG = "kubernetes.io/role/elb"
 SCRAPER = "aws:amp/scraper:Scraper"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_CACHE_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+SECRET = "aws:secretsmanager/secret:Secret"
 
 # Airflow chart defaults the estimate relies on (apache-airflow chart 1.19.0 values.yaml;
 # tests/test_cost.py checks them against the pinned chart's values.yaml).
@@ -89,9 +94,32 @@ def quantity_gib(text: Any) -> float:
     return float(match.group(1)) * units.get(match.group(2) or "", 1) / 2**30
 
 
+def kept_images(policy: Any) -> int | None:
+    """How many tagged images an ECR lifecycle policy (JSON text) keeps, or None without a rule
+    that counts them."""
+    rules = (json.loads(policy) if isinstance(policy, str) else policy or {}).get("rules", [])
+    counts = [r["selection"]["countNumber"] for r in rules
+              if r.get("selection", {}).get("tagStatus") in ("tagged", "any")
+              and r["selection"].get("countType") == "imageCountMoreThan"]
+    return min(counts) if counts else None
+
+
 def _of(entries: list[dict], types: str | tuple[str, ...]) -> list[dict]:
     types = (types,) if isinstance(types, str) else types
     return [e for e in entries if e["type"] in types]
+
+
+def node_disk_gb(group: dict, entries: list[dict], prices: dict) -> float:
+    """A node group's root volume in GB: its launch template's (the one the group waits for),
+    else its diskSize, else the managed node group default."""
+    if lookup(group["inputs"], "launchTemplate") is not None:
+        templates = {e["urn"]: e for e in _of(entries, LAUNCH_TEMPLATE)}
+        for urn in group["dependencies"]:
+            for mapping in lookup(templates.get(urn, {}), "inputs.blockDeviceMappings") or []:
+                size = lookup(mapping, "ebs.volumeSize")
+                if size:
+                    return float(size)
+    return float(lookup(group["inputs"], "diskSize") or prices["node_disk_default_gb"])
 
 
 def _truthy(value: Any) -> bool:
@@ -144,7 +172,6 @@ class _Estimator:
         return price["hourly"] * (1 - savings)
 
     def node_groups(self, entries: list[dict]) -> None:
-        templates = {e["urn"]: e for e in _of(entries, (LAUNCH_TEMPLATE,))}
         for e in _of(entries, NODE_GROUP_TYPES):
             inputs = e["inputs"]
             types = lookup(inputs, "instanceTypes") or []
@@ -162,23 +189,10 @@ class _Estimator:
             sizes = f"{low}..{high}, idle {idle_nodes}, busy {high if scales_to_zero else desired}"
             self.add(f"nodes:{e['name']}", f"nodes {e['name']}: {types[0]} {capacity} ({sizes})",
                      idle_nodes * hourly * self.month, busy_node_months * hourly * self.month)
-            disk = float(self._root_volume_gb(e, templates) or lookup(inputs, "diskSize")
-                         or self.p["node_disk_default_gb"])
+            disk = node_disk_gb(e, entries, self.p)
             gb_month = self.p["ebs_gp3_gb_month"]
             self.add(f"node-disks:{e['name']}", f"node root volumes {e['name']}: {disk:g} GB gp3 per node",
                      idle_nodes * disk * gb_month, busy_node_months * disk * gb_month)
-
-    @staticmethod
-    def _root_volume_gb(group: dict, templates: dict[str, dict]) -> float | None:
-        """The root volume size of the launch template the group waits for, if it has one."""
-        if lookup(group["inputs"], "launchTemplate") is None:
-            return None
-        for urn in group["dependencies"]:
-            for mapping in lookup(templates.get(urn, {}), "inputs.blockDeviceMappings") or []:
-                size = lookup(mapping, "ebs.volumeSize")
-                if size:
-                    return float(size)
-        return None
 
     def databases(self, entries: list[dict]) -> None:
         for e in _of(entries, RDS):
@@ -252,6 +266,31 @@ class _Estimator:
         if keys:
             self.add("kms-keys", f"KMS customer managed keys x {len(keys)}", len(keys) * self.p["kms_key_monthly"])
 
+    def registry(self, entries: list[dict]) -> None:
+        """ECR: the kept images of each repository (its lifecycle policy's tagged-image count),
+        the pull-through cache's images, and the secrets (the cache's Docker Hub credentials)."""
+        ecr = self.p["ecr"]
+        policies = {lookup(e["inputs"], "repository"): lookup(e["inputs"], "policy")
+                    for e in _of(entries, ECR_LIFECYCLE)}
+        for e in _of(entries, ECR_REPOSITORY):
+            name = lookup(e["inputs"], "name") or e["name"]
+            kept = kept_images(policies.get(name))
+            if kept is None:
+                self.warnings.append(f"ECR repository {name} keeps images without limit (no lifecycle "
+                                     "policy counting tagged images): priced as one image")
+            gb = (kept or 1) * ecr["airflow_image_gb"]
+            self.add(f"ecr:{name}", f"ECR storage {name}: {kept or 1} kept images x {ecr['airflow_image_gb']:g} GB",
+                     gb * ecr["storage_gb_month"])
+        rules = _of(entries, ECR_CACHE_RULE)
+        if rules:
+            gb = ecr["pull_through_cache_gb"]
+            self.add("ecr-cache", f"ECR pull-through cache storage ({len(rules)} upstream registries): {gb:g} GB",
+                     gb * ecr["storage_gb_month"])
+        secrets = _of(entries, SECRET)
+        if secrets:
+            self.add("secrets", f"Secrets Manager secrets x {len(secrets)}",
+                     len(secrets) * self.p["secrets_manager_secret_monthly"])
+
     def metrics(self, entries: list[dict]) -> None:
         """AMP: collector hours, samples collected and ingested, storage at steady state.
 
@@ -269,7 +308,7 @@ class _Estimator:
         series = sum(scrape.series_estimate(workload).values())
         for e in scrapers:
             config = yaml.safe_load(lookup(e["inputs"], "scrapeConfiguration") or "{}") or {}
-            interval = scrape.parse_interval(str(lookup(config, "global.scrape_interval", "60s")))
+            interval = formats.prometheus_duration_seconds(str(lookup(config, "global.scrape_interval", "60s")))
             samples = scrape.samples_per_month(series, interval, self.month)
             self.add(f"amp-collector:{e['name']}", f"AMP collector {e['name']}: {self.month:g} h",
                      amp["collector_hourly"] * self.month)
@@ -308,6 +347,7 @@ def estimate(entries: list[dict], prices: dict, *, busy_hours: float = 8, region
     est.volumes(entries)
     est.load_balancers(entries)
     est.keys(entries)
+    est.registry(entries)
     est.metrics(entries)
     if region and region != prices["region"]:
         est.warnings.insert(0, f"prices are {prices['region']} list prices; this stack is in {region}, "

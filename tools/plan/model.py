@@ -42,6 +42,10 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:amp/workspace:Workspace": ("alias", "kmsKeyArn"),
     "aws:amp/scraper:Scraper": ("alias", "source.eks.subnetIds", "roleConfiguration"),
     "aws:sns/topic:Topic": ("kmsMasterKeyId",),
+    # imageRegistry (components/registry.py)
+    "aws:ecr/repository:Repository": ("name", "imageTagMutability", "imageScanningConfiguration",
+                                      "encryptionConfigurations"),
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": ("ecrRepositoryPrefix", "upstreamRegistryUrl"),
 }
 
 

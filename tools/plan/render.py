@@ -8,7 +8,7 @@ from typing import Any
 
 from tools.plan import model, support
 
-SECTIONS = ("header", "tree", "counts", "settings", "outputs", "cost", "time")
+SECTIONS = ("header", "tree", "counts", "settings", "outputs", "cost", "workload", "time")
 WIDTH = 100
 
 
@@ -110,6 +110,67 @@ def cost(plan: dict) -> list[str]:
     return lines
 
 
+def _bullet(text: str, indent: str) -> list[str]:
+    """`- text` wrapped with a hanging indent; URLs and paths are never split."""
+    return textwrap.wrap(f"- {text}", WIDTH, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def _amount(value: float | None) -> str:
+    return "n/a" if value is None else _money(value)
+
+
+def workload_line(w: dict) -> str:
+    needs = ", ".join(w["needs"]) or "nothing beyond running tasks"
+    return (f"{w['concurrency']} tasks at once, {w['taskCpu']} CPU / {w['taskMemory']} each, "
+            f"{w['taskMinutes']:g} min on average; needs: {needs}")
+
+
+def workload(plan: dict) -> list[str]:
+    """This stack at the plan's workload, what that rests on, and the comparison (if any)."""
+    if "workload" not in plan:
+        return []
+    w, stack = plan["workload"], plan["workload"]["thisStack"]
+    width = max([len(i["label"]) for i in stack["items"]] + [40])
+    lines = [f"Workload: {w['taskHours']:,.0f} task-hours a month, {workload_line(w)} (tools/plan/workload.py):",
+             f"  {'this stack at this workload'.ljust(width)}  {'monthly':>9}"]
+    lines += [f"  {i['label'].ljust(width)}  {_money(i['monthly']):>9}" for i in stack["items"]]
+    lines.append(f"  {'total per month'.ljust(width)}  {_amount(stack['monthly']):>9}")
+    lines += [line for n in stack["notes"] for line in _wrap(f"NOTE: {n}", "  ")]
+    lines.append("  Assumptions (tools/plan/workload.yaml):")
+    lines += [line for a in w["assumptions"] for line in _bullet(a, "    ")]
+    lines.append("  Comparison at this workload (USD per month; what is UNCONFIRMED: tools/plan/prices.yaml):")
+    name_width = max(len(c["name"]) for c in plan["comparison"])
+    for c in plan["comparison"]:
+        lines.append(f"    {c['name'].ljust(name_width)}  {_amount(c['monthly']):>9}")
+        lines += [line for n in c["notes"] for line in _bullet(n, " " * 6)]
+        lines += _bullet("sources: " + "; ".join(c["sources"]), " " * 6)
+    return lines
+
+
+def render_curve(plan: dict, curve: dict) -> str:
+    """`--cost-curve`: one row per task-hours value, one column per option, then the crossovers."""
+    names = curve["options"]
+    widths = [max(len(n), 9) for n in names]
+    lines = [f"Monthly cost by task-hours (USD): stack {plan['stack']}, {workload_line(curve['workload'])}",
+             "", "| task-hours | " + " | ".join(n.rjust(wd) for n, wd in zip(names, widths, strict=True)) + " |",
+             "|---:|" + "---:|" * len(names)]
+    for row in curve["rows"]:
+        cells = [_amount(row["monthly"][n]).rjust(wd) for n, wd in zip(names, widths, strict=True)]
+        lines.append(f"| {row['taskHours']:>10,.0f} | " + " | ".join(cells) + " |")
+    lines += ["", "Crossovers (this stack against each option, 0 to the most task-hours the concurrency allows):"]
+    for x in curve["crossovers"]:
+        lines.append(f"- {x['between'][1]}: {x['taskHours']:,.1f} task-hours (${x['monthly']:,.2f} a month); "
+                     f"below it {x['cheaperBelow']} is cheaper")
+    if not curve["crossovers"]:
+        lines.append("- none: the order of the options does not change over this range")
+    unpriced = [n for n in names if any(r["monthly"][n] is None for r in curve["rows"])]
+    if unpriced:
+        lines.append("n/a: cannot run the workload or no confirmed price; `--task-hours H` prints why: "
+                     + ", ".join(unpriced))
+    return "\n".join(lines) + "\n"
+
+
 def time(plan: dict) -> list[str]:
     t = plan["deployTime"]
     lines = [f"Deploy time estimate: about {round(t['totalSeconds'] / 60)} min.",
@@ -123,11 +184,11 @@ def time(plan: dict) -> list[str]:
 
 
 RENDERERS = {"header": header, "tree": tree, "counts": counts, "settings": settings, "outputs": outputs,
-             "cost": cost, "time": time}
+             "cost": cost, "workload": workload, "time": time}
 
 
 def render_plan(plan: dict, sections: tuple[str, ...] = SECTIONS) -> str:
-    blocks = ["\n".join(RENDERERS[s](plan)) for s in sections]
+    blocks = ["\n".join(lines) for lines in (RENDERERS[s](plan) for s in sections) if lines]
     return "\n\n".join(blocks) + "\n"
 
 

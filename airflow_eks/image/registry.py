@@ -1,0 +1,196 @@
+"""The stack's own ECR registry (imageRegistry): names, policies and pull-through cache rules. Pure.
+
+Layout, all under one per-stack namespace (the stack name, lowercased) so that two stacks in
+one account and region never share a pull-through cache rule or a repository:
+
+- `<namespace>/airflow`: the Airflow image the image workflow builds and pushes
+  (.github/workflows/image.yml), immutable tags, KMS-encrypted, scanned on push;
+- `<namespace>/<upstream registry>/...`: repositories ECR creates on the first pull through
+  the cache rule of that upstream (docker.io, quay.io, registry.k8s.io, public.ecr.aws).
+
+The registry's host is the account's (`<account>.dkr.ecr.<region>.amazonaws.com`), so
+`<host>/<namespace>` is the stack's imageMirror: airflow_eks/images.py then pulls every public
+image as `<host>/<namespace>/<upstream registry>/<path>`, which is exactly where these rules cache it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from airflow_eks import iam
+
+# ECR's limits on a pull-through cache rule's prefix (API reference, CreatePullThroughCacheRule
+# ecrRepositoryPrefix: 2 to 30 characters, path components of this pattern).
+PREFIX_MAX = 30
+_COMPONENT = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
+AIRFLOW_REPOSITORY = "airflow"
+
+# Each upstream registry imageMirror may pull from, and the URL ECR's rule names for it
+# (CreatePullThroughCacheRule upstreamRegistryUrl: Docker Hub is registry-1.docker.io).
+UPSTREAM_URLS = {
+    "docker.io": "registry-1.docker.io",
+    "quay.io": "quay.io",
+    "registry.k8s.io": "registry.k8s.io",
+    "public.ecr.aws": "public.ecr.aws",
+}
+# Upstreams ECR caches only with credentials in a Secrets Manager secret (ECR user guide,
+# "Sync an upstream registry": Docker Hub requires authentication).
+AUTHENTICATED_UPSTREAMS = frozenset({"docker.io"})
+# ECR reads the credentials only from secrets whose name starts with this (the pull-through
+# cache service-linked role may read exactly those).
+CREDENTIAL_SECRET_PREFIX = "ecr-pullthroughcache/"
+
+# Image actions of ecr (Amazon ECR's IAM actions): what pulling and what pushing needs.
+PULL_ACTIONS = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+PUSH_ACTIONS = ("ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart")
+# The workflow reads the digest ECR recorded for its tag, and whether the tag exists already.
+DESCRIBE_ACTIONS = ("ecr:DescribeImages",)
+UNTAGGED_EXPIRY_DAYS = 1
+
+
+def namespace(stack: str) -> str:
+    """The stack's namespace in the registry: the stack name in lowercase, which must be a
+    valid repository path component; ValueError otherwise."""
+    name = stack.lower()
+    if not _COMPONENT.fullmatch(name):
+        raise ValueError(f"a stack name that is a valid ECR repository path component when lowercased "
+                         f"(letters, digits, single . _ - between them), not {stack!r}")
+    return name
+
+
+def check_prefixes(space: str, upstreams: Iterable[str]) -> None:
+    """ValueError when a cache rule's prefix `<namespace>/<upstream>` would exceed ECR's limit."""
+    for upstream in sorted(upstreams):
+        prefix = cache_prefix(space, upstream)
+        if len(prefix) > PREFIX_MAX:
+            raise ValueError(f"a stack name of at most {PREFIX_MAX - len(upstream) - 1} characters: it prefixes "
+                             f"the stack's pull-through cache rules, and ECR allows at most {PREFIX_MAX} characters "
+                             f"({prefix!r} has {len(prefix)})")
+
+
+def cache_prefix(space: str, upstream: str) -> str:
+    return f"{space}/{upstream}"
+
+
+def dns_suffix(region: str) -> str:
+    """The ECR endpoints' DNS suffix: amazonaws.com, amazonaws.com.cn in the China regions."""
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+
+
+def registry_host(account: str, region: str) -> str:
+    return f"{account}.dkr.ecr.{region}.{dns_suffix(region)}"
+
+
+def mirror(account: str, region: str, space: str) -> str:
+    """The imageMirror the stack's own registry serves (airflow_eks/images.py layout)."""
+    return f"{registry_host(account, region)}/{space}"
+
+
+def repository_name(space: str) -> str:
+    return f"{space}/{AIRFLOW_REPOSITORY}"
+
+
+def repository_url(account: str, region: str, space: str) -> str:
+    return f"{registry_host(account, region)}/{repository_name(space)}"
+
+
+@dataclass(frozen=True)
+class CacheRule:
+    upstream: str
+    """The registry as images.py names it (docker.io)."""
+    prefix: str
+    upstream_url: str
+    needs_credentials: bool
+
+
+def cache_rules(space: str, upstreams: Iterable[str]) -> tuple[CacheRule, ...]:
+    """One rule per upstream registry the stack pulls through its mirror; ValueError for one
+    ECR cannot cache."""
+    rules = []
+    for upstream in sorted(set(upstreams)):
+        if upstream not in UPSTREAM_URLS:
+            raise ValueError(f"upstream registries ECR can cache for this stack ({', '.join(UPSTREAM_URLS)}), "
+                             f"not {upstream}")
+        rules.append(CacheRule(upstream, cache_prefix(space, upstream), UPSTREAM_URLS[upstream],
+                               upstream in AUTHENTICATED_UPSTREAMS))
+    return tuple(rules)
+
+
+def lifecycle_policy(keep_images: int) -> dict:
+    """The repository's lifecycle policy (ECR user guide, "Lifecycle policy properties"):
+    untagged images (a tag the workflow never sets, or a failed push) expire after a day;
+    of the tagged ones the newest `keep_images` stay, so a rollback to any of the last
+    `keep_images` digests still pulls. `tagged` needs a tagPatternList (or tagPrefixList);
+    `*` matches every tag."""
+    if keep_images < 1:
+        raise ValueError("keep at least one image")
+    return {"rules": [
+        {
+            "rulePriority": 1,
+            "description": f"Expire untagged images {UNTAGGED_EXPIRY_DAYS} day after they were pushed",
+            "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                          "countNumber": UNTAGGED_EXPIRY_DAYS},
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "description": f"Keep the {keep_images} most recently pushed tagged images",
+            "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
+                          "countNumber": keep_images},
+            "action": {"type": "expire"},
+        },
+    ]}
+
+
+def repository_policy(*, node_role_arn: str, push_role_arn: str = "") -> dict:
+    """Who may use the repository's images: the nodes pull, the CI role pushes (and pulls and
+    reads digests); every other principal is denied both, whatever its IAM policies allow.
+
+    Within one account an identity policy alone would grant access (ECR allows when either the
+    identity or the repository policy does), so the limit is the Deny. It leaves out AWS
+    services acting for the account (aws:PrincipalIsAWSService, e.g. Amazon Inspector scanning
+    the images), and the repository's own management (policies, lifecycle) is not an image
+    action, so the deploy role keeps managing it.
+    """
+    pullers = [node_role_arn, *([push_role_arn] if push_role_arn else [])]
+    statements = [{"Sid": "NodesPull", "Effect": "Allow", "Principal": {"AWS": node_role_arn},
+                   "Action": sorted(PULL_ACTIONS)}]
+    if push_role_arn:
+        statements.append({"Sid": "CiPushes", "Effect": "Allow", "Principal": {"AWS": push_role_arn},
+                           "Action": sorted({*PULL_ACTIONS, *PUSH_ACTIONS, *DESCRIBE_ACTIONS})})
+    statements.append(_deny_others("OnlyNodesAndCiPull", PULL_ACTIONS, pullers))
+    statements.append(_deny_others("OnlyCiPushes", (*PUSH_ACTIONS, *DESCRIBE_ACTIONS),
+                                   [push_role_arn] if push_role_arn else []))
+    return iam.document(*statements)
+
+
+def _deny_others(sid: str, actions: Sequence[str], allowed: Sequence[str]) -> dict:
+    condition: dict = {"Bool": {"aws:PrincipalIsAWSService": "false"}}
+    if allowed:
+        condition["ArnNotEquals"] = {"aws:PrincipalArn": sorted(allowed)}
+    return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": sorted(actions), "Condition": condition}
+
+
+def upstreams_needing_credentials(upstreams: Iterable[str]) -> list[str]:
+    return sorted(set(upstreams) & AUTHENTICATED_UPSTREAMS)
+
+
+def docker_hub_credentials(value: str) -> tuple[str, str]:
+    """`username:accessToken` -> (username, token); ValueError that never echoes the token."""
+    username, sep, token = value.partition(":")
+    # Docker Hub usernames: 4 to 30 lowercase letters and digits (Docker ID rules).
+    if not sep or not re.fullmatch(r"[a-z0-9]{4,30}", username, re.ASCII) or not token or any(
+            c.isspace() for c in token):
+        raise ValueError("username:accessToken, a Docker ID (4-30 lowercase letters and digits) and a Docker Hub "
+                         "access token without spaces")
+    return username, token
+
+
+def credential_secret_value(credentials: str) -> str:
+    """The secret ECR's Docker Hub rule reads: JSON with `username` and `accessToken` (ECR user
+    guide, "Storing your upstream repository credentials in an AWS Secrets Manager secret")."""
+    username, token = docker_hub_credentials(credentials)
+    return json.dumps({"username": username, "accessToken": token})

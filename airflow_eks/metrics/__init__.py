@@ -1,0 +1,1 @@
+"""Metrics pieces that live in the cluster beside the Airflow chart (pure builders)."""
