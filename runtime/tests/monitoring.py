@@ -190,9 +190,6 @@ class Prometheus:
     def alerts(self) -> list[dict]:
         return self.api("alerts")["alerts"]
 
-    def firing(self) -> set[str]:
-        return {a["labels"]["alertname"] for a in self.alerts() if a["state"] == "firing"}
-
     def stop(self) -> None:
         self.process.stop()
 

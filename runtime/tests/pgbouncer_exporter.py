@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import http.server
 import io
 import os
 import subprocess
 import sys
+
+from tests.statsd_exporter.exporter import go_float, serve
 
 from . import services
 
@@ -70,7 +71,6 @@ def exposition(url: str) -> str:
 
 def _value(text: str | None) -> str:
     """Integers as Go's %g prints a float64 of them (upstream stores int64, exports float64)."""
-    from tests.statsd_exporter.exporter import go_float
     return go_float(float(int(text or 0)))
 
 
@@ -80,20 +80,7 @@ def main() -> None:
     options = args.parse_args()
     url = os.environ["DATABASE_URL"]
     host, _, port = options.web.rpartition(":")
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            body = exposition(url).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args) -> None:
-            pass
-
-    http.server.ThreadingHTTPServer((host, int(port)), Handler).serve_forever()
+    serve((host, int(port)), lambda: exposition(url))
 
 
 if __name__ == "__main__":

@@ -253,39 +253,43 @@ def test_dashboard_query_returns_data(title, ref, expr, monitor, provoked_then):
 
 # --- the metric list -----------------------------------------------------------------------------
 
-def identifiers(stack, token: str) -> dict[str, list[str]]:
-    """What this run's names are made of, from Airflow itself: its DAGs, tasks, operators,
-    files and bundles (REST API), pools, executor and host name."""
-    _, dags = api.call("GET", f"{stack.api}/api/v2/dags?limit=100", token=token)
+def identifiers(stack, metadata_url: str) -> dict[str, list[str]]:
+    """What this session's names are made of, from Airflow's own metadata database: every DAG,
+    task and operator any test ran (the stack's, `airflow dags test`'s, ...), their files and
+    bundles, the pools; and the stack's executor and host name as its Airflow reports them."""
+    def rows(query: str) -> list[list[str]]:
+        result = services.psql(metadata_url, query)
+        assert result.returncode == 0, result.stderr
+        return [line.split("|") for line in result.stdout.splitlines() if line]
+
     found: dict[str, set[str]] = {k: set() for k in ("dag_id", "dag_file", "bundle_name", "task_id",
                                                      "operator_name", "pool_name", "executor_class_name",
                                                      "hostname")}
-    for dag in dags["dags"]:
-        found["dag_id"].add(dag["dag_id"])
-        found["dag_file"].add(Path(dag["fileloc"]).stem)
-        found["bundle_name"].add(dag["bundle_name"])
-        _, tasks = api.call("GET", f"{stack.api}/api/v2/dags/{dag['dag_id']}/tasks", token=token)
-        for task in tasks["tasks"]:
-            found["task_id"].add(task["task_id"])
-            found["operator_name"].add(task["class_ref"]["class_name"])
-    # Files that hold no DAG (metrics_import.py once broken) are in the folder, not the API.
+    for dag_id, task_id, operator in rows("SELECT DISTINCT dag_id, task_id, operator FROM task_instance"):
+        found["dag_id"].add(dag_id)
+        found["task_id"].add(task_id)
+        found["operator_name"].add(operator)
+    for dag_id, fileloc, bundle in rows("SELECT dag_id, fileloc, bundle_name FROM dag"):
+        found["dag_id"].add(dag_id)
+        found["dag_file"].add(Path(fileloc).stem)
+        found["bundle_name"].add(bundle)
+    found["pool_name"] |= {pool for [pool] in rows("SELECT pool FROM slot_pool")}
+    # Files that hold no DAG (metrics_import.py once broken) are in the folder, not the database.
     dags_folder = Path(airflow_env.cfg_get(stack.home.cfg, "core", "dags_folder"))
     found["dag_file"] |= {path.stem for path in dags_folder.glob("*.py")}
-    _, pools = api.call("GET", f"{stack.api}/api/v2/pools", token=token)
-    found["pool_name"] |= {p["name"] for p in pools["pools"]}
     found["executor_class_name"].add(airflow_env.cfg_get(stack.home.cfg, "core", "executor"))
     found["hostname"].add(services.airflow_python("from airflow.utils.net import get_hostname; print(get_hostname())",
                                                   env=stack.home.env()).strip())
-    return {k: sorted(v) for k, v in found.items()}
+    return {k: sorted(v - {""}) for k, v in found.items()}
 
 
 def test_the_checked_in_metric_list_is_what_this_airflow_sends(monitor, provoked_then, statsd_exporter, stack,
-                                                               admin_token, record_property):
+                                                               metadata_url, record_property):
     """tests/data's list names this Airflow's version, and holds every name this run sent that
     the mapping keeps (so the offline tests' conclusions hold for what Airflow really sends).
     Names the mapping drops and the list lacks (sent only on some runs, e.g. a task killed
     externally) are recorded in the JUnit report. Regenerate: `make airflow-metrics`."""
-    found = identifiers(stack, admin_token)
+    found = identifiers(stack, metadata_url)
     metric_list.IDENTIFIERS.write_text(json.dumps(found, indent=1, sort_keys=True))
     listed = metric_list.load()
     assert listed.version == monitoring.airflow_version(), (

@@ -10,13 +10,12 @@ the runtime tier's record of what Airflow really sends.
 from __future__ import annotations
 
 import argparse
-import http.server
 import socket
 import threading
 import time
 from pathlib import Path
 
-from .exporter import Exporter
+from .exporter import Exporter, serve
 from .line import Parser
 from .mapper import MetricMapper
 
@@ -55,24 +54,12 @@ def main(argv: list[str] | None = None) -> None:
                     for event in parser.line_to_events(line):
                         exporter.handle(event)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            if self.path.split("?")[0] != "/metrics":
-                self.send_error(404)
-                return
-            with lock:
-                body = exporter.exposition().encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args) -> None:
-            pass
+    def exposition() -> str:
+        with lock:
+            return exporter.exposition()
 
     threading.Thread(target=receive, daemon=True).start()
-    http.server.ThreadingHTTPServer(_address(options.web), Handler).serve_forever()
+    serve(_address(options.web), exposition)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ exposition client_golang's promhttp.Handler() serves, ported for the tests.
 from __future__ import annotations
 
 import bisect
+import http.server
 import math
 import time
 from collections.abc import Callable
@@ -280,3 +281,24 @@ def go_float(value: float) -> str:
     if point >= count:
         return f"{minus}{text}{'0' * (point - count)}"
     return f"{minus}{text[:point]}.{text[point:]}"
+
+
+def serve(address: tuple[str, int], body: Callable[[], str], path: str = "/metrics") -> None:
+    """Serve an exposition over HTTP as promhttp.Handler() does (text format 0.0.4), forever."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if self.path.split("?")[0] != path:
+                self.send_error(404)
+                return
+            payload = body().encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    http.server.ThreadingHTTPServer(address, Handler).serve_forever()
