@@ -21,7 +21,7 @@ from tests.statsd_exporter.mapper import MetricMapper
 # StatsD as `group.task` (Airflow 3.1) or `group__task` (3.3).
 EXAMPLES: dict[str, list[str]] = {
     "dag_id": ["etl"], "task_id": ["load", "group.load", "group__load"], "dag_file": ["etl_dag"],
-    "pool_name": ["default_pool"], "executor_class_name": ["KubernetesExecutor"],
+    "pool_name": ["default_pool"], "queue": ["default"], "executor_class_name": ["KubernetesExecutor"],
     "hostname": ["airflow-triggerer-0"], "bundle_name": ["dags-folder"], "operator_name": ["PythonOperator"],
 }
 EVENT_TYPE = {"counter": "counter", "gauge": "gauge", "timer": "observer", "histogram": "observer"}

@@ -2,7 +2,7 @@
 
 The runtime tier keeps every StatsD line its Airflow processes send (scheduler, API server, DAG
 processor, triggerer, the task runner, the CLI) in build/runtime/statsd/capture-airflow-<version>.txt,
-and the identifiers it ran with (DAG and task ids, operators, pools, files, the host name, ...) in
+and the identifiers it ran with (DAG and task ids, operators, pools, queues, files, the host name, ...) in
 build/runtime/statsd/identifiers.json. This module turns that capture into name templates
 (`ti.finish.<dag_id>.<task_id>.failed`) and writes the list the offline tests read:
 
@@ -30,8 +30,8 @@ KINDS = {"c": "counter", "g": "gauge", "ms": "timer", "h": "histogram", "d": "hi
 # settled (a DAG file's stem is often its DAG's id): under `dag_processing.` a segment is a
 # file, elsewhere a DAG id. States stay literal: they are words metric names also use
 # (`triggers.running`), and the list then says which states were seen.
-SEGMENT_PLACEHOLDERS = ("dag_id", "dag_file", "task_id", "pool_name", "executor_class_name", "bundle_name",
-                        "hostname")
+SEGMENT_PLACEHOLDERS = ("dag_id", "dag_file", "task_id", "pool_name", "queue", "executor_class_name",
+                        "bundle_name", "hostname")
 REGENERATE = "make airflow-metrics"
 
 

@@ -255,20 +255,21 @@ def test_dashboard_query_returns_data(title, ref, expr, monitor, provoked_then):
 
 def identifiers(stack, metadata_url: str) -> dict[str, list[str]]:
     """What this session's names are made of, from Airflow's own metadata database: every DAG,
-    task and operator any test ran (the stack's, `airflow dags test`'s, ...), their files and
-    bundles, the pools; and the stack's executor and host name as its Airflow reports them."""
+    task, operator and queue any test ran (the stack's, `airflow dags test`'s, ...), their files
+    and bundles, the pools; and the stack's executor and host name as its Airflow reports them."""
     def rows(query: str) -> list[list[str]]:
         result = services.psql(metadata_url, query)
         assert result.returncode == 0, result.stderr
         return [line.split("|") for line in result.stdout.splitlines() if line]
 
     found: dict[str, set[str]] = {k: set() for k in ("dag_id", "dag_file", "bundle_name", "task_id",
-                                                     "operator_name", "pool_name", "executor_class_name",
+                                                     "operator_name", "pool_name", "queue", "executor_class_name",
                                                      "hostname")}
-    for dag_id, task_id, operator in rows("SELECT DISTINCT dag_id, task_id, operator FROM task_instance"):
+    for dag_id, task_id, operator, queue in rows("SELECT DISTINCT dag_id, task_id, operator, queue FROM task_instance"):
         found["dag_id"].add(dag_id)
         found["task_id"].add(task_id)
         found["operator_name"].add(operator)
+        found["queue"].add(queue)
     for dag_id, fileloc, bundle in rows("SELECT dag_id, fileloc, bundle_name FROM dag"):
         found["dag_id"].add(dag_id)
         found["dag_file"].add(Path(fileloc).stem)
