@@ -1,4 +1,5 @@
-# The commands of the README and docs/. Everything runs offline: no AWS account, Pulumi CLI or helm needed.
+# The commands of the README and docs/. No AWS account, Pulumi CLI or helm needed; everything runs
+# offline but `make charts` (which downloads the pinned charts) and the Debian package installs.
 # The pins are tested on CPython 3.11 (the CI workflows' version); prefer it where installed.
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 PYTHON_CHECK = import sys; sys.exit(None if sys.version_info >= (3, 11) else \
@@ -6,9 +7,15 @@ PYTHON_CHECK = import sys; sys.exit(None if sys.version_info >= (3, 11) else \
 VENV   ?= venv
 PY      = $(VENV)/bin/python
 STACK  ?= dev
-# Tests validate Helm values against this chart's values.schema.json (docs/getting-started.md).
-AIRFLOW_CHART_DIR ?= ../shared/airflow-chart
-export AIRFLOW_CHART_DIR
+# The tests render the upstream charts from build/charts (`make charts`), else from ../shared;
+# AIRFLOW_CHART_DIR and CHARTS_DIR, where set, win (tests/charts.py, docs/getting-started.md).
+
+# Bare `make` lists the targets: each target's `## ` comment is its line.
+.DEFAULT_GOAL := help
+.PHONY: help
+help: ## list the targets (the default)
+	@echo "make <target> [STACK=dev|prod] [PLAN_ARGS=...]; the docs: docs/development.md"
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:[^#]*## / {printf "  %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: install test lint unit
 
@@ -51,6 +58,12 @@ test: lint unit ## lint + the whole offline suite (what CI runs)
 .PHONY: docs
 docs: install ## build the docs site with --strict into build/site (git-ignored)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The pinned charts the tests render, verified by sha256, into build/charts (tools/charts.py).
+# CHARTS_ARGS passes options through, e.g. CHARTS_ARGS="--repo airflow=https://mirror.example/airflow".
+.PHONY: charts
+charts: install ## fetch the pinned upstream charts the tests render into build/charts (sha256-verified)
+	$(PY) -m tools.charts $(CHARTS_ARGS)
 
 .PHONY: test-packages
 test-packages: ## promtool and amtool from Debian, when missing (root)

@@ -92,7 +92,7 @@ def values(*, cluster_name: Any, region: str, kubernetes_version: str, image_mir
         "nodeSelector": dict(names.SYSTEM_NODE_LABELS),
         # It may delete nodes: nothing more than its own process, on a read-only image.
         "securityContext": pod_security.pod_context(pod_security.CLUSTER_AUTOSCALER_UID),
-        "containerSecurityContext": pod_security.container_context(read_only_root=True),
+        "containerSecurityContext": pod_security.container_context(),
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
         "extraArgs": extra_args(),
     }

@@ -30,7 +30,15 @@ from airflow_eks import (
     versions,
     zones,
 )
-from airflow_eks.config_reader import Reader, all_keys, invalid, invalid_secret, one_of, parse_json
+from airflow_eks.config_reader import (
+    Reader,
+    all_keys,
+    invalid,
+    invalid_secret,
+    one_of,
+    parse_json,
+    unquoted_number_hint,
+)
 from airflow_eks.image import digest, lookup, registry
 
 PROJECT = "airflow-eks"
@@ -304,7 +312,8 @@ def _kubernetes_version(r: Reader, day: dt.date) -> tuple[str, str]:
     version = r.raw("kubernetesVersion")
     # Only the minors accepted that day with this support type are offered (kubernetes_support).
     if version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-        raise invalid(r.key("kubernetesVersion"), version, kubernetes_support.unknown_minor(version, support_type, day))
+        raise invalid(r.key("kubernetesVersion"), version, kubernetes_support.unknown_minor(version, support_type, day)
+                      + unquoted_number_hint("kubernetesVersion", version))
     refusal = kubernetes_support.refusal(version, support_type, day)
     if refusal:
         raise invalid(r.key("kubernetesVersion"), version, refusal)

@@ -25,6 +25,11 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://", re.ASCII)
 _USERINFO_IN_TEXT = re.compile(r"(?<=://)[^\s'\"]*@")
 # Values longer than this are shown cut, with their length: an error message stays one line.
 SHOWN_MAX_LENGTH = 200
+# What YAML makes of an unquoted version such as 1.30 or 3.10: the number 1.3 or 3.1, passed on as
+# its shortest text. The Pulumi CLI keeps a stack file's scalars as written (its YAML decoder
+# hands the text to a string), but a number from JSON does not: an ESC environment's
+# pulumiConfig, the Automation API, an object value.
+_LOST_ZERO = re.compile(r"[0-9]+\.[1-9]", re.ASCII)
 
 
 def redact(value: str) -> str:
@@ -71,6 +76,14 @@ def invalid(key: str, value: Any, allowed: str) -> pulumi.RunError:
             allowed = allowed.replace(raw, redact(raw))
     message = f"Invalid configuration {key} = {_show(value)}: expected {allowed}."
     return pulumi.RunError(_USERINFO_IN_TEXT.sub("***@", message))
+
+
+def unquoted_number_hint(name: str, value: Any) -> str:
+    """For a version-like key (Pulumi.yaml names them *Version) whose value looks like an unquoted
+    number that lost its trailing zero, the advice to quote it; else ""."""
+    if not (name.endswith("Version") and isinstance(value, str) and _LOST_ZERO.fullmatch(value)):
+        return ""
+    return f'; if you wrote {value}0 unquoted, YAML read it as the number {value}: quote it ({name}: "{value}0")'
 
 
 def invalid_secret(key: str, allowed: str) -> pulumi.RunError:
@@ -126,12 +139,12 @@ class Reader:
         try:
             return check(value)
         except ValueError as exc:
-            raise invalid(self.key(name), value, str(exc)) from None
+            raise invalid(self.key(name), value, str(exc) + unquoted_number_hint(name, value)) from None
 
     def choice(self, name: str, allowed: tuple[str, ...]) -> str:
         value = self.raw(name)
         if value not in allowed:
-            raise invalid(self.key(name), value, "one of " + ", ".join(allowed))
+            raise invalid(self.key(name), value, "one of " + ", ".join(allowed) + unquoted_number_hint(name, value))
         return value
 
     def integer(self, name: str, low: int, high: int) -> int:

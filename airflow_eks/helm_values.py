@@ -70,8 +70,16 @@ SSO_CLIENT_GENERATION_ANNOTATION = "airflow-eks/sso-client-generation"
 GIT_CREDENTIALS_GENERATION_ANNOTATION = "airflow-eks/git-credentials-generation"
 GIT_SYNC_COMPONENTS = ("dagProcessor", "triggerer")
 # The chart's default for its own containers (`containerSecurityContext` helper), plus
-# runAsNonRoot: the Airflow image runs as uid 50000 and the pod context sets that uid.
+# runAsNonRoot (the Airflow image runs as uid 50000 and the pod context sets that uid) and a
+# read-only root filesystem: Airflow writes only to the scratch volumes below.
 CONTAINER_SECURITY_CONTEXT = pod_security.container_context()
+# The chart's Airflow config files (its `airflow_config_mount` helper): mounted into our own
+# init container too, or Airflow would try to write a default airflow.cfg into the read-only
+# AIRFLOW_HOME (configuration.write_default_airflow_configuration_if_needed).
+AIRFLOW_CONFIG_MOUNTS = tuple(
+    {"name": "config", "mountPath": f"{pod_security.AIRFLOW_HOME}/{path}", "subPath": path.rpartition("/")[2],
+     "readOnly": True}
+    for path in ("airflow.cfg", "config/airflow_local_settings.py"))
 
 ADMIN_USERNAME = "admin"
 # The create-user Job gets the password from this env var (secretKeyRef on our Secret), and
@@ -173,6 +181,7 @@ def airflow_values(
             "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
             "serviceAccount": _no_token(),
             "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
+            **_scratch(),
         },
         # With SSO there is no password login, so no generated admin: the first Admin is a
         # member of a group ssoRoleMapping maps to Admin.
@@ -180,19 +189,24 @@ def airflow_values(
         "dags": {"gitSync": _git_sync(airflow.git_sync, secrets)},
         "workers": _workers(airflow.task_resources,
                             api_token=pod_security.needs_api_token("workers", tasks_may_launch_pods=launch)),
+        **({} if pod_security.needs_api_token("workers", tasks_may_launch_pods=launch)
+           else {"podTemplate": POD_TEMPLATE_WITHOUT_TOKEN}),
         "scheduler": {
             **_system(COMPONENT_RESOURCES["scheduler"], names.SERVICE_ACCOUNTS.scheduler),
             **_replicated(airflow.scheduler_replicas),
+            **_scratch(),
             "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
         },
         "apiServer": {
             **_system(COMPONENT_RESOURCES["apiServer"], names.SERVICE_ACCOUNTS.api_server),
             **_replicated(airflow.api_server_replicas),
+            **_scratch(),
             **(_behind_alb(ui, secrets, load_balancer_cidrs) if ui and ui.enabled else {}),
         },
         "triggerer": {
             **_system(COMPONENT_RESOURCES["triggerer"], names.SERVICE_ACCOUNTS.triggerer,
                       api_token=pod_security.needs_api_token("triggerer", tasks_may_launch_pods=launch)),
+            **_scratch(git_sync=True),
             "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
             "persistence": {
                 "enabled": True,
@@ -207,16 +221,17 @@ def airflow_values(
         "dagProcessor": {
             **_system(COMPONENT_RESOURCES["dagProcessor"], names.SERVICE_ACCOUNTS.dag_processor,
                       api_token=pod_security.needs_api_token("dagProcessor", tasks_may_launch_pods=launch)),
+            **_scratch(git_sync=True),
             "logGroomerSidecar": {"resources": COMPONENT_RESOURCES["logGroomer"]},
         },
         "statsd": {
             **_system(COMPONENT_RESOURCES["statsd"]),
             "enabled": True,
             "serviceAccount": _no_token(),
-            # The exporter only reads its mapping file and listens.
+            # The exporter only reads its mapping file and listens: no scratch volume.
             "securityContexts": {
                 "pod": pod_security.pod_context(pod_security.NOBODY_UID),
-                "container": pod_security.container_context(read_only_root=True),
+                "container": pod_security.container_context(),
             },
             # The chart already annotates the Service with prometheus.io/scrape and /port
             # (9102); repeating those keys here would duplicate them and break the render.
@@ -321,6 +336,20 @@ def _system(resources_: dict, service_account: str | None = None, *, api_token: 
     return block
 
 
+def _tmp_mount() -> dict:
+    return pod_security.mount(pod_security.AIRFLOW_TMP_VOLUME, pod_security.TMP_PATH)
+
+
+def _scratch(*, git_sync: bool = False) -> dict:
+    """A component's scratch volumes (pod_security, Where each process may write): /tmp for its
+    Airflow containers, and a /tmp of git-sync's own in a pod that runs git-sync. The chart
+    mounts a component's extraVolumeMounts into every Airflow container of the pod (the main
+    one, wait-for-airflow-migrations, the log groomer) but not into git-sync, which takes
+    dags.gitSync.extraVolumeMounts (_git_sync)."""
+    volumes = [pod_security.AIRFLOW_TMP_VOLUME, *([pod_security.GIT_SYNC_TMP_VOLUME] if git_sync else [])]
+    return {"extraVolumes": pod_security.scratch_volumes(*volumes), "extraVolumeMounts": [_tmp_mount()]}
+
+
 def _no_token() -> dict:
     """The chart's own service account, without a Kubernetes API token in the pod (Pod
     Identity credentials come through a projected token of their own, unaffected)."""
@@ -345,6 +374,8 @@ def _pgbouncer(airflow: AirflowSettings, secrets: SecretNames, ini_sha256: str) 
         "serviceAccount": _no_token(),
         "securityContexts": {
             "pod": pod_security.pod_context(pod_security.NOBODY_UID),
+            # Read-only root too: with its Unix socket off (secret_data.pgbouncer_ini) PgBouncer
+            # writes nothing (no pidfile, logs to stderr).
             "container": pod_security.container_context(),
         },
         # The chart's checksum annotations cover only Secrets it renders itself, and
@@ -359,7 +390,7 @@ def _pgbouncer(airflow: AirflowSettings, secrets: SecretNames, ini_sha256: str) 
         "metricsExporterSidecar": {
             "statsSecretName": secrets.pgbouncer_stats,
             "resources": COMPONENT_RESOURCES["pgbouncerExporter"],
-            "securityContexts": {"container": pod_security.container_context(read_only_root=True)},
+            "securityContexts": {"container": pod_security.container_context()},
         },
     }
     if ha:
@@ -386,6 +417,7 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
             "password": f"$({ADMIN_PASSWORD_ENV})",
         },
         "env": [_secret_env(ADMIN_PASSWORD_ENV, secrets.admin, secret_data.ADMIN_PASSWORD_KEY)],
+        **_scratch(),
         # With hooks off this Job starts together with the migration Job, and unlike the
         # chart's components it has no wait-for-migrations init container (§3.2).
         "extraInitContainers": [{
@@ -396,8 +428,9 @@ def _create_user_job(image: str, secrets: SecretNames) -> dict:
             "env": [_secret_env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", secrets.metadata,
                                 secret_data.CONNECTION_KEY)],
             "resources": COMPONENT_RESOURCES["job"],
-            # The chart hardens only the containers it renders itself.
+            # The chart hardens and mounts only the containers it renders itself.
             "securityContext": CONTAINER_SECURITY_CONTEXT,
+            "volumeMounts": [*AIRFLOW_CONFIG_MOUNTS, _tmp_mount()],
         }],
     }
 
@@ -422,6 +455,8 @@ def _git_sync(git: GitSyncSettings, secrets: SecretNames) -> dict:
         "resources": COMPONENT_RESOURCES["gitSync"],
         # The chart sets only a user on git-sync; this replaces that, so restate the uid.
         "securityContexts": {"container": pod_security.container_context(pod_security.GIT_SYNC_UID)},
+        # Its HOME and temporary files; the volume is in each pod that runs git-sync (_scratch).
+        "extraVolumeMounts": [pod_security.mount(pod_security.GIT_SYNC_TMP_VOLUME, pod_security.TMP_PATH)],
     }
     if git.auth == "https":
         block["credentialsSecret"] = secrets.git_credentials
@@ -430,6 +465,17 @@ def _git_sync(git: GitSyncSettings, secrets: SecretNames) -> dict:
         # Public host keys, not a secret; without them git-sync skips host key checking.
         block["knownHosts"] = git.known_hosts
     return block
+
+
+# The chart's task pod template with `automountServiceAccountToken: false` on the pod itself.
+# The chart sets it only on the worker ServiceAccount, which Kubernetes falls back to: on the
+# pod, no later change to the account hands DAG code a token. `podTemplate` is a string the
+# chart runs through `tpl` (templates/configmaps/configmap.yaml), so this renders the chart's
+# own file unchanged and adds the field to the pod's `spec`, the template's last block (the
+# rendered-manifest tests compare it with the chart's default, field by field).
+CHART_POD_TEMPLATE_FILE = "files/pod-template-file.kubernetes-helm-yaml"
+POD_TEMPLATE_WITHOUT_TOKEN = (f'{{{{ tpl (.Files.Get "{CHART_POD_TEMPLATE_FILE}") . }}}}\n'
+                              "  automountServiceAccountToken: false\n")
 
 
 def _workers(task: TaskResources, *, api_token: bool) -> dict:
@@ -446,6 +492,9 @@ def _workers(task: TaskResources, *, api_token: bool) -> dict:
         "safeToEvict": False,
         # Task metrics go to the task pods' own StatsD exporter, never the components' one.
         "env": task_statsd.task_pod_env(),
+        # DAG code's temporary files; git-sync's for the init container (the chart's `logs`
+        # emptyDir takes the task's log).
+        **_scratch(git_sync=True),
     }
 
 
@@ -481,7 +530,12 @@ def _config(airflow: AirflowSettings, *, region: str, logs_bucket: str, ui: UiSe
         # Links, redirects and the OAuth redirect URI use the public name (host-based routing:
         # a path prefix breaks the Execution API, apache/airflow#51450).
         config["api"] = {"base_url": ui.url}
-        config["fab"] = {"enable_proxy_fix": "True"}
+        # The UI is served over HTTPS only (the ALB redirects HTTP): the session cookie gets the
+        # Secure flag, so a browser never sends it over the HTTP listener (an old bookmark, a
+        # typed http:// URL). FAB sets SESSION_COOKIE_SECURE from [fab] cookie_secure (default
+        # False) for every scheme (providers/fab/www/app.py create_app); its JWT cookie `_token`
+        # follows the request's scheme, https behind the ALB through the proxy headers.
+        config["fab"] = {"enable_proxy_fix": "True", "cookie_secure": "True"}
     if airflow.secrets_backend == "aws-secrets-manager":
         # Airflow 3 task pods fall back from [workers] secrets_backend to this (§4.7).
         config["secrets"] = {"backend": SECRETS_MANAGER_BACKEND,

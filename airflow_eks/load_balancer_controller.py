@@ -158,7 +158,7 @@ def values(*, cluster_name: Any, region: str, vpc_id: Any, ingress_class: str, c
         # Restates the chart's fsGroup (its webhook certificate volume) and read-only, non-root
         # container, adding seccomp, a uid above the node's range and no capabilities.
         "podSecurityContext": pod_security.pod_context(pod_security.NONROOT_UID, pod_security.NOBODY_UID),
-        "securityContext": pod_security.container_context(read_only_root=True),
+        "securityContext": pod_security.container_context(),
         # Only what this stack uses, so the policy can leave the rest out.
         "enableShield": False,
         "enableWaf": False,

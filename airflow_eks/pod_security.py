@@ -37,15 +37,47 @@ def pod_context(uid: int, gid: int | None = None) -> dict:
     return context
 
 
-def container_context(uid: int | None = None, *, read_only_root: bool = False) -> dict:
-    """No privilege escalation, no capabilities, non-root; `uid` where a chart would otherwise
+def container_context(uid: int | None = None) -> dict:
+    """No privilege escalation, no capabilities, non-root, a read-only root filesystem (each
+    process writes only to the emptyDir volumes below); `uid` where a chart would otherwise
     fall back to its own default for the container."""
-    context: dict = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}
+    context: dict = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+                     "readOnlyRootFilesystem": True}
     if uid is not None:
         context["runAsUser"] = uid
-    if read_only_root:
-        context["readOnlyRootFilesystem"] = True
     return context
+
+
+# --- Where each process may write ------------------------------------------------------------
+# Root filesystems are read-only; a process writes only to volumes its container mounts. Found
+# from the images' documented paths and sources (README, Pod security, says what was verified
+# and how; runtime/tests/test_write_paths.py watches the real Airflow processes):
+# - Airflow image (apache/airflow Dockerfile): AIRFLOW_HOME=/opt/airflow holds the mounted
+#   config files and `logs` (the chart's emptyDir, or the triggerer's PVC); HOME=/home/airflow
+#   holds the image's virtualenv (.local) and stays read-only; temporary files, and the pip/uv
+#   caches the image points at /tmp/.cache, go to /tmp.
+# - git-sync (kubernetes/git-sync Dockerfile.in, main.go): its --root /git (the chart's `dags`
+#   emptyDir) and /tmp, which is also its HOME: the private gitconfig (os.CreateTemp) and git's
+#   credential-cache socket. Its own /tmp volume, so the Airflow containers beside it (which run
+#   DAG code) never share that directory.
+# - PgBouncer writes nothing once its Unix socket is off (secret_data.pgbouncer_ini); the StatsD
+#   and PgBouncer exporters, the Cluster Autoscaler and the Load Balancer Controller (whose
+#   webhook certificate is a Secret volume) write nothing.
+TMP_PATH = "/tmp"  # noqa: S108 - a mount path in the pod, an emptyDir of its own
+AIRFLOW_HOME = "/opt/airflow"  # the image's AIRFLOW_HOME and the chart's airflowHome
+AIRFLOW_LOGS_PATH = f"{AIRFLOW_HOME}/logs"  # the chart's `airflow_logs` helper
+AIRFLOW_TMP_VOLUME = "tmp"
+AIRFLOW_LOGS_VOLUME = "logs"  # the chart's own name, where it mounts one
+GIT_SYNC_TMP_VOLUME = "git-sync-tmp"
+
+
+def scratch_volumes(*volumes: str) -> list[dict]:
+    """emptyDir volumes: node-local scratch space that lives and dies with the pod."""
+    return [{"name": volume, "emptyDir": {}} for volume in volumes]
+
+
+def mount(volume: str, path: str) -> dict:
+    return {"name": volume, "mountPath": path}
 
 
 # --- Kubernetes API access ---------------------------------------------------------------

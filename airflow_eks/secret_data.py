@@ -124,6 +124,9 @@ def pgbouncer_ini(*, host: str, port: int, database: str, user: str) -> str:
         "pool_mode = transaction",
         f"listen_port = {PGBOUNCER_PORT}",
         "listen_addr = *",
+        # No Unix socket (default /tmp, on the read-only root filesystem): the pods, the metrics
+        # exporter beside it included, connect over TCP.
+        "unix_socket_dir =",
         "auth_type = scram-sha-256",
         f"auth_file = {PGBOUNCER_AUTH_FILE}",
         f"stats_users = {user}",

@@ -2,7 +2,7 @@
 
 Who may set what: the IngressClassParams (rendered by the controller's chart, referenced by
 the IngressClass `INGRESS_CLASS`) pin the scheme, the subnets, the inbound CIDRs, the WAF ACL,
-the TLS policy, the ALB group and the namespace allowed to use the class, so no Ingress, ours or
+the TLS policy, HSTS, the ALB group and the namespace allowed to use the class, so no Ingress, ours or
 anyone else's, can turn the ALB internet-facing or open it wider. The Ingress annotations
 only describe the routing: IP targets, HTTPS with the certificate, HTTP redirected to HTTPS,
 and the API server's health endpoint.
@@ -22,7 +22,17 @@ PREFIX = "alb.ingress.kubernetes.io/"
 HEALTH_CHECK_PATH = "/api/v2/monitor/health"
 # TLS 1.3 and 1.2 with forward secrecy only (ELB's recommended policy for ALBs).
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-LISTEN_PORTS = [{"HTTP": 80}, {"HTTPS": 443}]
+HTTPS_PORT = 443
+LISTEN_PORTS = [{"HTTP": 80}, {"HTTPS": HTTPS_PORT}]
+# HSTS on every response of the HTTPS listener: browsers that have seen it go to https by
+# themselves, so even an old http:// bookmark never reaches the HTTP listener. An ALB listener
+# attribute (ELB docs: "HTTP header modification for your Application Load Balancer"; API
+# ListenerAttribute), set through the IngressClassParams' `listeners` (controller v3.5.0 docs,
+# guide/ingress/ingress_class.md, spec.listeners), where the class's value wins over any
+# Ingress annotation (pkg/ingress/model_build_listener.go, buildIngressGroupListenerAttributes).
+# One year; without includeSubDomains or preload, which would bind names that are not the UI's.
+HSTS_ATTRIBUTE = "routing.http.response.strict_transport_security.header_value"
+HSTS_HEADER = "max-age=31536000"
 # On Airflow's namespace when the UI is on: the controller's pod webhook (mpod.elbv2.k8s.aws)
 # then gives each new pod behind the ALB a readiness gate that turns true only once the ALB
 # sees the pod healthy, so a rolling update keeps the old API server pods until the new ones
@@ -61,6 +71,8 @@ def class_params(ui: UiSettings, *, group: str) -> dict:
         # selector the controller discovers nothing else, so the ALB never lands in the nodes'
         # subnets, and the API server's NetworkPolicy admits exactly these addresses.
         "subnets": {"tags": {subnets.TIER_TAG: [subnets.LOAD_BALANCER]}},
+        "listeners": [{"protocol": "HTTPS", "port": HTTPS_PORT,
+                       "listenerAttributes": [{"key": HSTS_ATTRIBUTE, "value": HSTS_HEADER}]}],
         # Only Ingresses in Airflow's namespace may use this class (and so join this ALB).
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": names.AIRFLOW_NAMESPACE}},
     }

@@ -50,7 +50,7 @@ SUPPORTED_POSTGRES_MAJORS: tuple[int, ...] = (13, 14, 15, 16, 17)
 
 # Airflow chart releases whose values.schema.json this program's values are tested against
 # (tests/test_helm_values.py). Adding one: pull its schema, run the suite against it
-# (docs/getting-started.md, "Pointing the tests at a chart"), then list it here.
+# (docs/getting-started.md, "Charts for the tests"), then list it here.
 SUPPORTED_AIRFLOW_CHART_VERSIONS: tuple[str, ...] = ("1.19.0",)
 
 AIRFLOW_CHART_NAME = "airflow"

@@ -1,8 +1,10 @@
 """Render the real upstream charts offline (helm-python-sdk: Helm's Go SDK, no helm binary).
 
-The charts are upstream artefacts beside the checkout (../shared/airflow-chart and
-../shared/charts/<name>-<version>, see ../shared/charts/README.md); they are never copied into
-the project. In CI a missing chart fails the test, never skips it.
+The charts are upstream artefacts, never committed: `make charts` (tools/charts.py) fetches the
+pinned archives into build/charts/<name>-<version>; otherwise they are read beside the checkout
+(../shared/airflow-chart and ../shared/charts/<name>-<version>, see ../shared/charts/README.md).
+AIRFLOW_CHART_DIR and CHARTS_DIR, where set, win. In CI a missing chart fails the test, never
+skips it; elsewhere it skips, and the end of the run counts those skips (conftest.py).
 
 Renders are cached per (chart, values, release, namespace): a chart renders in well under a
 second, but the suite renders the same values sets from many tests.
@@ -19,21 +21,44 @@ from typing import Any, NoReturn
 import pytest
 import yaml
 
-from airflow_eks.offline import loader
+from airflow_eks import versions
+from tools import charts as fetched
 
-SHARED = loader.ROOT.parent / "shared"
+# The remedy a chart skip names; conftest.py counts the skips that name it.
+FETCH_HINT = "run `make charts`"
+
+
+def _first_present(candidates: tuple[Path, ...], marker: str = "Chart.yaml") -> Path:
+    """The first candidate holding `marker`, else the first (which `require` then reports)."""
+    return next((c for c in candidates if (c / marker).exists()), candidates[0])
 
 
 def airflow_chart_dir() -> Path:
-    return Path(os.environ.get("AIRFLOW_CHART_DIR") or SHARED / "airflow-chart")
+    if os.environ.get("AIRFLOW_CHART_DIR"):
+        return Path(os.environ["AIRFLOW_CHART_DIR"])
+    return _first_present(fetched.chart_dirs(versions.AIRFLOW_CHART_NAME, fetched.airflow_chart_version()))
 
 
 def chart_dir(name: str, version: str) -> Path:
-    """An upstream chart under ../shared/charts (or $CHARTS_DIR, where CI pulls them), e.g.
-    chart_dir("cluster-autoscaler", "9.59.0")."""
-    if name == "airflow":
+    """An upstream chart: $CHARTS_DIR/<name>-<version> where set (CI pulls them there), else
+    build/charts (make charts), else ../shared/charts; e.g. chart_dir("cluster-autoscaler", "9.59.0")."""
+    if name == versions.AIRFLOW_CHART_NAME:
         return airflow_chart_dir()
-    return Path(os.environ.get("CHARTS_DIR") or SHARED / "charts") / f"{name}-{version}"
+    if os.environ.get("CHARTS_DIR"):
+        return Path(os.environ["CHARTS_DIR"]) / f"{name}-{version}"
+    return _first_present(fetched.chart_dirs(name, version))
+
+
+def policy_dir() -> Path:
+    """The AWS Load Balancer Controller's published IAM policies (build/charts/aws or ../shared/aws)."""
+    path = _first_present(fetched.policy_dirs(), lbc_policy_file())
+    if not (path / lbc_policy_file()).is_file():
+        unavailable(f"{lbc_policy_file()} not found in {' or '.join(map(str, fetched.policy_dirs()))}; {FETCH_HINT}")
+    return path
+
+
+def lbc_policy_file() -> str:
+    return fetched.POLICY_FILES[0].name
 
 
 def unavailable(message: str, *, required_by: str = "CI") -> NoReturn:
@@ -47,7 +72,7 @@ def unavailable(message: str, *, required_by: str = "CI") -> NoReturn:
 def require(path: Path) -> Path:
     """The chart folder, or a failure in CI (a skip only on a developer's machine)."""
     if not (path / "Chart.yaml").is_file():
-        unavailable(f"chart not found at {path} (../shared beside the checkout; see docs/getting-started.md)")
+        unavailable(f"chart not found at {path} (nor fetched into build/charts); {FETCH_HINT}")
     return path
 
 

@@ -11,6 +11,23 @@ import yaml
 from airflow_eks.offline import harness
 from tests import charts
 
+# Skips that a make target would have prevented, counted at the end of the run with that target
+# (a skip's reason names it). In CI these fail instead (charts.unavailable).
+REMEDIES = (
+    (charts.FETCH_HINT, "chart test", "`make charts` fetches the pinned charts (docs/getting-started.md)"),
+    ("`make test-packages`", "alert-rule test", "`make test-packages` installs promtool and amtool"),
+)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    reasons = [str(r.longrepr[2] if isinstance(r.longrepr, tuple) else r.longrepr)
+               for r in terminalreporter.stats.get("skipped", [])]
+    for needle, what, remedy in REMEDIES:
+        count = sum(needle in reason for reason in reasons)
+        if count:
+            terminalreporter.write_line(f"NOTICE: {count} {what}{'s' if count > 1 else ''} did not run: {remedy}.",
+                                        yellow=True, bold=True)
+
 
 @pytest.fixture(scope="session")
 def programs() -> dict[str, harness.Run]:
@@ -37,8 +54,8 @@ def _chart_file(name: str) -> Path:
     """A file of the pinned Airflow chart; CI fails (never skips) without it."""
     path = charts.airflow_chart_dir() / name
     if not path.is_file():
-        charts.unavailable(f"Airflow chart {name} not found at {path}; set AIRFLOW_CHART_DIR "
-                           "(see docs/getting-started.md)")
+        charts.unavailable(f"Airflow chart {name} not found at {path}; {charts.FETCH_HINT} "
+                           "(or set AIRFLOW_CHART_DIR)")
     return path
 
 

@@ -47,7 +47,8 @@ def tool(name: str, package: str) -> str:
     PROMETHEUS_TOOLS_REQUIRED, so a missing binary fails there instead of skipping."""
     found = shutil.which(name)
     if found is None:
-        charts.unavailable(f"{name} not found (apt-get install {package})", required_by="PROMETHEUS_TOOLS_REQUIRED")
+        charts.unavailable(f"{name} not found (run `make test-packages`: apt-get install {package})",
+                           required_by="PROMETHEUS_TOOLS_REQUIRED")
     return found
 
 

@@ -18,7 +18,8 @@ import pytest
 from airflow_eks import formats
 from airflow_eks.offline import loader
 
-PRODUCT = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "airflow_eks", "components", "tools")
+PRODUCT = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "__main__.py", "airflow_eks", "components", "tools",
+           "policy/rules")  # the plan reads the policy pack's placeholder rule
 
 
 @pytest.fixture(scope="module")

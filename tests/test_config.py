@@ -326,3 +326,46 @@ def test_missing_region_hint_names_the_aws_namespace():
 
 def test_table_has_at_least_25_distinct_bad_inputs():
     assert len({(k, str(v)) for k, v, _ in BAD_INPUTS}) >= 25
+
+
+# -- what YAML makes of an unquoted version ---------------------------------------------------
+@pytest.mark.parametrize("key, value, written", [
+    ("kubernetesVersion", "1.3", "1.30"),
+    ("airflowVersion", "3.1", "3.10"),
+    ("airflowChartVersion", "1.2", "1.20"),
+])
+def test_a_version_that_looks_like_an_unquoted_number_gets_the_advice_to_quote_it(key, value, written):
+    """1.30 and 3.10 unquoted are the YAML numbers 1.3 and 3.1; JSON (an ESC environment's
+    pulumiConfig, the Automation API) passes them on as that number's text."""
+    with pytest.raises(pulumi.RunError) as failed:
+        load(overrides={key: value})
+    message = str(failed.value)
+    assert message.startswith(f"Invalid configuration airflow-eks:{key} = '{value}': expected ")
+    assert message.endswith(f'if you wrote {written} unquoted, YAML read it as the number {value}: '
+                            f'quote it ({key}: "{written}").')
+
+
+@pytest.mark.parametrize("key, value", [("airflowChartVersion", "1.19"), ("kubernetesVersion", "1.30"),
+                                        ("kubernetesVersion", "latest"), ("gitSyncPeriod", "1.3")])
+def test_no_quoting_advice_where_no_zero_was_lost_or_the_key_is_no_version(key, value):
+    with pytest.raises(pulumi.RunError) as failed:
+        load(overrides={key: value})
+    assert "unquoted" not in str(failed.value)
+
+
+def test_a_stack_file_s_scalars_reach_the_program_as_written_as_the_cli_passes_them(tmp_path, monkeypatch):
+    """The CLI decodes a stack-file scalar into a string, and YAML keeps its source text there
+    (pulumi sdk/go/common/resource/config/value.go; go-yaml decode.go, reflect.String): an
+    unquoted 1.30 arrives as "1.30". Lists and maps go as JSON."""
+    (tmp_path / "Pulumi.yaml").write_text((loader.ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.probe.yaml").write_text(
+        "config:\n  airflow-eks:kubernetesVersion: 1.30\n  airflow-eks:dbEngineVersion: 16.10\n"
+        "  airflow-eks:protectData: True\n  airflow-eks:availabilityZoneCount: 3\n"
+        "  airflow-eks:clusterPublicAccessCidrs: [198.18.0.0/24]\n  airflow-eks:gitSyncSubPath:\n")
+    monkeypatch.setattr(loader, "ROOT", tmp_path)
+    _, values, _ = loader.stack_config("probe")
+    assert {k.split(":", 1)[1]: values[k] for k in values if k.split(":", 1)[1] in (
+        "kubernetesVersion", "dbEngineVersion", "protectData", "availabilityZoneCount", "clusterPublicAccessCidrs",
+        "gitSyncSubPath")} == {"kubernetesVersion": "1.30", "dbEngineVersion": "16.10", "protectData": "True",
+                              "availabilityZoneCount": "3", "clusterPublicAccessCidrs": '["198.18.0.0/24"]',
+                              "gitSyncSubPath": ""}

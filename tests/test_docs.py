@@ -54,6 +54,19 @@ def test_quick_start_first_command_runs_all_tests_and_ci_calls_it():
     assert re.search(r"^make test$", ci, flags=re.M)
 
 
+def test_quick_start_names_what_the_full_suite_needs_and_the_targets_that_install_it():
+    """Every Debian package the Makefile installs for the tests, and the chart fetch."""
+    quick = section(README, "## Quick start")
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("test-packages", "runtime-packages"):
+        line = re.search(rf"^{target}:.*\n\t@\./tools/install-debian-packages (.+)$", makefile, flags=re.M)
+        packages = [spec.split("=")[0] for spec in line.group(1).split()]
+        assert packages and all(f"`{package}`" in quick for package in packages), (target, packages)
+    for needle in ("promtool", "amtool", "PostgreSQL", "PgBouncer", "`make test-packages`", "`make charts`",
+                   "`make test-runtime`", "`make` alone lists every target"):
+        assert needle in quick, needle
+
+
 def test_the_readme_stays_short():
     assert README.count("\n") <= README_MAX_LINES
 

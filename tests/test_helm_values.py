@@ -160,9 +160,13 @@ def test_install_jobs_run_without_hooks_and_wait_for_migrations():
     (conn,) = wait["env"]
     assert conn["name"] == "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
     assert conn["valueFrom"]["secretKeyRef"] == {"name": SECRET_NAMES.metadata, "key": data.CONNECTION_KEY}
-    # As hardened as the chart's own containers (its default container securityContext).
+    # As hardened as the chart's own containers (its default container securityContext), with
+    # a read-only root filesystem, and the config files the chart mounts into its own
+    # wait-for-airflow-migrations (or Airflow writes a default airflow.cfg into AIRFLOW_HOME).
     assert wait["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                       "runAsNonRoot": True}
+                                       "runAsNonRoot": True, "readOnlyRootFilesystem": True}
+    assert {m["mountPath"] for m in wait["volumeMounts"]} == {
+        "/opt/airflow/airflow.cfg", "/opt/airflow/config/airflow_local_settings.py", "/tmp"}
 
 
 def test_fernet_api_and_jwt_secrets_are_pinned_by_name():
@@ -395,13 +399,16 @@ def test_prod_pulls_every_image_through_its_own_registry(chart_values):
 def test_without_an_ingress_the_api_server_runs_as_the_chart_starts_it():
     v = values("dev")
     assert "api" not in v["config"] and not {"args", "env", "apiServerConfig"} & set(v["apiServer"])
+    # http://localhost through port-forward: a Secure cookie would depend on the browser.
+    assert "fab" not in v["config"]
     assert v["createUserJob"]["enabled"] is True
 
 
 def test_behind_the_alb_airflow_knows_its_url_and_trusts_only_the_albs_forwarded_headers():
     v = values("ui-password")
     assert v["config"]["api"] == {"base_url": "https://airflow.example.com"}
-    assert v["config"]["fab"] == {"enable_proxy_fix": "True"}
+    # Served over HTTPS only: FAB's session cookie carries the Secure flag.
+    assert v["config"]["fab"] == {"enable_proxy_fix": "True", "cookie_secure": "True"}
     assert v["apiServer"]["args"] == ["bash", "-c", "exec airflow api-server --proxy-headers"]
     # prod's 10.0.0.0/16 over 3 AZs: the load balancer's /27s (airflow_eks/subnets.py), no pod's
     assert v["apiServer"]["env"] == [{"name": "FORWARDED_ALLOW_IPS",

@@ -8,6 +8,7 @@ values, down to the task pod the executor builds from airflow.cfg.
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import json
 import re
 
@@ -96,39 +97,90 @@ def test_the_lifecycle_policy_is_one_ecr_accepts(keep):
 
 
 # --- pure: who may use the repository ---------------------------------------------------------------
-def _allowed(policy: dict, principal: str, action: str) -> bool:
-    """IAM's answer for a non-service principal of the account: an explicit Deny wins."""
-    allow = deny = False
+# Amazon Inspector's service-linked role, as IAM names it (path /aws-service-role/<service>/), and
+# the ECR actions its policy AmazonInspector2ServiceRolePolicy grants it on every repository.
+INSPECTOR_ROLE = ("arn:aws:iam::123456789012:role/aws-service-role/inspector2.amazonaws.com/"
+                  "AWSServiceRoleForAmazonInspector2")
+INSPECTOR_ACTIONS = ("ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:ListImages")
+
+
+def _condition_holds(condition: dict, context: dict) -> bool:
+    """IAM's condition operators the repository policy may use; any other fails the test."""
+    for operator, tests in condition.items():
+        for key, values in tests.items():
+            values = [values] if isinstance(values, str) else values
+            actual = context[key]
+            if operator == "Bool":
+                ok = any(actual == v.lower() for v in values)
+            elif operator == "ArnNotLike":  # ArnLike: * and ? wildcards, case-sensitive
+                ok = not any(fnmatch.fnmatchcase(actual, v) for v in values)
+            elif operator == "ArnNotEquals":
+                ok = actual not in values
+            else:
+                raise AssertionError(f"condition operator {operator} not modelled here")
+            if not ok:
+                return False
+    return True
+
+
+def _allowed(policy: dict, principal: str, action: str, *, identity_allows: bool = False,
+             service_principal: bool = False) -> bool:
+    """IAM's decision within the account: a matching Deny wins; else the repository policy or
+    the principal's own IAM policies (`identity_allows`) may allow."""
+    context = {"aws:PrincipalArn": principal, "aws:PrincipalIsAWSService": str(service_principal).lower()}
+    allow = identity_allows
     for s in policy["Statement"]:
-        if action not in s["Action"]:
+        if action not in s["Action"] or not _condition_holds(s.get("Condition", {}), context):
             continue
+        if s["Effect"] == "Deny" and s["Principal"] == "*":
+            return False
         if s["Effect"] == "Allow" and s["Principal"]["AWS"] == principal:
             allow = True
-        if s["Effect"] == "Deny" and principal not in s["Condition"].get("ArnNotEquals", {}).get(
-                "aws:PrincipalArn", []):
-            deny = True
-    return allow and not deny
+    return allow
 
 
 def test_only_the_nodes_pull_and_only_the_ci_role_pushes():
     policy = registry.repository_policy(node_role_arn=NODE_ROLE, push_role_arn=PUSH_ROLE)
-    admin = "arn:aws:iam::123456789012:role/admin"
+    admin = "arn:aws:iam::123456789012:role/admin"  # whose IAM policies allow every ecr: action
     assert _allowed(policy, NODE_ROLE, "ecr:BatchGetImage")
-    assert not _allowed(policy, NODE_ROLE, "ecr:PutImage")
+    assert not _allowed(policy, NODE_ROLE, "ecr:PutImage", identity_allows=True)
+    # The CI role's own policy has only ecr:GetAuthorizationToken: the repository grants the rest.
     assert _allowed(policy, PUSH_ROLE, "ecr:PutImage") and _allowed(policy, PUSH_ROLE, "ecr:DescribeImages")
-    assert not _allowed(policy, admin, "ecr:BatchGetImage") and not _allowed(policy, admin, "ecr:PutImage")
-    # The denies spare AWS services (e.g. Inspector scanning) and never name a wildcard action.
+    for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:PutImage", "ecr:UploadLayerPart"):
+        assert not _allowed(policy, admin, action, identity_allows=True), action
+    # What an operator needs to find a digest to roll back to is left to IAM.
+    assert _allowed(policy, admin, "ecr:DescribeImages", identity_allows=True)
     for s in policy["Statement"]:
         assert all("*" not in a for a in s["Action"])
-        if s["Effect"] == "Deny":
-            assert s["Condition"]["Bool"] == {"aws:PrincipalIsAWSService": "false"}
+
+
+def test_aws_services_and_the_accounts_service_linked_roles_are_not_locked_out():
+    """Inspector's enhanced scanning reads the images as its service-linked role, an IAM role
+    session (aws:PrincipalIsAWSService false): only the role's path exempts it."""
+    policy = registry.repository_policy(node_role_arn=NODE_ROLE, push_role_arn=PUSH_ROLE)
+    for action in INSPECTOR_ACTIONS:
+        assert _allowed(policy, INSPECTOR_ROLE, action, identity_allows=True), action
+    assert not _allowed(policy, INSPECTOR_ROLE, "ecr:PutImage")  # its own policy does not grant it
+    # A service principal calling directly is not denied either.
+    assert _allowed(policy, "inspector2.amazonaws.com", "ecr:BatchGetImage", identity_allows=True,
+                    service_principal=True)
+    # A customer role whose name merely looks like one is not exempt, nor one in another account.
+    for impostor in ("arn:aws:iam::123456789012:role/aws-service-role-admin",
+                     "arn:aws:iam::210987654321:role/aws-service-role/inspector2.amazonaws.com/"
+                     "AWSServiceRoleForAmazonInspector2"):
+        assert not _allowed(policy, impostor, "ecr:BatchGetImage", identity_allows=True), impostor
+    assert registry.service_linked_roles("arn:aws-cn:iam::123456789012:role/x") == \
+        "arn:aws-cn:iam::123456789012:role/aws-service-role/*"
+    with pytest.raises(ValueError):
+        registry.service_linked_roles("arn:aws:iam::123456789012:user/x")
 
 
 def test_without_a_push_role_nothing_may_push():
     policy = registry.repository_policy(node_role_arn=NODE_ROLE)
     [push_deny] = [s for s in policy["Statement"] if s["Sid"] == "OnlyCiPushes"]
-    assert "ArnNotEquals" not in push_deny["Condition"] and "ecr:PutImage" in push_deny["Action"]
+    assert "ArnNotLike" not in push_deny["Condition"] and "ecr:PutImage" in push_deny["Action"]
     assert not any(s["Effect"] == "Allow" and "ecr:PutImage" in s["Action"] for s in policy["Statement"])
+    assert not _allowed(policy, INSPECTOR_ROLE, "ecr:PutImage", identity_allows=True)
 
 
 def test_docker_hub_credentials_become_ecrs_secret_and_errors_never_echo_the_token():

@@ -22,7 +22,6 @@ CLUSTER = "airflow-eks-prod-abcd"
 CLUSTER_ARN = f"arn:aws-us-gov:eks:us-gov-west-1:111122223333:cluster/{CLUSTER}"
 VPC = "vpc-0123456789abcdef0"
 WAF = "arn:aws-us-gov:wafv2:us-gov-west-1:111122223333:regional/webacl/ui/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
-PUBLISHED = charts.SHARED / "aws"
 
 # What the features used here make the controller call: an internet-facing or internal ALB
 # with IP targets, HTTPS listener with a given certificate, HTTP->HTTPS redirect rule, its own
@@ -58,8 +57,7 @@ def actions(document: dict) -> set[str]:
 
 
 def published() -> set[str]:
-    path = charts.require(charts.chart_dir(lbc.CHART, lbc.CHART_VERSION)).parent.parent / "aws"
-    return actions(json.loads((path / "aws-load-balancer-controller-iam-policy-v3.5.0.json").read_text()))
+    return actions(json.loads((charts.policy_dir() / charts.lbc_policy_file()).read_text()))
 
 
 def policy(waf: str = "") -> dict:

@@ -22,9 +22,10 @@ def test_pod_context_restates_uid_and_gid_with_seccomp():
     assert "fsGroup" not in pod_security.pod_context(65534)
 
 
-def test_container_context_drops_everything_and_returns_fresh_dicts():
-    a, b = pod_security.container_context(), pod_security.container_context(65533, read_only_root=True)
-    assert a == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True}
+def test_container_context_drops_everything_keeps_the_root_read_only_and_returns_fresh_dicts():
+    a, b = pod_security.container_context(), pod_security.container_context(65533)
+    assert a == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+                 "readOnlyRootFilesystem": True}
     assert b["runAsUser"] == 65533 and b["readOnlyRootFilesystem"] is True
     a["capabilities"]["drop"].append("x")
     assert pod_security.container_context()["capabilities"]["drop"] == ["ALL"]
@@ -35,6 +36,9 @@ def test_tasks_may_launch_pods_switches_the_chart_binding_and_the_tokens(launch)
     v = airflow_values(tasksMayLaunchPods=str(launch).lower())
     assert v["allowPodLaunching"] is launch
     assert v["workers"]["serviceAccount"]["automountServiceAccountToken"] is launch
+    # and on the task pod itself (the chart's template plus the field; rendered in
+    # tests/test_rendered_manifests.py)
+    assert (v.get("podTemplate") == helm_values.POD_TEMPLATE_WITHOUT_TOKEN) is not launch
     assert v["triggerer"]["serviceAccount"]["automountServiceAccountToken"] is launch
     assert v["scheduler"]["serviceAccount"]["automountServiceAccountToken"] is True
     assert v["dagProcessor"]["serviceAccount"]["automountServiceAccountToken"] is False

@@ -86,13 +86,16 @@ def with_values(**changes: object) -> dict:
 
 HARDENED = {
     "securityContexts": {"pod": pod_security.pod_context(50000, 0), "containers": pod_security.container_context()},
-    "pgbouncer": {"enabled": True, "securityContexts": {"pod": pod_security.pod_context(65534)}},
-    "statsd": {"securityContexts": {"pod": pod_security.pod_context(65534)}},
+    "pgbouncer": {"enabled": True, "securityContexts": {"pod": pod_security.pod_context(65534),
+                                                        "container": pod_security.container_context()},
+                  "metricsExporterSidecar": {"securityContexts": {"container": pod_security.container_context()}}},
+    "statsd": {"securityContexts": {"pod": pod_security.pod_context(65534),
+                                    "container": pod_security.container_context()}},
     "dags": {"gitSync": {"enabled": True, "securityContexts": {"container": pod_security.container_context(65533)}}},
 }
 HARDENED_AUTOSCALER = {"chart": "cluster-autoscaler", "version": "9.59.0", "values": {
     "securityContext": pod_security.pod_context(65532),
-    "containerSecurityContext": pod_security.container_context(read_only_root=True)}}
+    "containerSecurityContext": pod_security.container_context()}}
 
 
 # rule -> (resource type, passing props, failing props)
@@ -323,6 +326,10 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
 }
 RESOURCE_CASES["ui-https-only"] = (rules.INGRESS, {"metadata": {"annotations": alb_annotations()}},
                                    {"metadata": {"annotations": alb_annotations(certificate="")}})
+# Placeholders: tests/test_placeholders.py has the cases per kind of value.
+STACK_CASES["no-template-placeholders"] = (
+    [res(rules.EKS_COMPONENT, "eks", {"publicAccessCidrs": ["198.18.0.0/24"]})],
+    [res(rules.EKS_COMPONENT, "eks", {"publicAccessCidrs": ["198.51.100.0/24"]})])
 
 
 def by_name(name: str) -> rules.Rule:
@@ -738,8 +745,13 @@ def test_network_policy_enforcement_is_read_from_the_vpc_cni_addon_at_a_real_pre
 
 
 @pytest.mark.parametrize("path", ["securityContexts.pod.seccompProfile", "securityContexts.containers.capabilities",
+                                  "securityContexts.containers.readOnlyRootFilesystem",
                                   "statsd.securityContexts.pod.runAsNonRoot",
-                                  "dags.gitSync.securityContexts.container.allowPrivilegeEscalation"])
+                                  "statsd.securityContexts.container.readOnlyRootFilesystem",
+                                  "pgbouncer.securityContexts.container.readOnlyRootFilesystem",
+                                  "pgbouncer.metricsExporterSidecar.securityContexts.container.readOnlyRootFilesystem",
+                                  "dags.gitSync.securityContexts.container.allowPrivilegeEscalation",
+                                  "dags.gitSync.securityContexts.container.readOnlyRootFilesystem"])
 def test_pod_hardening_names_each_missing_setting(path):
     values = json.loads(json.dumps(HARDENED))
     *parents, leaf = path.split(".")

@@ -58,6 +58,7 @@ def test_prod_alb_settings_are_pinned_by_the_ingress_class_params(programs):
     spec = values["ingressClassParams"]["spec"]
     assert spec["scheme"] == "internal" and spec["inboundCIDRs"] == ["10.0.0.0/16"]
     assert spec["group"] == {"name": "airflow-eks-prod"}  # unique to the stack
+    assert spec["listeners"][0]["listenerAttributes"][0]["key"] == ui_ingress.HSTS_ATTRIBUTE  # HSTS
     assert values["ingressClass"] == ui_ingress.INGRESS_CLASS and values["createIngressClassResource"] is True
     assert values["clusterName"] == programs["prod"].outputs["clusterName"][0]
     assert values["vpcId"] == programs["prod"].outputs["vpcId"][0] and values["region"] == "us-east-1"

@@ -6,6 +6,7 @@ tests/test_checkov_gate.py: the peer scanner)."""
 
 from __future__ import annotations
 
+import configparser
 import functools
 
 import pytest
@@ -310,6 +311,132 @@ def test_the_cluster_autoscaler_is_fully_hardened(variant):
     assert pod["securityContext"]["runAsUser"] >= 10000
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["resources"]["limits"]["cpu"] and c["resources"]["limits"]["memory"]
+
+
+@variants
+def test_every_container_has_a_read_only_root_filesystem(variant):
+    """Every chart's every container, init containers, sidecars and the task pod included."""
+    writable = [(where, c["name"]) for where, pod in pods(variant).items() for c in containers(pod)
+                if _context(pod, c, "readOnlyRootFilesystem") is not True]
+    assert writable == []
+
+
+def _scratch(variant: str, where: str, pod: dict) -> dict[str, str]:
+    """Volume name -> kind (emptyDir, persistentVolumeClaim) of the pod's writable volumes: its
+    emptyDirs and claims, the StatefulSet's claim templates too."""
+    kinds = {v["name"]: next(k for k in ("emptyDir", "persistentVolumeClaim") if k in v)
+             for v in pod.get("volumes", []) if "emptyDir" in v or "persistentVolumeClaim" in v}
+    kind, namespace, name = where.split("/")
+    if kind == "StatefulSet":
+        [workload] = [o for o in objects(variant) if o["kind"] == kind
+                      and (o["metadata"]["namespace"], o["metadata"]["name"]) == (namespace, name)]
+        kinds.update({t["metadata"]["name"]: "persistentVolumeClaim"
+                      for t in workload["spec"].get("volumeClaimTemplates", [])})
+    return kinds
+
+
+def _writable_mounts(variant: str, where: str, pod: dict, container: dict) -> dict[str, str]:
+    """mountPath -> volume of every mount the container may write to."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    scratch = _scratch(variant, where, pod)
+    found = {}
+    for m in container.get("volumeMounts", []):
+        if m.get("readOnly"):
+            continue
+        # A writable mount of anything but scratch space (a Secret, a ConfigMap) is refused by
+        # the kubelet for those sources anyway; here it would mean the test misread the spec.
+        assert m["name"] in scratch, (where, container["name"], m, volumes.get(m["name"]))
+        found[m["mountPath"]] = m["name"]
+    return found
+
+
+def _kind_of_image(variant: str, container: dict) -> str:
+    """"airflow" (the program's Airflow image), "git-sync", or the image's own name."""
+    values = manifests.releases(run(variant))["airflow"].plain_inputs["values"]
+    # By tag too: in dev the Airflow image and PgBouncer's share the repository apache/airflow.
+    if container["image"] == f"{values['defaultAirflowRepository']}:{values['defaultAirflowTag']}":
+        return "airflow"
+    repository = container["image"].rpartition(":")[0]
+    if repository.endswith(images.CHART_SIDECAR_IMAGES["gitSync"]):
+        return "git-sync"
+    return repository
+
+
+@variants
+def test_each_process_writes_only_where_its_image_does_and_git_sync_keeps_its_tmp_to_itself(variant):
+    """The writable mounts per image (pod_security, Where each process may write): Airflow's
+    /tmp and its logs folder, git-sync's /tmp and --root /git, nothing for the rest. git-sync's
+    /tmp (its HOME: gitconfig, credential cache) is a volume of its own, never mounted by the
+    Airflow containers beside it, which run DAG code."""
+    expected = {"airflow": {pod_security.TMP_PATH, pod_security.AIRFLOW_LOGS_PATH},
+                "git-sync": {pod_security.TMP_PATH, "/git"}}
+    wrong, seen = [], set()
+    for where, pod in pods(variant).items():
+        for c in containers(pod):
+            paths = _writable_mounts(variant, where, pod, c)
+            kind = _kind_of_image(variant, c)
+            seen.add(kind)
+            if not set(paths) <= expected.get(kind, set()):
+                wrong.append((where, c["name"], sorted(paths)))
+            if kind in expected and pod_security.TMP_PATH not in paths:
+                wrong.append((where, c["name"], "no /tmp"))
+            if kind == "git-sync" and paths.get(pod_security.TMP_PATH) != pod_security.GIT_SYNC_TMP_VOLUME:
+                wrong.append((where, c["name"], "git-sync's /tmp is shared"))
+            if kind != "git-sync" and pod_security.GIT_SYNC_TMP_VOLUME in paths.values():
+                wrong.append((where, c["name"], "mounts git-sync's /tmp"))
+    assert wrong == []
+    assert set(expected) <= seen
+
+
+@variants
+def test_the_logs_folder_is_writable_wherever_the_chart_runs_an_airflow_component(variant):
+    """Components write their own logs (scheduler, DAG processor, triggerer, the task) there;
+    the log groomers trim it. The API server and the Jobs log only to stdout (their task-log
+    reads come from S3), which runtime/tests/test_write_paths.py checks on the real processes."""
+    for where, pod in pods(variant).items():
+        for c in containers(pod):
+            if c["name"] in ("scheduler", "dag-processor", "triggerer", "base") or c["name"].endswith("-log-groomer"):
+                assert pod_security.AIRFLOW_LOGS_PATH in _writable_mounts(variant, where, pod, c), (where, c["name"])
+
+
+def test_the_create_user_jobs_own_init_container_mounts_the_config_as_the_charts_do():
+    """Without airflow.cfg mounted, Airflow writes a default one into AIRFLOW_HOME, read-only."""
+    specs = pods("dev")
+    [ours] = [c for c in specs[f"Job/airflow/{names.AIRFLOW_RELEASE}-create-user"]["initContainers"]
+              if c["name"] == "wait-for-airflow-migrations"]
+    [charts_own] = [c for c in specs[f"Deployment/airflow/{names.AIRFLOW_RELEASE}-scheduler"]["initContainers"]
+                    if c["name"] == "wait-for-airflow-migrations"]
+    config = [m for m in charts_own["volumeMounts"] if m["name"] == "config"]
+    assert config and [m for m in ours["volumeMounts"] if m["name"] == "config"] == config
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod", "tasks-launch-pods"])
+def test_the_task_pod_template_is_the_charts_own_with_the_token_off_on_the_pod(variant):
+    """podTemplate renders the chart's own pod-template file and adds one field: the same pod as
+    without it, plus automountServiceAccountToken false unless tasks may launch pods."""
+    release = manifests.releases(run(variant))["airflow"]
+    values = release.plain_inputs["values"]
+    launch = settings(variant).airflow.tasks_may_launch_pods
+    assert ("podTemplate" in values) is not launch
+    chart_default = manifests.task_pod_template(charts.render(
+        charts.airflow_chart_dir(), {k: v for k, v in values.items() if k != "podTemplate"},
+        release=release.get("name"), namespace=release.get("namespace")))
+    ours = task_pod(variant)
+    if launch:
+        assert ours == chart_default
+    else:
+        assert ours["spec"].pop("automountServiceAccountToken") is False
+        assert ours == chart_default
+
+
+@variants
+def test_the_session_cookie_is_secure_exactly_where_the_ui_is_served_over_https(variant):
+    """[fab] cookie_secure in the airflow.cfg the chart renders (FAB's SESSION_COOKIE_SECURE)."""
+    [config] = [o for o in objects(variant) if o["kind"] == "ConfigMap"
+                and o["metadata"]["name"] == f"{names.AIRFLOW_RELEASE}-config"]
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read_string(config["data"]["airflow.cfg"])
+    assert cfg.getboolean("fab", "cookie_secure", fallback=False) is settings(variant).ui.enabled
 
 
 def _token_mounted(variant: str, where: str, pod: dict) -> bool:

@@ -42,6 +42,9 @@ def test_pgbouncer_requires_tls_to_rds_and_serves_the_alias_airflow_uses():
     assert bouncer["listen_port"] == str(data.PGBOUNCER_PORT)
     assert bouncer["auth_type"] == "scram-sha-256" and bouncer["auth_file"] == data.PGBOUNCER_AUTH_FILE
     assert bouncer["stats_users"] == "airflow"
+    # Empty: no Unix socket in /tmp (PgBouncer's default), which is read-only in the pod (the
+    # runtime tier runs PgBouncer with this file and finds no socket).
+    assert bouncer["unix_socket_dir"] == ""
 
 
 def test_users_file_quotes_and_escapes_double_quotes():

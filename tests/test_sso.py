@@ -17,9 +17,37 @@ SETTINGS = sso.SsoSettings(
 )
 
 
+class _User:
+    def __init__(self, username, email="", first_name="", last_name=""):
+        self.username, self.email, self.first_name, self.last_name = username, email, first_name, last_name
+
+
 class _BaseManager:
+    """FAB's security manager as far as the generated file uses it (override.py): find_user
+    matches usernames case-insensitively and e-mails exactly; auth_user_oauth finds the user by
+    userinfo["username"] or registers one with the userinfo's fields."""
+
+    def __init__(self, *users):
+        self.users = list(users)
+        self.updated = []
+
     def get_oauth_user_info(self, provider, resp):
         return {"from": "fab", "provider": provider}
+
+    def find_user(self, username=None, email=None):
+        if username:
+            return next((u for u in self.users if u.username.lower() == username.lower()), None)
+        return next((u for u in self.users if u.email == email), None)
+
+    def auth_user_oauth(self, userinfo, rotate_session_id=True):
+        user = self.find_user(username=userinfo["username"])
+        if user is None:
+            user = _User(**{k: userinfo[k] for k in ("username", "email", "first_name", "last_name")})
+            self.users.append(user)
+        return user
+
+    def update_user(self, user):
+        self.updated.append(user.username)
 
 
 class _Remote:
@@ -28,8 +56,9 @@ class _Remote:
         self.calls = []
 
     def userinfo(self, **kwargs):
+        """The userinfo endpoint: what the test gave, else the token's subject and nothing more."""
         self.calls.append(kwargs)
-        return self._userinfo
+        return self._userinfo if self._userinfo is not None else {"sub": kwargs["token"]["userinfo"]["sub"]}
 
 
 @pytest.fixture
@@ -86,26 +115,115 @@ def test_the_client_secret_comes_from_the_environment_never_from_the_text(load):
         load(secret=None)
 
 
-def test_user_and_groups_come_from_the_id_token_claims(load):
-    manager = load()["SECURITY_MANAGER_CLASS"]()
-    manager.oauth_remotes = {"oidc": _Remote({})}
+def manager_of(load, *users, userinfo=None, settings=SETTINGS):
+    manager = load(settings)["SECURITY_MANAGER_CLASS"](*users)
+    manager.oauth_remotes = {"oidc": _Remote(userinfo)}
+    return manager
+
+
+def test_the_user_is_keyed_on_the_subject_with_name_email_and_groups_from_the_id_token(load):
+    manager = manager_of(load, userinfo={})
     info = manager.get_oauth_user_info("oidc", {"userinfo": {
-        "preferred_username": "ada", "email": "ada@example.com", "given_name": "Ada", "family_name": "L",
-        "groups": ["airflow-admins", "other"]}})
-    assert info == {"username": "ada", "email": "ada@example.com", "first_name": "Ada", "last_name": "L",
+        "sub": "00u1ab", "preferred_username": "ada", "email": "ada@example.com", "given_name": "Ada",
+        "family_name": "L", "groups": ["airflow-admins", "other"]}})
+    assert info == {"username": "oidc_00u1ab", "email": "ada@example.com", "first_name": "Ada", "last_name": "L",
                     "role_keys": ["airflow-admins", "other"]}
+    assert info["username"] == sso.username_for("00u1ab")
     assert manager.oauth_remotes["oidc"].calls == []  # the ID token had everything
 
 
 def test_groups_missing_from_the_id_token_are_read_from_the_userinfo_endpoint(load):
-    manager = load(sso.SsoSettings(SETTINGS.issuer_url, "c", groups_claim="cognito:groups",
-                                   role_mapping={"admins": "Admin"}))["SECURITY_MANAGER_CLASS"]()
-    remote = _Remote({"sub": "123", "email": "bob@example.com", "cognito:groups": "admins"})
-    manager.oauth_remotes = {"oidc": remote}
+    settings = sso.SsoSettings(SETTINGS.issuer_url, "c", groups_claim="cognito:groups",
+                               role_mapping={"admins": "Admin"})
+    manager = manager_of(load, userinfo={"sub": "123", "email": "bob@example.com", "cognito:groups": "admins"},
+                         settings=settings)
     token = {"access_token": "t", "userinfo": {"sub": "123"}}
     info = manager.get_oauth_user_info("oidc", token)
-    assert info["username"] == "bob@example.com" and info["role_keys"] == ["admins"]
-    assert remote.calls == [{"token": token}]
+    assert info["username"] == "oidc_123" and info["role_keys"] == ["admins"]
+    assert info["email"] == "bob@example.com"
+    assert manager.oauth_remotes["oidc"].calls == [{"token": token}]
+
+
+def test_a_userinfo_response_for_another_subject_is_refused(load):
+    """OIDC Core 5.3.2: the userinfo response's sub must match the ID token's."""
+    manager = manager_of(load, userinfo={"sub": "someone-else", "email": "x@example.com", "groups": ["admins"]})
+    with pytest.raises(ValueError, match="another subject"):
+        manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "123"}})
+
+
+@pytest.mark.parametrize("id_token", [{}, {"sub": ""}, {"sub": 7}, {"preferred_username": "ada"}])
+def test_an_id_token_without_a_subject_signs_nobody_in(load, id_token):
+    with pytest.raises(ValueError, match="no sub claim"):
+        manager_of(load).get_oauth_user_info("oidc", {"userinfo": {**id_token, "groups": []}})
+
+
+def test_a_changed_preferred_username_or_one_copied_from_another_user_changes_nothing(load):
+    manager = manager_of(load)
+    first = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "s1", "preferred_username": "ada", "groups": []}})
+    renamed = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "s1", "preferred_username": "eve",
+                                                                "groups": []}})
+    other = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "s2", "preferred_username": "ada",
+                                                              "groups": []}})
+    assert first["username"] == renamed["username"] == "oidc_s1"
+    assert other["username"] == "oidc_s2"
+
+
+def test_without_an_email_claim_each_subject_gets_its_own_stable_placeholder(load):
+    manager = manager_of(load)
+    infos = [manager.get_oauth_user_info("oidc", {"userinfo": {"sub": sub, "groups": []}}) for sub in ("a", "b", "a")]
+    emails = [info["email"] for info in infos]
+    assert emails[0] == emails[2] != emails[1]
+    assert emails[0] == sso.placeholder_email("a")
+    assert all(e.endswith("@sso.invalid") for e in emails)  # RFC 2606: .invalid is never a mailbox
+
+
+def test_an_email_another_user_holds_gives_a_placeholder_not_a_failed_sign_in(load):
+    """ab_user.email is unique: e.g. the username-keyed row of the same person from before
+    users were keyed on sub still holds the address."""
+    manager = manager_of(load, _User("ada", email="ada@example.com"))
+    info = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "s1", "email": "ada@example.com", "groups": []}})
+    assert info["email"] == sso.placeholder_email("s1")
+    own = manager_of(load, _User("oidc_s1", email="ada@example.com"))
+    assert own.get_oauth_user_info("oidc", {"userinfo": {"sub": "s1", "email": "ada@example.com",
+                                                         "groups": []}})["email"] == "ada@example.com"
+
+
+def test_a_subject_that_differs_only_in_letter_case_is_refused(load):
+    """FAB finds users case-insensitively; OIDC subjects are case-sensitive."""
+    manager = manager_of(load, _User("oidc_AbC"))
+    with pytest.raises(ValueError, match="letter case"):
+        manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "abc", "groups": []}})
+    assert manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "AbC", "groups": []}})["username"] == "oidc_AbC"
+
+
+def test_names_fall_back_to_the_full_name_and_are_cut_to_the_column(load):
+    manager = manager_of(load)
+    info = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "s", "name": " Ada Lovelace ", "groups": []}})
+    assert (info["first_name"], info["last_name"]) == ("Ada Lovelace", "")
+    long = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "s", "given_name": "x" * 300,
+                                                             "email": "y" * 600, "groups": []}})
+    assert len(long["first_name"]) == 256 and len(long["email"]) == 512
+    with pytest.raises(ValueError, match="longer"):
+        manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "s" * 508, "groups": []}})
+
+
+def test_name_and_email_follow_the_claims_at_every_sign_in(load):
+    ada = _User("oidc_s1", email="old@example.com", first_name="Ada", last_name="L")
+    manager = manager_of(load, ada)
+    user = manager.auth_user_oauth({"username": "oidc_s1", "email": "new@example.com", "first_name": "Ada",
+                                    "last_name": "King", "role_keys": []})
+    assert user is ada and (ada.email, ada.last_name) == ("new@example.com", "King")
+    assert manager.updated == ["oidc_s1"]
+    manager.auth_user_oauth({"username": "oidc_s1", "email": "new@example.com", "first_name": "Ada",
+                             "last_name": "King", "role_keys": []})
+    assert manager.updated == ["oidc_s1"]  # nothing changed, nothing written
+
+
+def test_the_file_keys_users_with_the_modules_own_functions(load):
+    config = load()
+    for sub in ("00u1ab", "auth0|5f7c", "Ä ü"):
+        assert config["username_for"](sub) == sso.username_for(sub)
+        assert config["placeholder_email"](sub) == sso.placeholder_email(sub)
 
 
 def test_other_providers_keep_fabs_own_handling(load):

@@ -90,6 +90,20 @@ def test_class_params_pin_scheme_cidrs_group_tls_and_namespace_and_waf_only_when
     assert ui_ingress.class_params(ui(waf_acl_arn="arn:waf"), group="g")["wafv2AclArn"] == "arn:waf"
 
 
+def test_hsts_is_a_listener_attribute_of_the_https_listener_pinned_by_the_class():
+    """The attribute key from the ELB API (ListenerAttribute), on the HTTPS listener the
+    Ingress opens (the class's listeners only set attributes, they open nothing)."""
+    [listener] = ui_ingress.class_params(ui(), group="g")["listeners"]
+    assert {listener["protocol"]: listener["port"]} in json.loads(
+        ui_ingress.annotations(CERT)[ui_ingress.PREFIX + "listen-ports"])
+    assert listener["protocol"] == "HTTPS"
+    [attribute] = listener["listenerAttributes"]
+    assert attribute == {"key": "routing.http.response.strict_transport_security.header_value",
+                         "value": "max-age=31536000"}
+    # RFC 6797 6.1.1: max-age is required; one year, no includeSubDomains/preload.
+    assert re.fullmatch(r"max-age=\d+", attribute["value"]) and int(attribute["value"].split("=")[1]) >= 31536000
+
+
 @pytest.mark.parametrize(("project", "stack", "group"), [
     ("airflow-eks", "prod", "airflow-eks-prod"),
     ("Airflow_EKS", "Team.Prod", "airflow-eks-team-prod"),

@@ -398,3 +398,68 @@ def test_the_digest_reaches_the_stack_only_through_a_pull_request():
     assert "gh pr create" in step["run"] and "--base main" in step["run"]
     assert "git push" not in step["run"]
     assert workflow("image")["env"]["STACK"] == "prod"
+
+
+def _run_pull_request_step(tmp_path: Path, *, branch_exists: bool, digest: str,
+                           stack_text: str | None = None) -> tuple[int, list[str], str]:
+    """The pull-request job's script, run by bash in a copy of what it reads, with `gh` and
+    `git` stand-ins that record their calls: (exit status, gh calls, the stack file after)."""
+    [step] = [s for s in image_jobs()["pull-request"]["steps"] if "run" in s]
+    work = tmp_path / "checkout"
+    for path in ("tools/__init__.py", "tools/image_stack.py", "airflow_eks/__init__.py", "airflow_eks/iam.py",
+                 "airflow_eks/image/__init__.py", "airflow_eks/image/digest.py", "airflow_eks/image/registry.py",
+                 "Pulumi.yaml", "Pulumi.prod.yaml"):
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / path, work / path)
+    if stack_text is not None:
+        (work / "Pulumi.prod.yaml").write_text(stack_text)
+    bin_dir, calls = tmp_path / "bin", tmp_path / "gh-calls"
+    bin_dir.mkdir()
+    stand_ins = {
+        # pip is not needed here (PyYAML is installed); anything else runs this interpreter.
+        "python": f'[ "$2" = pip ] && exit 0\nexec {sys.executable} "$@"\n',
+        "git": 'echo 0123456789abcdef0123456789abcdef01234567\n',
+        "gh": (f'echo "$*" >> {calls}\n'
+               'case "$*" in\n'
+               f'  "api repos/acme/airflow/git/ref/heads/"*) exit {0 if branch_exists else 1} ;;\n'
+               '  "api repos/acme/airflow/contents/"*) echo blobsha ;;\n'
+               'esac\n'),
+    }
+    for name, body in stand_ins.items():
+        (bin_dir / name).write_text("#!/bin/sh\n" + body)
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, **{k: v for k, v in step["env"].items() if "${{" not in v},
+           "PATH": f"{bin_dir}:{os.environ['PATH']}", "STACK": "prod", "GH_TOKEN": "t", "REPO": "acme/airflow",
+           "DIGEST": digest, "TAG": "3.1.8-0123456789ab"}
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", step["run"]], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=60)
+    logged = calls.read_text().splitlines() if calls.exists() else []
+    return done.returncode, logged, (work / "Pulumi.prod.yaml").read_text()
+
+
+@pytest.mark.parametrize("branch_exists", [False, True])
+def test_the_pull_request_step_creates_or_moves_its_branch_and_opens_the_pull_request(tmp_path, branch_exists):
+    """A branch left by an earlier pull request for the same tag (closed unmerged) is moved to
+    this commit instead of failing the run on "Reference already exists"."""
+    digest = "sha256:" + "ab" * 32
+    status, calls, stack_file = _run_pull_request_step(tmp_path, branch_exists=branch_exists, digest=digest)
+    assert status == 0, calls
+    assert f"airflow-eks:airflowImageDigest: {digest}" in stack_file
+    ref_calls = [c for c in calls if "git/ref" in c and not c.startswith("api repos/acme/airflow/git/ref/heads/")]
+    [ref_call] = ref_calls
+    if branch_exists:
+        assert ref_call.startswith("api --method PATCH repos/acme/airflow/git/refs/heads/image/prod-3.1.8-")
+        assert "force=true" in ref_call
+    else:
+        assert ref_call.startswith("api --method POST repos/acme/airflow/git/refs ")
+    assert any(c.startswith("api --method PUT repos/acme/airflow/contents/Pulumi.prod.yaml") for c in calls)
+    assert any(c.startswith("pr create") for c in calls)
+
+
+def test_the_pull_request_step_opens_nothing_when_the_stack_runs_the_digest_already(tmp_path):
+    from tools import image_stack
+
+    current = "sha256:" + "cd" * 32
+    pinned = image_stack.set_digest((ROOT / "Pulumi.prod.yaml").read_text(), current)
+    status, calls, after = _run_pull_request_step(tmp_path, branch_exists=False, digest=current, stack_text=pinned)
+    assert status == 0 and calls == [] and after == pinned

@@ -108,6 +108,30 @@ def test_at_zero_workload_the_stack_costs_the_plans_idle_total(stack, concurrenc
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_workload_and_the_plans_busy_figure_price_the_task_pool_alike(stack):
+    """The zero-workload equality above holds by construction (the idle total plus items that
+    vanish at zero); what makes it mean something is that the idle total carries none of the
+    task pool, which the workload then adds. Checked against the plan's other, independent route
+    to the same nodes (tools/plan/cost.py): its busy figure keeps the spot group at its maximum
+    for busyHoursPerDay. The workload that keeps those nodes full for those hours costs the busy
+    figure's spot lines, plus the boot and scale-down minutes the busy figure leaves out."""
+    plan = PLANS[stack]
+    group = spot_group(plan)
+    lines = {i["key"]: i for i in plan["cost"]["lineItems"]}
+    nodes_line, disks_line = lines[f"nodes:{group['name']}"], lines[f"node-disks:{group['name']}"]
+    assert nodes_line["idle"] == disks_line["idle"] == 0  # no task node in the idle total
+    assert nodes_line["busy"] > 0 and disks_line["busy"] > 0
+    hours = plan["cost"]["busyHoursPerDay"]
+    sh = wl.shape(plan, PRICES)
+    concurrency = sh.spot_max * wl.pods_per_node(PRICES["ec2"][sh.spot_types[0]], work(), MODEL)
+    result = wl.this_stack(plan, work(task_hours=concurrency * hours * DAYS, concurrency=concurrency), PRICES, MODEL)
+    assert result["nodes"] == sh.spot_max
+    overhead = (hours * 60 + MODEL["node_boot_minutes"] + sh.scale_down_unneeded_minutes) / (hours * 60)
+    assert item(result, "task-nodes") == pytest.approx(nodes_line["busy"] * overhead, abs=0.02)
+    assert item(result, "task-node-disks") == pytest.approx(disks_line["busy"] * overhead, abs=0.02)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_item_the_workload_adds_is_priced_from_the_price_table(stack):
     plan, w = PLANS[stack], work(task_hours=900, concurrency=12, task_minutes=7)
     sh = wl.shape(plan, PRICES)

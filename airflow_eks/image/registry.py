@@ -147,30 +147,50 @@ def lifecycle_policy(keep_images: int) -> dict:
 
 def repository_policy(*, node_role_arn: str, push_role_arn: str = "") -> dict:
     """Who may use the repository's images: the nodes pull, the CI role pushes (and pulls and
-    reads digests); every other principal is denied both, whatever its IAM policies allow.
+    reads digests); every other principal of the account is denied pulling and pushing,
+    whatever its IAM policies allow.
 
     Within one account an identity policy alone would grant access (ECR allows when either the
-    identity or the repository policy does), so the limit is the Deny. It leaves out AWS
-    services acting for the account (aws:PrincipalIsAWSService, e.g. Amazon Inspector scanning
-    the images), and the repository's own management (policies, lifecycle) is not an image
-    action, so the deploy role keeps managing it.
+    identity or the repository policy does), so the limit is the Deny. It leaves out:
+
+    - AWS services: a service principal calling directly (aws:PrincipalIsAWSService), and the
+      account's service-linked roles (`role/aws-service-role/...`), which only their AWS service
+      can assume. Amazon Inspector's enhanced scanning reads the images as its service-linked
+      role AWSServiceRoleForAmazonInspector2 (AmazonInspector2ServiceRolePolicy grants it
+      ecr:BatchGetImage and ecr:GetDownloadUrlForLayer): an IAM role session, for which
+      aws:PrincipalIsAWSService is false, so that key alone would deny it.
+    - Listing and describing images (ecr:DescribeImages, ecr:ListImages): no image content,
+      and what an operator needs to find a digest to roll back to.
+    - The repository's own management (policies, lifecycle): not an image action, so the
+      deploy role keeps managing it.
     """
     pullers = [node_role_arn, *([push_role_arn] if push_role_arn else [])]
+    services = service_linked_roles(node_role_arn)
     statements = [{"Sid": "NodesPull", "Effect": "Allow", "Principal": {"AWS": node_role_arn},
                    "Action": sorted(PULL_ACTIONS)}]
     if push_role_arn:
         statements.append({"Sid": "CiPushes", "Effect": "Allow", "Principal": {"AWS": push_role_arn},
                            "Action": sorted({*PULL_ACTIONS, *PUSH_ACTIONS, *DESCRIBE_ACTIONS})})
-    statements.append(_deny_others("OnlyNodesAndCiPull", PULL_ACTIONS, pullers))
-    statements.append(_deny_others("OnlyCiPushes", (*PUSH_ACTIONS, *DESCRIBE_ACTIONS),
-                                   [push_role_arn] if push_role_arn else []))
+    statements.append(_deny_others("OnlyNodesAndCiPull", PULL_ACTIONS, [*pullers, services]))
+    statements.append(_deny_others("OnlyCiPushes", PUSH_ACTIONS, [push_role_arn] if push_role_arn else []))
     return iam.document(*statements)
 
 
+def service_linked_roles(role_arn: str) -> str:
+    """The ARN pattern of the service-linked roles of `role_arn`'s account (IAM creates them
+    under the path /aws-service-role/, and only their service may assume them)."""
+    prefix, sep, _ = role_arn.partition(":role/")
+    if not sep or not prefix.startswith("arn:"):
+        raise ValueError(f"an IAM role ARN, not {role_arn!r}")
+    return f"{prefix}:role/aws-service-role/*"
+
+
 def _deny_others(sid: str, actions: Sequence[str], allowed: Sequence[str]) -> dict:
+    """Deny `actions` to every principal but AWS services and `allowed` (ARNs or ARN patterns:
+    ArnNotLike matches an ARN without wildcards exactly)."""
     condition: dict = {"Bool": {"aws:PrincipalIsAWSService": "false"}}
     if allowed:
-        condition["ArnNotEquals"] = {"aws:PrincipalArn": sorted(allowed)}
+        condition["ArnNotLike"] = {"aws:PrincipalArn": sorted(allowed)}
     return {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": sorted(actions), "Condition": condition}
 
 

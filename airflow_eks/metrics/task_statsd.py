@@ -78,7 +78,7 @@ def deployment_spec(*, image_mirror: str, resources: dict) -> dict:
                     "livenessProbe": _probe(),
                     "readinessProbe": _probe(),
                     "resources": resources,
-                    "securityContext": pod_security.container_context(read_only_root=True),
+                    "securityContext": pod_security.container_context(),
                     "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}],
                 }],
                 "volumes": [{"name": "config", "configMap": {"name": NAME}}],

@@ -2,9 +2,12 @@
 
 The CLI applies the project's `config:` defaults from Pulumi.yaml, then the stack file's
 values, namespaces bare keys with the project name, and passes every value as a string
-(objects and arrays as JSON). `secure:` values are ciphertext tied to one backend, so the
-loader substitutes a dummy and marks the key secret, as the engine would after decrypting;
-so it does for the secrets a stack needs but never commits (STAND_IN_SECRETS).
+(objects and arrays as JSON). A stack file's scalar goes as written: the CLI decodes it into a
+string first (sdk/go/common/resource/config/value.go, unmarshalValue), and its YAML decoder
+then keeps the source text, so an unquoted `1.30` arrives as "1.30", not as the number 1.3.
+`secure:` values are ciphertext tied to one backend, so the loader substitutes a dummy and
+marks the key secret, as the engine would after decrypting; so it does for the secrets a stack
+needs but never commits (STAND_IN_SECRETS).
 Unlike the CLI it refuses a stack-file key Pulumi.yaml does not declare, as the program
 does (airflow_eks/config_keys.py).
 """
@@ -54,13 +57,27 @@ def stacks() -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.?*.yaml"))
 
 
+def scalar_texts(text: str) -> dict[str, str]:
+    """Key -> the source text of each scalar under the stack file's `config`, as the CLI reads it
+    (a null, `key:` with nothing after it, is the empty string there too)."""
+    document = yaml.compose(text)
+    if not isinstance(document, yaml.MappingNode):
+        return {}
+    config = next((v for k, v in document.value if isinstance(k, yaml.ScalarNode) and k.value == "config"), None)
+    if not isinstance(config, yaml.MappingNode):
+        return {}
+    return {k.value: ("" if v.tag == "tag:yaml.org,2002:null" else v.value)
+            for k, v in config.value if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)}
+
+
 def stack_file(stack: str) -> dict:
     path = ROOT / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         raise UnknownStackError(f"unknown stack {stack!r}: there is no Pulumi.{stack}.yaml; "
                            f"the stacks are {', '.join(stacks()) or 'none'}")
+    text = path.read_text()
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         # Where the broken construct starts (an unclosed `[`), else where parsing gave up.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -70,6 +87,8 @@ def stack_file(stack: str) -> dict:
     if not isinstance(document, dict) or not isinstance(config or {}, dict):
         raise StackFileError(f"{path.name}: `config` must be a map of keys to values "
                              f"(e.g. `airflow-eks:natGateways: single`), not {config!r}")
+    if config:
+        document["config"] = {**config, **scalar_texts(text)}  # scalars as the CLI reads them
     return document
 
 

@@ -110,6 +110,7 @@ from .pod_security import (
     eks_network_policy_enforcement, helm_pod_hardening, airflow_default_deny, network_policy_ip_peers,
 )
 from .ui_access import ui_https_only, ui_internet_facing_guarded, ui_internet_facing_exposure
+from .placeholders import no_template_placeholders
 # isort: on
 from .engine import as_resources, config_schema, evaluate, level_of
 
@@ -142,7 +143,7 @@ __all__ = [
     "airflow_image_by_digest", "airflow_ui_rbac", "airflow_no_default_admin_password",
     "airflow_secrets_by_reference", "task_pods_limit_range",
     "eks_network_policy_enforcement", "helm_pod_hardening", "airflow_default_deny", "network_policy_ip_peers",
-    "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure",
+    "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure", "no_template_placeholders",
     "metrics_enabled",
     # running the rules outside the CLI
     "as_resources", "level_of", "evaluate", "config_schema",

@@ -2,9 +2,9 @@
 at preview time: `pulumi preview` shows the Helm releases' values, the program's own
 NetworkPolicies and the VPC CNI add-on's configuration, not the pods the charts will render. So
 the rules read those: the cluster enforces NetworkPolicies, Airflow's namespace denies ingress
-by default, no policy admits an address range where pods live, and the Airflow and Cluster
-Autoscaler releases ask for a seccomp profile, non-root users, no privilege escalation and no
-capabilities.
+by default, no policy admits an address range where pods live, and the Airflow, Cluster
+Autoscaler and Load Balancer Controller releases ask for a seccomp profile, non-root users, no
+privilege escalation, no capabilities and read-only root filesystems.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def _hardened_container(context: Mapping[str, Any] | None, where: str) -> list[s
         found.append(f"{where}: allowPrivilegeEscalation false")
     if "ALL" not in _items(_path(context, "capabilities.drop")):
         found.append(f"{where}: capabilities.drop [ALL]")
+    if context.get("readOnlyRootFilesystem") is not True:
+        found.append(f"{where}: readOnlyRootFilesystem true")
     return found
 
 
@@ -86,19 +88,25 @@ def _chart(props: Mapping[str, Any]) -> str:
 
 
 @rule("helm-pod-hardening", "The Airflow, Cluster Autoscaler and Load Balancer Controller releases run their "
-      "pods with RuntimeDefault seccomp, non-root, without privilege escalation or capabilities.",
-      types=[HELM_RELEASE])
+      "pods with RuntimeDefault seccomp, non-root, without privilege escalation or capabilities, on read-only "
+      "root filesystems.", types=[HELM_RELEASE])
 def helm_pod_hardening(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, Any]) -> list[str]:
     missing: list[str] = []
     values = _values(props)
     if values is not None:
         missing += _hardened_pod(_path(values, "securityContexts.pod"), "securityContexts.pod")
         missing += _hardened_container(_path(values, "securityContexts.containers"), "securityContexts.containers")
-        # Their own pod contexts, not the global one.
+        # Their own pod and container contexts, not the global ones (the chart's
+        # externalContainerSecurityContext helper).
         for block in ("pgbouncer", "statsd"):
             if _path(values, f"{block}.enabled") is not False:
                 missing += _hardened_pod(_path(values, f"{block}.securityContexts.pod"),
                                          f"{block}.securityContexts.pod")
+                missing += _hardened_container(_path(values, f"{block}.securityContexts.container"),
+                                               f"{block}.securityContexts.container")
+        if _path(values, "pgbouncer.enabled") is not False:
+            exporter = "pgbouncer.metricsExporterSidecar.securityContexts.container"
+            missing += _hardened_container(_path(values, exporter), exporter)
         if _path(values, "dags.gitSync.enabled"):
             missing += _hardened_container(_path(values, "dags.gitSync.securityContexts.container"),
                                            "dags.gitSync.securityContexts.container")
@@ -107,8 +115,6 @@ def helm_pod_hardening(_typ: str, props: Mapping[str, Any], _cfg: Mapping[str, A
         pod_key, container_key = CONTROLLER_CONTEXT_KEYS[_chart(props)]
         missing += _hardened_pod(values.get(pod_key), pod_key)
         missing += _hardened_container(values.get(container_key), container_key)
-        if _path(values, f"{container_key}.readOnlyRootFilesystem") is not True:
-            missing.append(f"{container_key}: readOnlyRootFilesystem true")
     if not missing:
         return []
     return [f"chart {_chart(props)!r} pods are not hardened; set {'; '.join(missing)} (the chart's defaults "

@@ -44,9 +44,23 @@ CHANGES = {
                           "(no S3 for it; test_image_requirements.py only)",
     "sso-issuer": "webserver_config.py's server_metadata_url -> the mock provider's http issuer on "
                   "localhost, AUTHLIB_INSECURE_TRANSPORT=1 (test 7 only)",
+    "scratch-dirs": "HOME (the image's /home/airflow) and TMPDIR (the pod's /tmp) -> empty folders per "
+                    "container, beside its AIRFLOW_HOME, so test 8 sees where each process wrote",
 }
 
 CHART_AIRFLOW_HOME = "/opt/airflow"  # values.yaml airflowHome
+# The chart's long-running containers the stack starts with their rendered command (kind, component).
+COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
+              ("StatefulSet", "triggerer")]
+# The Airflow image's HOME (its Dockerfile's AIRFLOW_USER_HOME_DIR, holding the virtualenv .local)
+# and the temporary folder Python and the image's pip/uv caches use.
+IMAGE_HOME = "/home/airflow"
+IMAGE_TMP = "/tmp"  # noqa: S108 - the path inside the image, mapped to a folder of the test's
+# Folders the image has under AIRFLOW_HOME (its Dockerfile: mkdir -pv ${AIRFLOW_HOME}/dags and
+# /logs): every container's AIRFLOW_HOME here has them too, empty, as in the image. A process
+# may "create" them on a read-only root (mkdir of an existing folder fails with EEXIST, which
+# os.makedirs(exist_ok=True) accepts), but not write into them unless a volume is mounted there.
+IMAGE_DIRS = (f"{CHART_AIRFLOW_HOME}/dags", f"{CHART_AIRFLOW_HOME}/logs")
 PGBOUNCER_SERVICE = f"{secret_data.PGBOUNCER_HOST}:{secret_data.PGBOUNCER_PORT}"
 
 
@@ -135,6 +149,18 @@ class AirflowHome:
             target.write_text(self.cfg if relative == "airflow.cfg" else self.replace.get(relative, text))
         return home
 
+    def roots(self, container: dict) -> dict[str, Path]:
+        """The image's paths this harness runs the container with, each as a local folder of its
+        own: AIRFLOW_HOME, HOME and TMPDIR (CHANGES scratch-dirs)."""
+        scratch = self.path / "scratch" / container["name"]
+        roots = {CHART_AIRFLOW_HOME: self.container_home(container), IMAGE_HOME: scratch / "home",
+                 IMAGE_TMP: scratch / "tmp"}
+        for folder in roots.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        for folder in IMAGE_DIRS:
+            (roots[CHART_AIRFLOW_HOME] / folder.removeprefix(f"{CHART_AIRFLOW_HOME}/")).mkdir(exist_ok=True)
+        return roots
+
     def env(self, kind: str = "Deployment", component: str = "scheduler", container: str | None = None) -> dict:
         return self.container_env(self.gen.container(kind, component, container or component))
 
@@ -143,8 +169,10 @@ class AirflowHome:
         spec_env = self.gen.env(container)
         env = {k: (local_url(v, self.pgbouncer_port) if k in _DB_URL_VARS else v) for k, v in spec_env.items()}
         assert env.get("AIRFLOW_HOME", CHART_AIRFLOW_HOME) == CHART_AIRFLOW_HOME, env.get("AIRFLOW_HOME")
-        env["AIRFLOW_HOME"] = str(self.container_home(container))  # the image's /opt/airflow
-        base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TMPDIR") if k in os.environ}
+        roots = self.roots(container)
+        env["AIRFLOW_HOME"] = str(roots[CHART_AIRFLOW_HOME])  # the image's /opt/airflow
+        env["HOME"], env["TMPDIR"] = str(roots[IMAGE_HOME]), str(roots[IMAGE_TMP])
+        base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL") if k in os.environ}
         # The image's `airflow` first on PATH: the chart's commands call it by name.
         base["PATH"] = f"{services.AIRFLOW.parent}:{base.get('PATH', '')}"
         return {**base, **env, **self.extra_env, "PYTHONUNBUFFERED": "1"}

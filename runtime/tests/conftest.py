@@ -158,10 +158,6 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
 # [dag_processor] refresh_interval (5 minutes), and re-parses known ones far sooner.
 STACK_DAGS = ("runtime_smoke.py", "metrics_outcomes.py", "metrics_import.py")
 
-# The chart's containers, started with their rendered command (kind, component).
-COMPONENTS = [("Deployment", "api-server"), ("Deployment", "scheduler"), ("Deployment", "dag-processor"),
-              ("StatefulSet", "triggerer")]
-
 
 @pytest.fixture(scope="session")
 def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
@@ -187,7 +183,7 @@ def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
                        "AIRFLOW__API__HOST": services.LOOPBACK,
                        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
                        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
-        for kind, component in COMPONENTS:
+        for kind, component in airflow_env.COMPONENTS:
             processes[component] = home.start_container(gen.container(kind, component, component), component)
         api = f"http://127.0.0.1:{api_port}"
         processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),

@@ -47,14 +47,28 @@ class Generated:
 
     def container(self, kind: str, component: str, container: str) -> dict:
         spec = charts.pod_spec(self.workload(kind, component))
-        return next(c for c in spec["containers"] if c["name"] == container)
+        return next(c for c in [*spec["containers"], *spec.get("initContainers", [])] if c["name"] == container)
+
+    def workload_of(self, container: dict) -> dict:
+        """The rendered workload whose pod runs `container` (the very dict)."""
+        return next(o for o in self.objects if "spec" in o and o["kind"] in WORKLOADS
+                    and any(c is container for c in [*charts.pod_spec(o)["containers"],
+                                                     *charts.pod_spec(o).get("initContainers", [])]))
+
+    def writable_paths(self, container: dict) -> set[str]:
+        """Where the container may write with its read-only root filesystem: its writable
+        mounts of an emptyDir or a claim (the StatefulSet's claim templates too)."""
+        workload = self.workload_of(container)
+        spec = charts.pod_spec(workload)
+        scratch = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v or "persistentVolumeClaim" in v}
+        scratch |= {t["metadata"]["name"] for t in workload["spec"].get("volumeClaimTemplates", [])}
+        return {m["mountPath"] for m in container.get("volumeMounts", [])
+                if m["name"] in scratch and not m.get("readOnly")}
 
     def mounted_files(self, container: dict) -> dict[str, str]:
         """mountPath -> content of every file the container mounts from a rendered ConfigMap
         (subPath mounts: airflow.cfg, airflow_local_settings.py, webserver_config.py, ...)."""
-        spec = next(charts.pod_spec(o) for o in self.objects if "spec" in o and o["kind"] in WORKLOADS
-                    and any(c is container for c in [*charts.pod_spec(o)["containers"],
-                                                     *charts.pod_spec(o).get("initContainers", [])]))
+        spec = charts.pod_spec(self.workload_of(container))
         volumes = {v["name"]: v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v}
         files = {}
         for mount in container.get("volumeMounts", []):

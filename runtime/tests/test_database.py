@@ -7,6 +7,9 @@ rds-address. Nothing else in pgbouncer.ini, users.txt or the connection URLs is 
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from airflow_eks import secret_data
 from airflow_eks.secret_data import SECRET_NAMES
 
@@ -52,3 +55,26 @@ def test_pgbouncer_stats_user_of_the_exporter_secret_can_show_stats(migrated, ge
     assert result.returncode == 0, result.stderr
     databases = [line.split("|")[0] for line in result.stdout.splitlines()]
     assert secret_data.PGBOUNCER_DATABASE in databases, result.stdout
+
+
+def test_pgbouncer_with_the_programs_ini_opens_no_unix_socket(database, tmp_path):
+    """The pod's root filesystem is read-only and PgBouncer's Unix socket would go to /tmp
+    (its default unix_socket_dir): the program's `unix_socket_dir =` turns it off, so PgBouncer
+    writes nothing. The same ini without that line opens the socket, so the check can fail."""
+    port = database.pgbouncer_port
+    assert "unix_socket_dir =\n" in database.ini
+    assert not Path(f"/tmp/.s.PGSQL.{port}").exists()  # noqa: S108 - PgBouncer's default socket folder
+    assert "unix:" not in database.pgbouncer.log()
+    control_port = services.free_port()
+    control_ini = database.ini.replace("unix_socket_dir =\n", "").replace(
+        f"listen_port = {port}\n", f"listen_port = {control_port}\n")
+    folder = services.owned_dir("airflow-eks-runtime-pgbouncer-control-")
+    users = (Path(database.ini.split("auth_file = ")[1].splitlines()[0])).read_text()
+    control = services.PgBouncer(folder, control_ini, users)
+    try:
+        control.start(control_port)
+        assert Path(f"/tmp/.s.PGSQL.{control_port}").exists()  # noqa: S108
+        assert "unix:" in control.log()
+    finally:
+        control.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -18,21 +18,8 @@ DAG = "runtime_smoke"
 MARKER = "runtime-tier-marker-7f3a"  # printed by dags/runtime_smoke.py
 
 
-def run_dag(stack, token: str, dag_id: str, *, timeout: float = 300) -> dict:
-    api.poll(lambda: api.call("GET", f"{stack.api}/api/v2/dags/{dag_id}", token=token)[0], lambda s: s == 200,
-             timeout=180, what=f"DAG {dag_id} parsed by the DAG processor")
-    status, _ = api.call("PATCH", f"{stack.api}/api/v2/dags/{dag_id}", {"is_paused": False}, token=token)
-    assert status == 200
-    status, run = api.call("POST", f"{stack.api}/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None},
-                           token=token)
-    assert status == 200, run
-    url = f"{stack.api}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
-    return api.poll(lambda: api.call("GET", url, token=token)[1], lambda r: r["state"] in ("success", "failed"),
-                    timeout=timeout, interval=2, what=f"run of {dag_id}")
-
-
 def test_a_dag_runs_to_success_and_its_log_is_served_from_s3(stack, admin_token):
-    run = run_dag(stack, admin_token, DAG)
+    run = api.run_dag(stack.api, admin_token, DAG)
     run_url = f"{stack.api}/api/v2/dags/{DAG}/dagRuns/{run['dag_run_id']}"
     _, tis = api.call("GET", f"{run_url}/taskInstances", token=admin_token)
     states = {ti["task_id"]: ti["state"] for ti in tis["task_instances"]}

@@ -97,18 +97,11 @@ class Monitor:
 
 
 def trigger(stack, token: str, dag_id: str) -> str:
-    api.poll(lambda: api.call("GET", f"{stack.api}/api/v2/dags/{dag_id}", token=token)[0], lambda s: s == 200,
-             timeout=180, what=f"DAG {dag_id} parsed by the DAG processor")
-    status, _ = api.call("PATCH", f"{stack.api}/api/v2/dags/{dag_id}", {"is_paused": False}, token=token)
-    assert status == 200
-    status, run = api.call("POST", f"{stack.api}/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None}, token=token)
-    assert status == 200, run
-    return f"{stack.api}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
+    return api.trigger_dag(stack.api, token, dag_id)
 
 
-def finished(url: str, token: str, *, timeout: float = 240) -> dict:
-    return api.poll(lambda: api.call("GET", url, token=token)[1], lambda r: r["state"] in ("success", "failed"),
-                    timeout=timeout, interval=2, what=f"run {url}")
+def finished(url: str, token: str) -> dict:
+    return api.wait_run(url, token, timeout=240)
 
 
 # --- 1. healthy ------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Any
 
 from airflow_eks import kubernetes_support as ks
 from airflow_eks.offline import harness, loader
+from policy import rules
+from policy.rules import placeholders
 from tools.plan import cost, deploy_time, model
 
 FORMAT = 1
@@ -24,6 +26,14 @@ def region_of(stack: str) -> str:
     return loader.stack_config(stack)[1].get("aws:region", "us-east-1")
 
 
+def warnings(run: harness.Run) -> list[dict[str, str]]:
+    """Configured values that are still the template's placeholders, once per key and value: what
+    the policy pack's no-template-placeholders rule finds in the same resources."""
+    found = {(p.key, p.value): p for p, _urn in placeholders.stack_placeholders(rules.as_resources(run.resources))}
+    return [{"key": p.key, "value": p.value, "reason": p.reason, "message": p.message}
+            for _, p in sorted(found.items())]
+
+
 def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dict | None = None,
              durations: dict | None = None, day: dt.date | None = None) -> dict[str, Any]:
     """The plan of an already recorded run (e.g. the test session's `programs` fixture), its EKS
@@ -37,6 +47,7 @@ def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dic
         "project": loader.project_file()["name"],
         "stack": stack,
         "region": region,
+        "warnings": warnings(run),
         "counts": model.counts(entries),
         "resources": entries,
         "outputs": model.outputs(run.outputs),

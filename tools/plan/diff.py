@@ -110,7 +110,12 @@ def diff(base: dict, head: dict) -> dict:
             "delta": round(head["deployTime"]["totalSeconds"] - base["deployTime"]["totalSeconds"], 1),
             "basePath": _path(base), "headPath": _path(head)}
     time["pathChanged"] = time["basePath"] != time["headPath"]
+    placeholders = {side: {f"{w['key']} = {w['value']}" for w in plan.get("warnings") or []}
+                    for side, plan in (("base", base), ("head", head))}
+    warnings = {"added": sorted(placeholders["head"] - placeholders["base"]),
+                "removed": sorted(placeholders["base"] - placeholders["head"])}
     changed = bool(resources["added"] or resources["removed"] or resources["changed"] or outputs
-                   or cost["lineItems"] or time["delta"] or time["pathChanged"])
+                   or cost["lineItems"] or time["delta"] or time["pathChanged"]
+                   or warnings["added"] or warnings["removed"])
     return {"base": {"stack": base["stack"]}, "head": {"stack": head["stack"]}, "changed": changed,
-            "resources": resources, "outputs": outputs, "cost": cost, "deployTime": time}
+            "resources": resources, "outputs": outputs, "cost": cost, "deployTime": time, "warnings": warnings}

@@ -8,7 +8,7 @@ from typing import Any
 
 from tools.plan import model, support
 
-SECTIONS = ("header", "tree", "counts", "settings", "outputs", "cost", "workload", "time")
+SECTIONS = ("header", "warnings", "tree", "counts", "settings", "outputs", "cost", "workload", "time")
 WIDTH = 100
 
 
@@ -43,6 +43,20 @@ def _wrap(text: str, indent: str = "") -> list[str]:
 def header(plan: dict) -> list[str]:
     return [f"{plan['project']} offline plan: stack {plan['stack']}, region {plan['region']}", "",
             *_wrap(plan["notice"])]
+
+
+def warnings(plan: dict) -> list[str]:
+    found = plan.get("warnings") or []  # plans saved before warnings existed have none
+    if not found:
+        return []
+    many = len(found) > 1
+    lines = _wrap(f"NOT READY TO DEPLOY: {len(found)} configured value{'s are' if many else ' is'} still "
+                  f"{'the template' + chr(39) + 's placeholders' if many else 'a template placeholder'} (the policy "
+                  "pack refuses them in prod):")
+    lines += [f"  - {w['key']} = {w['value']}: {w['reason']}" for w in found]
+    lines += _wrap("Replace them with your own (docs/deploying.md, Before the first prod deploy); until then "
+                   "the resources and the cost below are the template's.", "  ")
+    return lines
 
 
 def tree(plan: dict) -> list[str]:
@@ -183,8 +197,8 @@ def time(plan: dict) -> list[str]:
     return lines
 
 
-RENDERERS = {"header": header, "tree": tree, "counts": counts, "settings": settings, "outputs": outputs,
-             "cost": cost, "workload": workload, "time": time}
+RENDERERS = {"header": header, "warnings": warnings, "tree": tree, "counts": counts, "settings": settings,
+             "outputs": outputs, "cost": cost, "workload": workload, "time": time}
 
 
 def render_plan(plan: dict, sections: tuple[str, ...] = SECTIONS) -> str:
@@ -220,6 +234,11 @@ def render_diff(d: dict) -> str:
         if deps:
             lines += [f"  - now waits for `{u.rsplit('::', 1)[-1]}`" for u in deps["added"]]
             lines += [f"  - no longer waits for `{u.rsplit('::', 1)[-1]}`" for u in deps["removed"]]
+    w = d.get("warnings") or {"added": [], "removed": []}
+    if w["added"] or w["removed"]:
+        lines += ["", "### Template placeholders"]
+        lines += [f"- still a placeholder: `{x}`" for x in w["added"]]
+        lines += [f"- replaced: `{x}`" for x in w["removed"]]
     if d["outputs"]:
         lines += ["", "### Outputs"]
         lines += [f"- {_change(c)}" for c in d["outputs"]]
