@@ -9,6 +9,7 @@ from components.airflow_identity import AirflowIdentity, AirflowIdentityArgs
 from components.buckets import Buckets, BucketsArgs
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
+from components.fernet_key_copy import FernetKeyCopy, FernetKeyCopyArgs
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from components.metrics import Metrics, MetricsArgs
 from components.network import Network, NetworkArgs
@@ -80,12 +81,15 @@ database = Database("airflow", DatabaseArgs(
     project=settings.project,
     stack=settings.stack,
     log_retention_days=settings.data.log_retention_days,
+    restore_snapshot=settings.restore.db_snapshot,
 ), on_aws)
 
 buckets = Buckets("airflow", BucketsArgs(
     protect_data=settings.data.protect_data,
     keep_data_on_destroy=settings.data.keep_data_on_destroy,
     log_retention_days=settings.data.log_retention_days,
+    existing_logs_bucket=settings.restore.logs_bucket,
+    existing_data_bucket=settings.restore.data_bucket,
 ), on_aws)
 
 # Pods get AWS credentials only if their association exists when they start: the release
@@ -122,7 +126,17 @@ airflow = AirflowRelease("airflow", AirflowReleaseArgs(
     # The UI's ALB and the metrics collector connect from their own subnets.
     load_balancer_cidrs=settings.load_balancer_cidrs,
     metrics_scraper_cidrs=settings.metrics_scraper_cidrs,
+    fernet_key=settings.restore.fernet_key,
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.k8s_provider}))
+
+# The key that decrypts the database's connections is part of the data: a teardown that keeps
+# the database keeps a copy of it (docs/operations/restore.md).
+key_copy = FernetKeyCopy("airflow", FernetKeyCopyArgs(
+    fernet_key=airflow.fernet_key,
+    project=settings.project,
+    stack=settings.stack,
+    protect_data=settings.data.protect_data,
+), on_aws) if settings.data.keep_data_on_destroy else None
 
 on_aws_and_cluster = pulumi.ResourceOptions(providers={"aws": aws_provider, "kubernetes": cluster.k8s_provider})
 ui = None
@@ -193,6 +207,8 @@ if airflow.admin_password is not None:  # with SSO there is no password login
 pulumi.export("airflowImage", airflow.image)
 if image_registry is not None:
     pulumi.export("airflowImageRepositoryUrl", image_registry.repository_url)
+if key_copy is not None:
+    pulumi.export("fernetKeySecretName", key_copy.secret_name)  # the copy's name, not the key
 if metrics is not None:
     pulumi.export("metricsWorkspaceId", metrics.workspace_id)
     pulumi.export("metricsPrometheusEndpoint", metrics.prometheus_endpoint)

@@ -40,6 +40,8 @@ from airflow_eks.config_reader import (
     unquoted_number_hint,
 )
 from airflow_eks.image import digest, lookup, registry
+from airflow_eks.restore import lookups as restore_lookups
+from airflow_eks.restore import settings as restore
 
 PROJECT = "airflow-eks"
 
@@ -47,7 +49,7 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 NAT_MODES = subnets.NAT_MODES
 SECRETS_BACKENDS = ("none", "aws-secrets-manager")
-SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY, "dockerHubCredentials")
+SECRET_KEYS = ("gitSyncToken", "gitSyncSshKey", ui_config.SECRET_KEY, "dockerHubCredentials", restore.FERNET_KEY)
 # "16" (RDS picks the default minor) or "16.4"; whether that minor exists in the region
 # only RDS knows, and it says so at create time.
 _POSTGRES_VERSION = re.compile(r"[1-9][0-9]{0,2}(\.(0|[1-9][0-9]{0,3}))?", re.ASCII)
@@ -264,6 +266,8 @@ class Settings:
     ui: ui_config.UiSettings
     """Ingress, TLS, DNS and SSO of the Airflow UI (airflow_eks/ui_config.py)."""
     metrics: MetricsSettings
+    restore: restore.RestoreSettings
+    """What the stack is restored from: a DB snapshot, kept buckets, the Fernet key (airflow_eks/restore)."""
     image_registry: ImageRegistrySettings = NO_IMAGE_REGISTRY
 
     @property
@@ -589,14 +593,15 @@ def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> Network
 
 
 def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_region,
-         today: dt.date | None = None, account: Callable[[], str] = lookup.account_id) -> Settings:
+         today: dt.date | None = None, account: Callable[[], str] = lookup.account_id,
+         lookups: restore_lookups.Lookups = restore_lookups.AWS) -> Settings:
     """Read and validate the whole stack configuration. Raises pulumi.RunError.
 
     Every offline check runs first, starting with keys Pulumi.yaml does not declare (a typo
-    would otherwise be silently ignored); the one that needs AWS (which zones the region
-    offers, and with imageRegistry the account whose registry the stack owns) runs last, still
-    before any resource exists. `today` (default: the UTC day of the run) is the day the
-    Kubernetes version's EKS support is judged on.
+    would otherwise be silently ignored); the ones that need AWS (which zones the region
+    offers, with imageRegistry the account whose registry the stack owns, and the snapshot and
+    buckets a restore names, `lookups`) run last, still before any resource exists. `today`
+    (default: the UTC day of the run) is the day the Kubernetes version's EKS support is judged on.
     """
     config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
@@ -623,6 +628,7 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
         # through a container argument its chart does not quote.
         aws.check("defaultTags", aws.cfg.get("defaultTags") or "{}", lambda _: formats.controller_default_tags(tags))
     metrics = _metrics(r)
+    restored = restore.check(r, region=region, task_buckets=data.task_bucket_names)
     if image_registry.enabled:
         # Which upstreams go through the mirror does not depend on its host: checked offline.
         upstreams = images.mirrored_registries(
@@ -642,4 +648,6 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
         project=project, stack=stack, region=region, tags=tags, network=network,
         cluster=cluster, database=database, data=data, airflow=airflow, image_mirror=image_mirror, ui=ui,
         metrics=metrics, image_registry=image_registry,
+        restore=restored.resolve(r, region=region, engine_version=database.engine_version,
+                                 allocated_storage_gb=database.allocated_storage_gb, lookup=lookups),
     )

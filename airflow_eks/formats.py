@@ -268,10 +268,23 @@ def iam_role_arn(value: str) -> str:
     return value
 
 
+# Prefixes and suffixes S3 reserves (S3 User Guide, "General purpose bucket naming rules"): access
+# point, Object Lambda, Multi-Region Access Point, directory and table bucket names end so.
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
 def s3_bucket_name(value: str) -> str:
-    allowed = "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens"
+    """A general purpose bucket name as S3 accepts it (S3 User Guide, "General purpose bucket
+    naming rules")."""
+    allowed = "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end"
     if not _BUCKET.fullmatch(value) or ".." in value:
         raise ValueError(allowed)
+    reserved = [p for p in S3_RESERVED_PREFIXES if value.startswith(p)] + [
+        s for s in S3_RESERVED_SUFFIXES if value.endswith(s)]
+    if reserved:
+        raise ValueError(f"{allowed}, without the prefixes {', '.join(S3_RESERVED_PREFIXES)} or the suffixes "
+                         f"{', '.join(S3_RESERVED_SUFFIXES)} S3 reserves (this one has {reserved[0]})")
     try:
         ipaddress.ip_address(value)
     except ValueError:

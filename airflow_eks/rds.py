@@ -20,6 +20,10 @@ IDENTIFIER_MAX_LENGTH = 63
 # and region.
 SNAPSHOT_IDENTIFIER = re.compile(r"[A-Za-z](-?[A-Za-z0-9])*", re.ASCII)
 SNAPSHOT_IDENTIFIER_MAX_LENGTH = 255
+# Instance inputs that only matter when RDS creates the instance, each ForceNew in the provider:
+# the snapshot a restore starts from, and the master user and database name (a restore takes
+# them from the snapshot). Ignored after the create (components/database.py).
+CREATE_ONLY_INPUTS = ("snapshotIdentifier", "username", "dbName")
 # The Performance Insights free tier keeps 7 days; longer retention is billed per vCPU-month.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7
 

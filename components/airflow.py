@@ -58,6 +58,8 @@ class AirflowReleaseArgs:
     whose forwarded headers the API server trusts)."""
     metrics_scraper_cidrs: Sequence[str] = ()
     """Subnets a metrics collector scrapes the StatsD and PgBouncer exporters from."""
+    fernet_key: pulumi.Input[str] | None = None
+    """Secret (fernetKey): the key a restored database was encrypted with; None: generate one."""
 
 
 class AirflowRelease(pulumi.ComponentResource):
@@ -68,6 +70,8 @@ class AirflowRelease(pulumi.ComponentResource):
     """None with SSO: no generated admin."""
     admin_password: pulumi.Output[str] | None
     """Secret; None with SSO."""
+    fernet_key: pulumi.Output[str]
+    """Secret: the Fernet key Airflow runs with (for the copy a teardown keeps)."""
     image: str
     """The Airflow image every component, Job and task pod runs (by digest when airflowImageDigest is set)."""
     release: k8s.helm.v3.Release
@@ -113,7 +117,9 @@ class AirflowRelease(pulumi.ComponentResource):
             db_username=args.db_username,
             db_password=args.db_password,
             sso_client_secret=args.ui.client_secret if args.ui else None,
+            fernet_key=args.fernet_key,
         ), opts=child)
+        self.fernet_key = secrets.fernet_key
 
         access = self._pod_access(name, args, child)
         self._task_statsd(name, args, child)

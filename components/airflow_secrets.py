@@ -1,6 +1,7 @@
 """AirflowSecrets: every credential the Airflow chart reads, generated once, stored as Secrets.
 
-Owns the pulumi-random resources (Fernet key, API secret key, JWT secret, admin password)
+Owns the pulumi-random resources (Fernet key unless fernetKey carries one over, API secret key,
+JWT secret, admin password)
 and the Kubernetes Secrets the chart values name (secret_data.SECRET_NAMES): the metadata
 connection, PgBouncer's config and stats connection, the gitSync credentials, and with SSO
 the OIDC client secret (then there is no password login and no admin password). Random
@@ -43,6 +44,9 @@ class AirflowSecretsArgs:
     db_password: pulumi.Input[str]
     sso_client_secret: pulumi.Input[str] | None = None
     """Secret. With SSO there is no password login: no admin password is generated."""
+    fernet_key: pulumi.Input[str] | None = None
+    """Secret (fernetKey): the key(s) a restored database's connections and variables were
+    encrypted with; None: the key generated here."""
 
 
 class AirflowSecrets(pulumi.ComponentResource):
@@ -52,6 +56,8 @@ class AirflowSecrets(pulumi.ComponentResource):
     """Secret; None with SSO (no generated admin)."""
     pgbouncer_ini_sha256: pulumi.Output[str]
     """Checksum of the pgbouncer.ini stored (not secret: the ini holds no password)."""
+    fernet_key: pulumi.Output[str]
+    """Secret: the `fernet_key` Airflow runs with (configured or generated), for a kept copy."""
     generations: pulumi.Output[Generations]
     """Random IDs drawn anew whenever the SSO client secret or the git credentials change (not
     derived from them), for the pods that read those only at start."""
@@ -79,8 +85,12 @@ class AirflowSecrets(pulumi.ComponentResource):
             data.CONNECTION_KEY: db.apply(lambda v: data.pgbouncer_stats_connection(user=v[3], password=v[4])),
         })
 
+        # Generated even when fernetKey is set, so the stack's own key stays the same whatever
+        # the configuration does (removing fernetKey falls back to it, never to a new one).
         fernet = random.RandomBytes(f"{name}-fernet-key", length=FERNET_KEY_BYTES, opts=self._child)
-        self._secret("fernet-key", SECRET_NAMES.fernet, {data.FERNET_KEY: fernet.base64.apply(data.urlsafe_base64)})
+        generated = fernet.base64.apply(data.urlsafe_base64)
+        self.fernet_key = pulumi.Output.secret(args.fernet_key if args.fernet_key is not None else generated)
+        self._secret("fernet-key", SECRET_NAMES.fernet, {data.FERNET_KEY: self.fernet_key})
         api_key = random.RandomBytes(f"{name}-api-secret-key", length=API_SECRET_KEY_BYTES, opts=self._child)
         self._secret("api-secret-key", SECRET_NAMES.api_secret_key, {data.API_SECRET_KEY: api_key.hex})
         jwt = random.RandomBytes(f"{name}-jwt-secret", length=JWT_SECRET_BYTES, opts=self._child)

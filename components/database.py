@@ -38,6 +38,9 @@ class DatabaseArgs:
     """Project and stack name the instance identifier starts with."""
     log_retention_days: int
     """Days the exported database logs are kept (rounded up to a retention CloudWatch accepts)."""
+    restore_snapshot: str = ""
+    """'' for a new, empty database, or the DB snapshot identifier or ARN it is created from
+    (dbRestoreSnapshotId, checked against RDS by config.load); read only at create."""
 
 
 class Database(pulumi.ComponentResource):
@@ -111,6 +114,12 @@ class Database(pulumi.ComponentResource):
         # every state of the stack, not just while `protectData` makes deletion impossible:
         # the documented teardown (protectData false, `pulumi up`, destroy) keeps the data.
         final_snapshot = identifier.apply(rds.final_snapshot_identifier) if keep else None
+        # A restore takes the master user and database name from the snapshot (RDS ignores them
+        # on RestoreDBInstanceFromDBSnapshot, and the provider's username is ForceNew: one that
+        # differed from the snapshot's would replace the restored database at the next `up`).
+        # The password is applied: the provider sets it with a ModifyDBInstance right after the
+        # restore (terraform-provider-aws, aws_db_instance create from snapshot_identifier).
+        restoring = bool(args.restore_snapshot)
 
         instance = aws.rds.Instance(
             f"{name}-db",
@@ -118,9 +127,10 @@ class Database(pulumi.ComponentResource):
             engine=rds.ENGINE,
             engine_version=db.engine_version,
             instance_class=db.instance_class,
-            db_name=rds.DB_NAME,
-            username=rds.USERNAME,
+            db_name=None if restoring else rds.DB_NAME,
+            username=None if restoring else rds.USERNAME,
             password=password.result,
+            snapshot_identifier=args.restore_snapshot or None,
             port=rds.PORT,
             storage_type="gp3",
             allocated_storage=db.allocated_storage_gb,
@@ -154,8 +164,13 @@ class Database(pulumi.ComponentResource):
             # With a fixed identifier a replacement cannot create the new instance beside the
             # old one: delete first. A protected instance is never deleted, so a change that
             # would replace it fails instead.
+            # The restore source, master user and database name are facts of the create, all
+            # ForceNew: ignored afterwards, so setting, changing or removing dbRestoreSnapshotId
+            # on a stack whose database exists never replaces it (the engine keeps the values of
+            # the stack's state; docs/operations/restore.md restores into an existing stack).
             opts=child.merge(pulumi.ResourceOptions(protect=protect, delete_before_replace=True,
-                                                    depends_on=log_groups)),
+                                                    depends_on=log_groups,
+                                                    ignore_changes=list(rds.CREATE_ONLY_INPUTS))),
         )
 
         # Clients can connect only once the ingress rule exists: tying the address to it makes

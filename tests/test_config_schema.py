@@ -49,7 +49,8 @@ def test_every_key_the_program_reads_is_declared_and_every_declared_key_is_read(
 
 def test_only_the_required_and_secret_keys_have_no_default():
     assert {k for k, v in SCHEMA.items() if "default" not in v} == {"gitSyncRepo", "gitSyncToken", "gitSyncSshKey",
-                                                                      "ssoClientSecret", "dockerHubCredentials"}
+                                                                      "ssoClientSecret", "dockerHubCredentials",
+                                                                      "fernetKey"}
     assert {k for k, v in SCHEMA.items() if v.get("secret")} == set(config.SECRET_KEYS)
 
 

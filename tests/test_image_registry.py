@@ -266,13 +266,15 @@ def test_every_public_registry_gets_a_cache_rule_docker_hubs_with_its_secret(pro
     upstreams = images.mirrored_registries(f"{ECR_HOST}/prod", airflow_repository="apache/airflow",
                                            cluster_autoscaler=True, load_balancer_controller=True)
     assert set(rules) == {f"prod/{u}" for u in upstreams}
-    [secret] = run.find("aws:secretsmanager/secret:Secret")
-    assert secret.get("namePrefix").startswith(registry.CREDENTIAL_SECRET_PREFIX)
+    # The other secret of prod: the Fernet key's kept copy (keepDataOnDestroy, tests/test_restore.py).
+    [secret] = [s for s in run.find("aws:secretsmanager/secret:Secret")
+                if s.get("namePrefix").startswith(registry.CREDENTIAL_SECRET_PREFIX)]
     assert "kmsKeyId" not in secret.plain_inputs  # aws/secretsmanager: the cache's role may decrypt it
     assert rules["prod/docker.io"].get("credentialArn") == \
         f"arn:aws:secretsmanager:us-east-1:123456789012:secret/{secret.name}"  # the mock engine's ARN
     assert not [r for p, r in rules.items() if p != "prod/docker.io" and r.get("credentialArn")]
-    [version] = run.find("aws:secretsmanager/secretVersion:SecretVersion")
+    [version] = [v for v in run.find("aws:secretsmanager/secretVersion:SecretVersion") if secret.urn in v.dependencies
+                 or secret.urn in sum(v.property_dependencies.values(), [])]
     # The credentials stay a Pulumi secret: encrypted in state, never shown.
     assert mocks.is_secret(version.inputs["secretString"])
     assert json.loads(mocks.plain(version.inputs["secretString"])) == {
@@ -420,7 +422,9 @@ def test_the_plan_prices_the_kept_images_the_cache_and_the_secret(programs):
     keep = loader.project_file()["config"]["imageRegistryKeepImages"]["default"]
     assert got["ecr:prod/airflow"]["idle"] == round(keep * ecr["airflow_image_gb"] * ecr["storage_gb_month"], 2)
     assert got["ecr-cache"]["idle"] == round(ecr["pull_through_cache_gb"] * ecr["storage_gb_month"], 2)
-    assert got["secrets"]["idle"] == prices["secrets_manager_secret_monthly"]
+    # Docker Hub's credentials and the Fernet key's kept copy (keepDataOnDestroy).
+    assert got["secrets"]["idle"] == round(2 * prices["secrets_manager_secret_monthly"], 2)
+    assert len(programs["prod"].find("aws:secretsmanager/secret:Secret")) == 2
     dev = cost.estimate(model.resources(programs["dev"].resources), prices, day=harness.REFERENCE_DAY)
     assert not [i for i in dev["lineItems"] if i["key"].startswith(("ecr", "secrets"))]
 

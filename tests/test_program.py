@@ -26,6 +26,7 @@ def test_each_stack_builds_every_component_of_the_architecture(program, request)
         expected["airflow-eks:identity:PodIdentityRole"] += 1
         expected["airflow-eks:metrics:Metrics"] = 1  # metrics: amp
         expected["airflow-eks:registry:ImageRegistry"] = 1  # imageRegistry
+        expected["airflow-eks:airflow:FernetKeyCopy"] = 1  # keepDataOnDestroy keeps the key too
     assert dict(counts) == expected
     # Every resource but the providers belongs to a component of this program or of pulumi-eks.
     ours = {r.urn for r in program.resources if not r.custom}

@@ -170,12 +170,15 @@ def test_no_generated_credential_appears_unmarked_anywhere(program):
 # state file's plain text, not out of a ConfigMap or Helm values that Kubernetes shows anyone
 # who can read them.
 CREDENTIAL_HOLDERS = {"kubernetes:core/v1:Secret", "aws:rds/instance:Instance"}
+# With keepDataOnDestroy (prod) the Fernet key is also copied to Secrets Manager, kept on destroy.
+KEPT_KEY_HOLDER = "aws:secretsmanager/secretVersion:SecretVersion"
 
 
 def test_generated_credentials_live_only_in_secrets_and_the_database(program):
     credentials = _secret_values(program)
     holders = {r.typ for r in program.resources for c in credentials
                if mocks.contains_text(r.inputs, c, outside_secrets=False)}
-    assert holders == CREDENTIAL_HOLDERS
+    kept = program.one("aws:rds/instance:Instance").get("deleteAutomatedBackups") is False
+    assert holders == CREDENTIAL_HOLDERS | ({KEPT_KEY_HOLDER} if kept else set())
     for urn, outputs in program.mocks.monitor.registered_outputs.items():
         assert not any(mocks.contains_text(outputs, c) for c in credentials), urn

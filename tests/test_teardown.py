@@ -20,6 +20,8 @@ INSTANCE = "aws:rds/instance:Instance"
 BUCKET = "aws:s3/bucket:Bucket"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 BUCKET_TYPES = "aws:s3/"
+KEY_COPY = "aws:secretsmanager/secret:Secret"
+KEY_COPY_VALUE = "aws:secretsmanager/secretVersion:SecretVersion"
 # What the documented teardown `pulumi up` may change, and nothing more: lifting the
 # protections (and letting pending instance changes apply now rather than in the window).
 TEARDOWN_CHANGES = {"deletionProtection", "applyImmediately"}
@@ -69,6 +71,9 @@ def _kept(run: harness.Run) -> None:
     assert len(run.find("aws:s3/bucketVersioning:BucketVersioning")) == 2
     groups = run.find(LOG_GROUP)
     assert groups and all(g.options["retain_on_delete"] for g in groups)
+    # The Fernet key that decrypts the snapshot's connections is kept beside it (restore.md).
+    key_copy = run.find(KEY_COPY, name="airflow-fernet-key") + run.find(KEY_COPY_VALUE, name="airflow-fernet-key-value")
+    assert len(key_copy) == 2 and all(r.options["retain_on_delete"] for r in key_copy)
 
 
 def test_prod_stops_destroy_and_would_keep_everything_anyway(states):
@@ -109,6 +114,7 @@ def test_dev_leaves_nothing_behind(states):
     assert db.get("skipFinalSnapshot") is True and db.get("finalSnapshotIdentifier") is None
     assert db.get("deleteAutomatedBackups") is True
     assert all(b.get("forceDestroy") is True for b in run.find(BUCKET))
+    assert run.find(KEY_COPY) == []
     assert [r.name for r in run.resources if r.options["protect"] or r.options["retain_on_delete"]] == []
 
 

@@ -29,6 +29,8 @@ RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 ACCOUNT = "123456789012"
+# The version of the mock account's DB snapshots (getSnapshot): a minor of the default major.
+SNAPSHOT_ENGINE_VERSION = "16.8"
 REGION_AZS = ("a", "b", "c", "d", "e", "f")
 
 
@@ -219,6 +221,21 @@ class Mocks(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:rds/getSnapshot:getSnapshot":
+            # A final snapshot of this program's database at the default major (dbEngineVersion 16):
+            # available, encrypted with aws/rds, the smallest storage the program allocates.
+            requested = str(args.args.get("dbSnapshotIdentifier") or "")
+            name = requested.rsplit(":snapshot:", 1)[-1]
+            return {"dbSnapshotIdentifier": name, "dbSnapshotArn": self._arn("rds", f"snapshot:{name}"),
+                    "engine": "postgres", "engineVersion": SNAPSHOT_ENGINE_VERSION, "encrypted": True,
+                    "allocatedStorage": 20, "status": "available", "snapshotType": "manual",
+                    "kmsKeyId": self._arn("kms", "key/0f1e2d3c-aaaa-bbbb-cccc-0c1d2e3f4a5b"),
+                    "storageType": "gp3", "port": 5432, "id": name}
+        if token == "aws:s3/getBucket:getBucket":
+            bucket = str(args.args.get("bucket") or "")
+            return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "bucketRegion": self.region,
+                    "region": self.region, "id": bucket,
+                    "bucketRegionalDomainName": f"{bucket}.s3.{self.region}.amazonaws.com"}
         if token == "aws:lb/getHostedZoneId:getHostedZoneId":
             # The ALB alias zone of us-east-1 (AWS General Reference, "Elastic Load Balancing endpoints").
             return {"id": "Z35SXDOTRQ7X7K", "loadBalancerType": args.args.get("loadBalancerType")}
@@ -285,6 +302,9 @@ class Mocks(pulumi.runtime.Mocks):
             extra.update(arn=self._arn("aps", f"scraper/{id_}"),
                          roleArn=f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/scraper.aps.amazonaws.com/"
                                  f"AWSServiceRoleForAmazonPrometheusScraper_{name}")
+        elif typ == "aws:secretsmanager/secret:Secret":
+            # Auto-named like the provider does from name_prefix.
+            extra["name"] = inputs.get("name") or f"{inputs.get('namePrefix', name)}20261123000000"
         elif typ == "aws:sns/topic:Topic":
             id_ = extra["arn"] = f"arn:aws:sns:{self.region}:{ACCOUNT}:{name}-1234567"
         elif typ == "aws:ec2/vpc:Vpc":

@@ -1,5 +1,6 @@
 """S3 rules: each bucket's public access block, encryption, TLS-only policy and versioning; log expiry;
-buckets never emptied by a destroy."""
+buckets never emptied by a destroy. Each bucket is one the stack creates or one it adopts (a kept
+bucket it configures but never created)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,20 @@ from .constants import (
     S3_PUBLIC_ACCESS_BLOCK,
     S3_VERSIONING,
 )
-from .helpers import _attached, _items, _map, _number, _of_type, _path, _statements
+from .helpers import _attached, _buckets, _items, _map, _number, _of_type, _path, _statements
+
+# A bucket's settings: the resources that name it by its `bucket` input.
+S3_SETTINGS = (S3_PUBLIC_ACCESS_BLOCK, S3_ENCRYPTION, S3_POLICY, S3_LIFECYCLE, S3_VERSIONING)
+
+
+def _stack_buckets(resources: Sequence[Resource]) -> list[Resource]:
+    """Every bucket the stack creates or adopts (an adopted one has settings but no bucket resource)."""
+    return _buckets(resources, S3_BUCKETS, S3_SETTINGS)
 
 
 def _per_bucket(resources: Sequence[Resource], typ: str, ok: Callable[[Resource], bool],
                 message: str) -> list[tuple[str, str]]:
-    return [(message, bucket.urn) for bucket in _of_type(resources, *S3_BUCKETS)
+    return [(message, bucket.urn) for bucket in _stack_buckets(resources)
             if not any(ok(r) for r in _attached(bucket, resources, typ))]
 
 
@@ -96,5 +105,5 @@ def s3_logs_lifecycle(resources: Sequence[Resource], _cfg: Mapping[str, Any]) ->
                 if not any(str(c.props.get("bucket")) == bucket and _expires(c) for c in lifecycles)]
     # No Airflow release to read it from: judge the buckets named for logs.
     return [("a log bucket needs a lifecycle rule that expires objects.", b.urn)
-            for b in _of_type(resources, *S3_BUCKETS)
+            for b in _stack_buckets(resources)
             if "log" in b.name and not any(_expires(c) for c in _attached(b, resources, S3_LIFECYCLE))]

@@ -89,6 +89,27 @@ def _references(owner: Resource, prop: str, target: Resource, keys: Sequence[str
     return any(str(target.props.get(key)) in wanted for key in keys if target.props.get(key))
 
 
+def _buckets(resources: Sequence[Resource], bucket_types: Sequence[str], setting_types: Sequence[str]
+             ) -> list[Resource]:
+    """The stack's buckets: those it creates, and those it adopts (existingLogsBucketName and
+    existingDataBucketName): a bucket a setting names by a plain `bucket` name, with no bucket
+    of the stack behind it. An adopted one stands in as a Resource of the first bucket type,
+    whose URN is the first setting naming it (where its violations are reported)."""
+    created = _of_type(resources, *bucket_types)
+    created_urns = {b.urn for b in created if b.urn}
+    adopted: dict[str, str] = {}
+    for setting in _of_type(resources, *setting_types):
+        # A setting computed from a bucket of the stack is that bucket's; its `bucket` prop is
+        # unknown in a first preview, so it is not read.
+        if created_urns & set(_items(setting.property_dependencies.get("bucket"))):
+            continue
+        name = setting.props.get("bucket")
+        if isinstance(name, str) and name:
+            adopted.setdefault(name, setting.urn)
+    return created + [Resource(type=bucket_types[0], name=name, props={"bucket": name}, urn=urn)
+                      for name, urn in adopted.items()]
+
+
 def _attached(bucket: Resource, resources: Sequence[Resource], typ: str) -> list[Resource]:
     return [r for r in _of_type(resources, typ) if _references(r, "bucket", bucket, ("bucket", "id"))]
 

@@ -31,7 +31,7 @@ CHANGES = {
                    "reads for homes without one): ports are shared on this machine",
     "task-statsd": "the task pods' own StatsD exporter (airflow-task-statsd) is not run: LocalExecutor's task "
                    "processes share the scheduler's environment and send to the chart's exporter, whose mapping "
-                   "maps every task metric as the task exporter's does (tests/test_task_statsd.py; test 8)",
+                   "maps every task metric as the task exporter's does (tests/test_task_statsd.py; test_metrics.py)",
     "dags-folder": "[core] dags_folder (gitSync checkout) -> the tests' sample DAGs",
     "aws": "EKS Pod Identity credentials -> static test credentials and AWS_ENDPOINT_URL of the moto server",
     "executor": "[core] executor KubernetesExecutor -> LocalExecutor (no Kubernetes here; test 5 only)",

@@ -6,9 +6,11 @@ Each is started here, waited for with a bound, and stopped at the end of the ses
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import shutil
 import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +72,13 @@ class Database:
     """The pgbouncer.ini PgBouncer runs with (the program's, with CHANGES applied)."""
 
 
-@pytest.fixture(scope="session")
-def database(gen) -> Database:
+@contextlib.contextmanager
+def metadata_database(gen: program.Generated,
+                      restore: Callable[[services.Postgres, str], None] | None = None) -> Iterator[Database]:
+    """PostgreSQL as RDS creates it from the program's inputs (the master user with the
+    program's password, and its database), behind PgBouncer with the program's files.
+    `restore(postgres, dbname)` fills the database before PgBouncer starts, as an RDS restore
+    from a snapshot would."""
     ini, users = pgbouncer_files(gen)
     user, password = parse_users(users)
     dbname = next(part.split("=", 1)[1] for part in ini.split() if part.startswith("dbname="))
@@ -83,9 +90,10 @@ def database(gen) -> Database:
     bouncer = services.PgBouncer(bouncer_dir, local_ini, users)
     try:
         pg.start()
-        # What RDS creates from the program's inputs: the master user and the database.
         pg.sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}'")
         pg.sql(f'CREATE DATABASE "{dbname}" OWNER "{user}"')
+        if restore is not None:
+            restore(pg, dbname)
         bouncer.start(port)
         yield Database(pg, bouncer, port, user, password, dbname, local_ini)
     finally:
@@ -93,6 +101,12 @@ def database(gen) -> Database:
         pg.stop()
         for path in (pg.dir, bouncer_dir):
             shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database(gen) -> Database:
+    with metadata_database(gen) as db:
+        yield db
 
 
 @pytest.fixture(scope="session")
@@ -154,44 +168,60 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-# Every DAG file is there from the start: the DAG processor lists new files only every
-# [dag_processor] refresh_interval (5 minutes), and re-parses known ones far sooner.
-STACK_DAGS = ("runtime_smoke.py", "metrics_outcomes.py", "metrics_import.py")
+# The sample DAGs the session's Airflow serves (dags/): the smoke test's, the restore test's and
+# the metrics test's. Every DAG file is there from the start: the DAG processor lists new files
+# only every [dag_processor] refresh_interval (5 minutes), and re-parses known ones far sooner.
+STACK_DAGS = ("runtime_smoke.py", "restore_probe.py", "metrics_outcomes.py", "metrics_import.py")
 
 
-@pytest.fixture(scope="session")
-def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
-    """API server, scheduler, DAG processor and triggerer from the rendered chart, through
-    PgBouncer, remote logs to moto's S3. CHANGES: all of airflow_env.CHANGES (ports-and-workers:
-    one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free ports instead of
-    8080 (API), 8793 and 8794 (the worker's and triggerer's log servers))."""
-    assert migrated[2].returncode == 0, "migration failed (see test_database)"
-    base = tmp_path_factory.mktemp("stack")
-    moto = services.Moto(base)
+@contextlib.contextmanager
+def airflow_components(gen: program.Generated, database: Database, base: Path, moto: services.Moto,
+                       aws_env: dict[str, str], components=airflow_env.COMPONENTS,
+                       statsd_port: int | None = None) -> Iterator[Stack]:
+    """`components` from the rendered chart, through `database`'s PgBouncer, remote logs to
+    moto's S3, the sample DAGs in their DAG folder, StatsD to `statsd_port` (none: a free port
+    nobody reads). CHANGES: all of airflow_env.CHANGES
+    (ports-and-workers: one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free
+    ports instead of 8080 (API), 8793 and 8794 (the worker's and triggerer's log servers))."""
     processes: dict[str, services.Process] = {}
     try:
-        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-        aws_env = services.fake_aws_env(moto.url, region)
         bucket, prefix = remote_log_folder(gen.airflow_cfg())
-        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
         api_port = services.free_port()
         home = airflow_env.AirflowHome(
             base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
-            statsd_port=statsd_exporter.udp_port, dags_folder=write_dags(base / "dags", *STACK_DAGS),
-            executor="LocalExecutor",
+            statsd_port=statsd_port, dags_folder=write_dags(base / "dags", *STACK_DAGS), executor="LocalExecutor",
             extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
                        "AIRFLOW__API__HOST": services.LOOPBACK,
                        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
                        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port())})
-        for kind, component in airflow_env.COMPONENTS:
+        for kind, component in components:
             processes[component] = home.start_container(gen.container(kind, component, component), component)
         api = f"http://127.0.0.1:{api_port}"
         processes["api-server"].wait_ready(lambda: services.http_ok(f"{api}/api/v2/monitor/health"),
                                            timeout=180, what="API server")
         yield Stack(home, api, moto, aws_env, bucket, prefix, processes)
     finally:
+        for process in processes.values():  # all at once: each may take seconds to shut down
+            process.terminate()
         for process in processes.values():
             process.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
+    """API server, scheduler, DAG processor and triggerer (airflow_components), sending their
+    StatsD to the session's exporter, and the moto server with the logs bucket."""
+    assert migrated[2].returncode == 0, "migration failed (see test_database)"
+    base = tmp_path_factory.mktemp("stack")
+    moto = services.Moto(base)
+    try:
+        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
+        aws_env = services.fake_aws_env(moto.url, region)
+        bucket, _ = remote_log_folder(gen.airflow_cfg())
+        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
+        with airflow_components(gen, database, base, moto, aws_env, statsd_port=statsd_exporter.udp_port) as started:
+            yield started
+    finally:
         moto.stop()
 
 

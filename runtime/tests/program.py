@@ -98,8 +98,9 @@ def expand(text: str, env: dict[str, str]) -> str:
 
 
 @functools.cache
-def generated(stack: str = "dev", **overrides: Any) -> Generated:
-    run = harness.run_program(stack, overrides=overrides or None)
+def generated(stack: str = "dev", secrets: tuple[tuple[str, str], ...] = (), **overrides: Any) -> Generated:
+    """`secrets`: (key, value) pairs set as secret configuration, as `pulumi config set --secret` does."""
+    run = harness.run_program(stack, overrides=overrides or None, secrets=dict(secrets) or None)
     secrets = {r.get("metadata.name"): dict(r.get("stringData")) for r in run.find(SECRET)}
     release = next(r for r in run.find(RELEASE) if r.get("chart") == "airflow")
     values = release.plain_inputs["values"]

@@ -88,6 +88,12 @@ class Process:
         finally:
             self.stop()
 
+    def terminate(self) -> None:
+        """SIGTERM to the group without waiting: several processes then stop in parallel."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 20) -> None:
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):

@@ -1,4 +1,4 @@
-"""Test 8 (issue 20): the metrics path proven by the real Airflow, the mapping as statsd_exporter
+"""Issue 20: the metrics path proven by the real Airflow, the mapping as statsd_exporter
 applies it, and a real Prometheus evaluating the program's own alert rules (monitoring.py).
 
 The session's stack sends its StatsD to the exporter from the start (conftest.statsd_exporter);

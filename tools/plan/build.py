@@ -51,6 +51,7 @@ def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dic
         "counts": model.counts(entries),
         "resources": entries,
         "outputs": model.outputs(run.outputs),
+        "dataSources": model.data_sources(entries),
         "cost": cost.estimate(entries, prices or cost.load_prices(), busy_hours=busy_hours, region=region, day=day),
         "deployTime": deploy_time.critical_path(entries, durations or deploy_time.load_durations()),
     }

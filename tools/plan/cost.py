@@ -268,7 +268,8 @@ class _Estimator:
 
     def registry(self, entries: list[dict]) -> None:
         """ECR: the kept images of each repository (its lifecycle policy's tagged-image count),
-        the pull-through cache's images, and the secrets (the cache's Docker Hub credentials)."""
+        the pull-through cache's images, and the Secrets Manager secrets (the cache's Docker Hub
+        credentials, and with keepDataOnDestroy the Fernet key's kept copy)."""
         ecr = self.p["ecr"]
         policies = {lookup(e["inputs"], "repository"): lookup(e["inputs"], "policy")
                     for e in _of(entries, ECR_LIFECYCLE)}

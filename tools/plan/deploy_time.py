@@ -50,6 +50,8 @@ def seconds_for(entry: dict, table: dict) -> tuple[float, bool]:
 
 
 def _matches(actual: Any, wanted: Any) -> bool:
+    if wanted == "*":  # any value: the input is set
+        return actual not in (None, "", [], {})
     if isinstance(wanted, bool):
         return actual is wanted or str(actual).lower() == str(wanted).lower()
     return actual == wanted

@@ -28,7 +28,7 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "eks:index:ManagedNodeGroup": ("instanceTypes", "capacityType", "scalingConfig", "diskSize", "amiType",
                                    "taints"),
     "aws:eks/addon:Addon": ("addonName", "addonVersion", "configurationValues"),
-    "aws:rds/instance:Instance": ("engine", "engineVersion", "instanceClass", "allocatedStorage",
+    "aws:rds/instance:Instance": ("snapshotIdentifier", "engine", "engineVersion", "instanceClass", "allocatedStorage",
                                   "maxAllocatedStorage", "storageType", "multiAz", "storageEncrypted",
                                   "publiclyAccessible", "deletionProtection", "backupRetentionPeriod",
                                   "skipFinalSnapshot", "finalSnapshotIdentifier", "deleteAutomatedBackups"),
@@ -128,6 +128,28 @@ def counts(entries: Iterable[dict]) -> dict[str, int]:
 
 
 lookup = mocks.lookup
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+# One per bucket the stack configures, created or adopted (components/buckets.py).
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+
+
+def data_sources(entries: list[dict]) -> dict[str, list[dict]]:
+    """Where the stack's data comes from: each database new or restored from a snapshot, each
+    bucket new or adopted (an existing bucket the stack configures but never created)."""
+    by_urn = {e["urn"]: e for e in entries}
+    databases = [{"resource": e["name"], "snapshot": e["inputs"].get("snapshotIdentifier")}
+                 for e in entries if e["type"] == RDS_INSTANCE]
+    buckets = []
+    for e in entries:
+        if e["type"] != S3_PUBLIC_ACCESS_BLOCK:
+            continue
+        created = [by_urn[u] for u in e["dependencies"] if by_urn.get(u, {}).get("type") == S3_BUCKET]
+        buckets.append({"resource": created[0]["name"], "bucketPrefix": created[0]["inputs"].get("bucketPrefix")}
+                       if created else {"resource": e["name"].removesuffix("-public-access"),
+                                        "adopted": e["inputs"].get("bucket")})
+    return {"databases": databases, "buckets": sorted(buckets, key=lambda b: b["resource"])}
 
 
 def key_settings(entry: dict) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tools.plan import model, support
 
-SECTIONS = ("header", "warnings", "tree", "counts", "settings", "outputs", "cost", "workload", "time")
+SECTIONS = ("header", "warnings", "tree", "counts", "settings", "data", "outputs", "cost", "workload", "time")
 WIDTH = 100
 
 
@@ -89,6 +89,21 @@ def settings(plan: dict) -> list[str]:
         if found:
             lines.append(f"  {e['type']}  {e['name']}")
             lines += [line for k, v in found.items() for line in _show_lines(f"    {k}: ", v, "    ")]
+    return lines
+
+
+def data(plan: dict) -> list[str]:
+    """Where the data comes from: what a restore (docs/operations/restore.md) changes."""
+    found = plan.get("dataSources") or {}
+    lines = ["Data:"]
+    for db in found.get("databases", ()):
+        lines.append(f"  database {db['resource']}: " + (
+            f"restored from DB snapshot {db['snapshot']} (read only when the stack creates it)"
+            if db["snapshot"] else "new and empty"))
+    for bucket in found.get("buckets", ()):
+        lines.append(f"  bucket {bucket['resource']}: " + (
+            f"adopted, the existing bucket {bucket['adopted']} (never deleted or emptied by this stack)"
+            if "adopted" in bucket else f"new, named {bucket['bucketPrefix']}<unique suffix>"))
     return lines
 
 
@@ -198,7 +213,7 @@ def time(plan: dict) -> list[str]:
 
 
 RENDERERS = {"header": header, "warnings": warnings, "tree": tree, "counts": counts, "settings": settings,
-             "outputs": outputs, "cost": cost, "workload": workload, "time": time}
+             "data": data, "outputs": outputs, "cost": cost, "workload": workload, "time": time}
 
 
 def render_plan(plan: dict, sections: tuple[str, ...] = SECTIONS) -> str:
