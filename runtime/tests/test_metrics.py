@@ -21,8 +21,10 @@ stopped), so conftest runs this module last. Changes: airflow_env.CHANGES, and m
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -70,7 +72,9 @@ def monitor(gen, stack, database, statsd_exporter, tmp_path_factory):
                    scrape.JOB_PGBOUNCER: f"{services.LOOPBACK}:{pgbouncer.port}"}
         prometheus = monitoring.Prometheus(base / "prometheus", targets,
                                            monitoring.runtime_rules_yaml(system_min_nodes=SYSTEM_MIN_NODES))
-        yield Monitor(prometheus, pgbouncer)
+        monitor = Monitor(prometheus, pgbouncer)
+        yield monitor
+        monitor.stop()
     finally:
         if prometheus:
             prometheus.stop()
@@ -78,9 +82,29 @@ def monitor(gen, stack, database, statsd_exporter, tmp_path_factory):
 
 
 class Monitor:
+    """Prometheus and the PgBouncer exporter, and what /api/v1/alerts reported firing: read every
+    second in the background, since alerts provoked together may resolve before their test's
+    turn comes."""
+
     def __init__(self, prometheus: monitoring.Prometheus, pgbouncer: monitoring.PgBouncerExporter) -> None:
         self.prometheus = prometheus
         self.pgbouncer = pgbouncer
+        self.seen_firing: dict[str, dict] = {}
+        """alertname -> the first firing entry /api/v1/alerts returned for it."""
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read_alerts, daemon=True)
+        self._reader.start()
+
+    def _read_alerts(self) -> None:
+        while not self._stop.wait(1):
+            with contextlib.suppress(OSError, AssertionError, ValueError):
+                for entry in self.prometheus.alerts():
+                    if entry["state"] == "firing":
+                        self.seen_firing.setdefault(entry["labels"]["alertname"], entry)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._reader.join(10)
 
     def fired_since(self, since: float) -> dict[str, dict]:
         """Alerts Prometheus had firing at any evaluation since `since` (wall clock), with their
@@ -126,7 +150,7 @@ def test_healthy_airflow_fires_no_alert(monitor, stack, admin_token):
         time.sleep(1)
     assert state == "success"
     assert not {s for s in seen if s.endswith("(firing)")}, seen
-    assert monitor.fired_since(wall) == {}
+    assert monitor.fired_since(wall) == {} and monitor.seen_firing == {}
     assert not prometheus.alerts(), prometheus.alerts()
     # Not vacuous: every rule evaluated without error, on inputs that exist.
     [group] = prometheus.api("rules")["groups"]
@@ -203,6 +227,10 @@ def test_alert_fires(alert, monitor, request):
     phase = request.getfixturevalue(PHASE[alert])
     labels = monitor.wait_fired(alert, since=phase["start"])
     assert labels["severity"] == RULES[alert].severity
+    # /api/v1/alerts said so too, with the program's annotations (the runbook link included).
+    entry = api.poll(lambda: monitor.seen_firing.get(alert), lambda e: e is not None, timeout=30,
+                     what=f"{alert} firing in /api/v1/alerts")
+    assert entry["annotations"]["runbook"] == RULES[alert].runbook
     if alert == "MetricsTargetDown":
         assert labels["job"] == scrape.JOB_PGBOUNCER
     if alert == "PgBouncerClientsWaiting":
