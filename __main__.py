@@ -37,8 +37,9 @@ network = Network("airflow", NetworkArgs(
     collector=settings.metrics.enabled,
 ), on_aws)
 
-# The stack's own registry (imageRegistry). Its cache rules exist before any node can pull
-# through them; its repository policy names the node role, which the cluster creates next.
+# The stack's own registry (imageRegistry). Its cache rules and their creation templates exist
+# before any node can pull through them; its repository policy names the node role, which the
+# cluster creates next.
 image_registry = None
 if settings.image_registry.enabled:
     node_role_arn, resolve_node_role_arn = pulumi.deferred_output()
@@ -48,6 +49,7 @@ if settings.image_registry.enabled:
         node_role_arn=node_role_arn,
         project=settings.project,
         stack=settings.stack,
+        tags=settings.tags,
     ), on_aws)
 
 cluster = Cluster("airflow", ClusterArgs(
@@ -56,7 +58,7 @@ cluster = Cluster("airflow", ClusterArgs(
     vpc_id=network.vpc_id,
     private_subnet_ids=network.private_subnet_ids,
     public_subnet_ids=network.public_subnet_ids,
-    nodes_depend_on=[*network.private_egress, *(image_registry.cache_rules if image_registry else [])],
+    nodes_depend_on=[*network.private_egress, *(image_registry.pull_through if image_registry else [])],
     project=settings.project,
     stack=settings.stack,
     log_retention_days=settings.data.log_retention_days,

@@ -137,17 +137,24 @@ def ecr_registry(mirror: str) -> EcrRegistry | None:
     return EcrRegistry(partition=partition, account=m["account"], region=m["region"], path=f"{path}/" if path else "")
 
 
+def cache_repository_arns(mirror: str, upstreams: Iterable[str]) -> list[str]:
+    """The ARN patterns of every repository an ECR mirror caches the upstream registries in
+    (`<mirror path>/<upstream>/*`); empty when the mirror is not ECR."""
+    ecr = ecr_registry(mirror)
+    if ecr is None:
+        return []
+    arn = f"arn:{ecr.partition}:ecr:{ecr.region}:{ecr.account}:repository/{ecr.path}"
+    return [f"{arn}{upstream}/*" for upstream in sorted(set(upstreams))]
+
+
 def pull_through_cache_policy(mirror: str, upstreams: Iterable[str]) -> dict | None:
     """What the nodes need beyond AmazonEC2ContainerRegistryReadOnly to pull through an ECR
     cache: the first pull of an image imports it, into a repository it may have to create
     (ECR user guide, "IAM permissions required to sync an upstream registry"). Scoped to the
     cache repositories of the upstream registries in use. None when the mirror is not ECR or
     nothing is pulled through it."""
-    ecr = ecr_registry(mirror)
-    upstreams = sorted(set(upstreams))
-    if ecr is None or not upstreams:
+    arns = cache_repository_arns(mirror, upstreams)
+    if not arns:
         return None
-    arn = f"arn:{ecr.partition}:ecr:{ecr.region}:{ecr.account}:repository/{ecr.path}"
-    return iam.document(iam.allow(["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-                                  [f"{arn}{upstream}/*" for upstream in upstreams],
+    return iam.document(iam.allow(["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"], arns,
                                   sid="PullThroughCache"))

@@ -15,11 +15,11 @@ import re
 import pytest
 
 from airflow_eks import images, pod_security
-from airflow_eks.image import digest, registry
+from airflow_eks.image import deployments, digest, registry
 from airflow_eks.offline import harness, loader, mocks
-from tests import charts, manifests
+from tests import charts, ecr_model, manifests
 from tests.conftest import IMAGE_DIGEST
-from tools import image_stack
+from tools import image_deploys, image_stack
 
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"  # the mock account's registry
 NODE_ROLE = "arn:aws:iam::123456789012:role/airflow-node-role-1234567"
@@ -90,8 +90,15 @@ def test_the_lifecycle_policy_is_one_ecr_accepts(keep):
         else:
             assert selection["countType"] == "imageCountMoreThan" and "countUnit" not in selection
     tagged = [r["selection"] for r in policy["rules"] if r["selection"]["tagStatus"] == "tagged"]
-    assert tagged == [{"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
+    # The deploy records first (tests/test_image_deployments.py), then the newest `keep`.
+    assert tagged == [{"tagStatus": "tagged", "tagPatternList": [deployments.TAG_PATTERN],
+                       "countType": "imageCountMoreThan", "countNumber": deployments.PROTECTED_COUNT},
+                      {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
                        "countNumber": keep}]
+    # "The set of rules must contain a unique set of tag prefixes"; one rule for untagged images.
+    patterns = [tuple(r["selection"].get("tagPatternList", ())) for r in policy["rules"]]
+    assert len(set(patterns)) == len(patterns)
+    assert sum(r["selection"]["tagStatus"] == "untagged" for r in policy["rules"]) == 1
     with pytest.raises(ValueError):
         registry.lifecycle_policy(0)
 
@@ -237,7 +244,9 @@ def test_prod_owns_an_immutable_scanned_kms_encrypted_repository(programs):
     run = programs["prod"]
     [repo] = run.find(REPOSITORY)
     assert repo.get("name") == "prod/airflow"
-    assert repo.get("imageTagMutability") == "IMMUTABLE"
+    # Immutable but for the deploy records, which move (tests/test_image_deployments.py).
+    assert repo.get("imageTagMutability") == "IMMUTABLE_WITH_EXCLUSION"
+    assert repo.get("imageTagMutabilityExclusionFilters") == [{"filter": "deployed-*", "filterType": "WILDCARD"}]
     assert repo.get("imageScanningConfiguration") == {"scanOnPush": True}
     [encryption] = repo.get("encryptionConfigurations")
     key = run.one("aws:kms/key:Key", name="airflow-registry-key")
@@ -280,6 +289,89 @@ def test_every_public_registry_gets_a_cache_rule_docker_hubs_with_its_secret(pro
     assert json.loads(mocks.plain(version.inputs["secretString"])) == {
         "username": "standin", "accessToken": loader.DUMMY_SECRET}
     assert run.depends_on(rules["prod/docker.io"], version)
+
+
+TEMPLATE = "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"
+
+
+def test_every_cache_rule_has_a_creation_template_for_exactly_its_prefix(programs):
+    """ECR applies a template to the repositories under its prefix, and a pull-through cache's
+    template must use the rule's prefix (CreateRepositoryCreationTemplate prefix)."""
+    run = programs["prod"]
+    rules = {r.get("ecrRepositoryPrefix") for r in run.find(CACHE_RULE)}
+    templates = {t.get("prefix"): t for t in run.find(TEMPLATE)}
+    assert set(templates) == rules
+    key = run.one("aws:kms/key:Key", name="airflow-registry-key")
+    key_arn = f"arn:aws:kms:us-east-1:123456789012:key/{key.name}-key-id"  # the mock engine's
+    role = run.one("aws:iam/role:Role", name="airflow-cache-template-role")
+    for prefix, template in templates.items():
+        assert template.get("appliedFors") == ["PULL_THROUGH_CACHE"], prefix
+        # The stack's key, as its own repository; the default would be AES-256.
+        assert template.get("encryptionConfigurations") == [{"encryptionType": "KMS", "kmsKey": key_arn}]
+        assert template.get("customRoleArn") == f"arn:aws:iam::123456789012:role/{role.name}-1234567"
+        # ECR refreshes cached tags from upstream: immutable tags could stop it.
+        assert template.get("imageTagMutability") == "MUTABLE"
+        assert json.loads(template.get("lifecyclePolicy")) == registry.cache_lifecycle_policy()
+        assert template.get("resourceTags") == {"project": "airflow-eks", "stack": "prod",
+                                                "managed-by": "ecr-pull-through-cache"}
+    assert programs["dev"].find(TEMPLATE) == []
+
+
+def test_the_template_role_is_ecrs_and_may_create_only_the_cache_repositories_with_the_registry_key(programs):
+    run = programs["prod"]
+    role = run.one("aws:iam/role:Role", name="airflow-cache-template-role")
+    trust = json.loads(role.get("assumeRolePolicy"))
+    # As ECR's user guide gives it ("Create an IAM role for repository creation templates").
+    assert trust["Statement"] == [{"Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"},
+                                   "Action": ["sts:AssumeRole"]}]
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", name="airflow-cache-template-policy")
+    statements = {st["Sid"]: st for st in json.loads(policy.get("policy"))["Statement"]}
+    key = run.one("aws:kms/key:Key", name="airflow-registry-key")
+    assert statements["EncryptThemWithTheRegistryKey"]["Resource"] == [
+        f"arn:aws:kms:us-east-1:123456789012:key/{key.name}-key-id"]
+    # The permissions ECR's guide lists for the role, minus ecr:ReplicateImage (replication only).
+    assert set(statements["EncryptThemWithTheRegistryKey"]["Action"]) == {
+        "kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"}
+    assert set(statements["CreateCacheRepositories"]["Action"]) == {"ecr:CreateRepository", "ecr:TagResource"}
+    prefixes = sorted(r.get("ecrRepositoryPrefix") for r in run.find(CACHE_RULE))
+    assert statements["CreateCacheRepositories"]["Resource"] == [
+        f"arn:aws:ecr:us-east-1:123456789012:repository/{p}/*" for p in prefixes]
+    # Not the stack's own repository: it is no cache.
+    assert not any(fnmatch.fnmatchcase("arn:aws:ecr:us-east-1:123456789012:repository/prod/airflow", r)
+                   for r in statements["CreateCacheRepositories"]["Resource"])
+    for st in statements.values():
+        assert "*" not in "".join(st["Action"]) and st["Resource"] != "*"
+
+
+def test_templates_and_their_role_exist_before_any_node_can_pull(programs):
+    """A first pull before its template exists creates the repository with ECR's defaults, for
+    good (a template applies at creation only)."""
+    run = programs["prod"]
+    policy = run.one("aws:iam/rolePolicy:RolePolicy", name="airflow-cache-template-policy")
+    groups = run.find("eks:index:ManagedNodeGroup")
+    assert groups
+    for template in run.find(TEMPLATE):
+        assert run.depends_on(template, policy), template.name
+        for group in groups:
+            assert run.depends_on(group, template), (group.name, template.name)
+
+
+def test_the_cache_lifecycle_policy_is_one_ecr_accepts_and_expires_only_by_age():
+    policy = registry.cache_lifecycle_policy()
+    assert 100 <= len(json.dumps(policy)) <= 30720
+    [rule] = policy["rules"]
+    # tagStatus any: the only rule, so the highest priority, as ECR requires of an `any` rule.
+    assert rule["selection"] == {"tagStatus": "any", "countType": "sinceImagePushed", "countUnit": "days",
+                                 "countNumber": registry.CACHE_EXPIRY_DAYS}
+    # A multi-architecture image: a tagged index and its untagged per-platform images, imported
+    # together, go together; nothing imported within the period goes, whatever was imported since.
+    now = 1000.0
+    cached = [ecr_model.Image("index", "", now - 10, {"v0.28.0"}), ecr_model.Image("amd64", "", now - 10),
+              ecr_model.Image("arm64", "", now - 10), *(ecr_model.Image(f"new-{n}", "", now - 1, {f"v{n}"})
+                                                       for n in range(50))]
+    assert ecr_model.expired(policy, cached, now) == set()
+    old = [ecr_model.Image("index", "", now - 181, {"v0.27.0"}), ecr_model.Image("amd64", "", now - 181)]
+    assert ecr_model.expired(policy, old + cached[3:], now) == {"index", "amd64"}
 
 
 def test_the_workflow_pushes_where_the_program_creates_the_repository(programs):
@@ -420,7 +512,9 @@ def test_the_plan_prices_the_kept_images_the_cache_and_the_secret(programs):
     got = {i["key"]: i for i in cost.estimate(model.resources(programs["prod"].resources), prices,
                                               day=harness.REFERENCE_DAY)["lineItems"]}
     keep = loader.project_file()["config"]["imageRegistryKeepImages"]["default"]
-    assert got["ecr:prod/airflow"]["idle"] == round(keep * ecr["airflow_image_gb"] * ecr["storage_gb_month"], 2)
+    # The newest `keep` and the deploy records beyond them (tests/test_image_deployments.py).
+    kept = keep + len(deployments.TAGS)
+    assert got["ecr:prod/airflow"]["idle"] == round(kept * ecr["airflow_image_gb"] * ecr["storage_gb_month"], 2)
     assert got["ecr-cache"]["idle"] == round(ecr["pull_through_cache_gb"] * ecr["storage_gb_month"], 2)
     # Docker Hub's credentials and the Fernet key's kept copy (keepDataOnDestroy).
     assert got["secrets"]["idle"] == round(2 * prices["secrets_manager_secret_monthly"], 2)
@@ -432,6 +526,47 @@ def test_the_plan_prices_the_kept_images_the_cache_and_the_secret(programs):
 def test_kept_images_are_read_from_the_lifecycle_policy():
     from tools.plan import cost
 
-    assert cost.kept_images(json.dumps(registry.lifecycle_policy(7))) == 7
+    assert cost.kept_images(json.dumps(registry.lifecycle_policy(7))) == 7 + len(deployments.TAGS)
     assert cost.kept_images(json.dumps({"rules": [{"selection": {"tagStatus": "untagged",
                                                                   "countType": "sinceImagePushed"}}]})) is None
+    # A count rule for some tags only leaves the others unbounded.
+    assert cost.kept_images(json.dumps({"rules": [{"selection": {
+        "tagStatus": "tagged", "tagPatternList": ["release-*"], "countType": "imageCountMoreThan",
+        "countNumber": 5}}]})) is None
+
+
+def test_the_model_keeps_no_more_images_than_the_plan_prices():
+    """The plan's upper bound, checked against the model of ECR (tests/ecr_model.py): many builds,
+    every one of them deployed at some point, then the policy."""
+    from tools.plan import cost
+
+    policy = registry.lifecycle_policy(5)
+    repo = ecr_model.Repository("prod/airflow", mutability="IMMUTABLE_WITH_EXCLUSION",
+                                exclusion_filters=registry.mutable_tag_filters(), lifecycle_policy=policy)
+    fake = ecr_model.FakeEcr(repo)
+    for n in range(30):
+        repo.now += 1
+        pushed = repo.push_new(f"3.1.8-{n:012x}")
+        if n % 7 in (0, 3):
+            image_deploys.record(fake, "prod/airflow", pushed)
+    for counted in (True, False):
+        repo.run_lifecycle(lower_rules_count_matched=counted)
+        assert len(repo.images) <= cost.kept_images(json.dumps(policy))
+
+
+def test_the_deploy_records_the_digest_only_of_a_stack_with_its_own_registry(tmp_path, capsys):
+    """deploy.yml's `deployed-image`: the digest comes from the stack's own repository only with
+    imageRegistry; a malformed one fails the deploy before anything runs."""
+    (tmp_path / "Pulumi.yaml").write_text((image_stack.ROOT / "Pulumi.yaml").read_text())
+    prod = (image_stack.ROOT / "Pulumi.prod.yaml").read_text()
+    (tmp_path / "Pulumi.prod.yaml").write_text(prod)
+    assert image_stack.deployed_digest("prod", tmp_path) == ""  # prod before its first image
+    (tmp_path / "Pulumi.prod.yaml").write_text(image_stack.set_digest(prod, IMAGE_DIGEST))
+    assert image_stack.deployed_digest("prod", tmp_path) == IMAGE_DIGEST
+    (tmp_path / "Pulumi.prod.yaml").write_text(image_stack.set_digest(prod, IMAGE_DIGEST).replace(
+        "airflow-eks:imageRegistry: true", "airflow-eks:imageRegistry: false"))
+    assert image_stack.deployed_digest("prod", tmp_path) == ""  # a digest of a registry the stack does not own
+    (tmp_path / "Pulumi.prod.yaml").write_text(prod.replace(
+        "airflow-eks:imageRegistry: true", "airflow-eks:imageRegistry: true\n  airflow-eks:airflowImageDigest: latest"))
+    with pytest.raises(ValueError, match="sha256:"):
+        image_stack.deployed_digest("prod", tmp_path)

@@ -408,6 +408,7 @@ def _run_pull_request_step(tmp_path: Path, *, branch_exists: bool, digest: str,
     work = tmp_path / "checkout"
     for path in ("tools/__init__.py", "tools/image_stack.py", "airflow_eks/__init__.py", "airflow_eks/iam.py",
                  "airflow_eks/image/__init__.py", "airflow_eks/image/digest.py", "airflow_eks/image/registry.py",
+                 "airflow_eks/image/deployments.py",
                  "Pulumi.yaml", "Pulumi.prod.yaml"):
         (work / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / path, work / path)
@@ -463,3 +464,60 @@ def test_the_pull_request_step_opens_nothing_when_the_stack_runs_the_digest_alre
     pinned = image_stack.set_digest((ROOT / "Pulumi.prod.yaml").read_text(), current)
     status, calls, after = _run_pull_request_step(tmp_path, branch_exists=False, digest=current, stack_text=pinned)
     assert status == 0 and calls == [] and after == pinned
+
+
+# --- deploy.yml: prod records the digest it deploys (tools/image_deploys.py) ---------------------------
+def _prod_steps() -> list[dict[str, Any]]:
+    return deploy_jobs()["prod"]["steps"]
+
+
+def test_prod_records_its_digest_as_the_push_role_before_pulumi_up_and_only_with_a_digest():
+    steps = _prod_steps()
+    names = [s.get("name", s.get("uses", "")) for s in steps]
+    read = next(s for s in steps if s.get("id") == "image")
+    [push_role] = [s for s in steps if uses(s, AWS_CREDENTIALS)]
+    record = next(s for s in steps if "tools.image_deploys record" in s.get("run", ""))
+    setup = next(s for s in steps if s.get("uses") == "./.github/actions/pulumi-setup")
+    up = pulumi_steps(deploy_jobs()["prod"])[0]
+    assert steps.index(read) < steps.index(push_role) < steps.index(record) < steps.index(setup) < steps.index(up), \
+        names
+    assert "python -m tools.image_stack deployed-image prod" in read["run"]
+    assert push_role["with"]["role-to-assume"] == "${{ vars.AWS_IMAGE_PUSH_ROLE_ARN }}"
+    # The deploy role comes after, and replaces the push role's credentials (pulumi-setup).
+    assert setup["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    for step in (push_role, record):
+        assert step["if"] == "steps.image.outputs.digest != ''"
+    assert record["env"] == {"REPOSITORY": "${{ steps.image.outputs.repository }}",
+                             "DIGEST": "${{ steps.image.outputs.digest }}"}
+    assert record["run"] == 'python -m tools.image_deploys record "$REPOSITORY" "$DIGEST"'
+    # No secret reaches these steps, and dev records nothing (the image workflow builds for prod).
+    assert "secrets." not in str([read, push_role, record])
+    assert not any("image_deploys" in s.get("run", "") for s in deploy_jobs()["dev"]["steps"])
+
+
+@pytest.mark.parametrize("digest", ["", "sha256:" + "ab" * 32])
+def test_the_read_step_outputs_the_digest_the_stack_deploys(tmp_path, digest):
+    """The step's script, run by bash on a copy of what it reads: the digest and repository land
+    in GITHUB_OUTPUT, and an empty digest (prod before its first image) skips the record."""
+    from tools import image_stack
+
+    read = next(s for s in _prod_steps() if s.get("id") == "image")
+    work = tmp_path / "checkout"
+    for path in ("tools/__init__.py", "tools/image_stack.py", "airflow_eks/__init__.py", "airflow_eks/iam.py",
+                 "airflow_eks/image/__init__.py", "airflow_eks/image/digest.py", "airflow_eks/image/registry.py",
+                 "airflow_eks/image/deployments.py", "Pulumi.yaml", "Pulumi.prod.yaml"):
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / path, work / path)
+    if digest:
+        stack = work / "Pulumi.prod.yaml"
+        stack.write_text(image_stack.set_digest(stack.read_text(), digest))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text(f'#!/bin/sh\n[ "$2" = pip ] && exit 0\nexec {sys.executable} "$@"\n')
+    (bin_dir / "python").chmod(0o755)
+    output = tmp_path / "output"
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", read["run"]], cwd=work, capture_output=True,
+                          text=True, timeout=60, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+                                                      "GITHUB_OUTPUT": str(output)})
+    assert done.returncode == 0, done.stderr
+    assert output.read_text().splitlines() == [f"digest={digest}", "repository=prod/airflow"]

@@ -2,12 +2,16 @@
 
     python -m tools.image_stack build-args prod            # GITHUB_OUTPUT lines: airflow_version, repository
     python -m tools.image_stack set-digest prod sha256:... # Pulumi.prod.yaml's airflowImageDigest, in place
+    python -m tools.image_stack deployed-image prod        # GITHUB_OUTPUT lines: digest, repository
 
 `build-args` gives the Airflow version the stack deploys (its stack file's airflowVersion, else
 Pulumi.yaml's default), which the Dockerfile builds on, and the repository name the program
 gives the stack's registry. `set-digest` changes exactly one line of the stack file (adding it
 after imageRegistry when missing), keeping every comment, and exits 3 when the file already
-has that digest: the workflow then opens no pull request. Needs PyYAML only (read, not write).
+has that digest: the workflow then opens no pull request. `deployed-image` gives the digest a
+deploy of the stack runs from the stack's own repository (deploy.yml records it there,
+tools/image_deploys.py), empty when the stack sets none or has no registry. Needs PyYAML only
+(read, not write).
 """
 
 from __future__ import annotations
@@ -31,11 +35,26 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def airflow_version(stack: str, root: Path = ROOT) -> str:
+def stack_value(stack: str, key: str, root: Path = ROOT) -> object:
+    """`key` as the stack deploys it: its stack file's value, else Pulumi.yaml's default (None
+    without one)."""
     config = (yaml.safe_load(stack_file(stack, root).read_text()) or {}).get("config") or {}
-    if f"{PROJECT}:airflowVersion" in config:
-        return str(config[f"{PROJECT}:airflowVersion"])
-    return str(yaml.safe_load((root / "Pulumi.yaml").read_text())["config"]["airflowVersion"]["default"])
+    if f"{PROJECT}:{key}" in config:
+        return config[f"{PROJECT}:{key}"]
+    return yaml.safe_load((root / "Pulumi.yaml").read_text())["config"][key].get("default")
+
+
+def airflow_version(stack: str, root: Path = ROOT) -> str:
+    return str(stack_value(stack, "airflowVersion", root))
+
+
+def deployed_digest(stack: str, root: Path = ROOT) -> str:
+    """The digest a deploy of `stack` runs from the stack's own repository: '' when the stack has
+    no registry (imageRegistry) or sets no airflowImageDigest; ValueError for a malformed one."""
+    value = str(stack_value(stack, "airflowImageDigest", root) or "")
+    if stack_value(stack, "imageRegistry", root) is not True or not value:
+        return ""
+    return digest.check(value)
 
 
 def set_digest(text: str, value: str) -> str:
@@ -59,9 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     set_cmd = sub.add_parser("set-digest")
     set_cmd.add_argument("stack")
     set_cmd.add_argument("digest")
+    deployed_cmd = sub.add_parser("deployed-image")
+    deployed_cmd.add_argument("stack")
     args = parser.parse_args(argv)
     if args.command == "build-args":
         print(f"airflow_version={airflow_version(args.stack)}")
+        print(f"repository={registry.repository_name(registry.namespace(args.stack))}")
+        return 0
+    if args.command == "deployed-image":
+        try:
+            print(f"digest={deployed_digest(args.stack)}")
+        except ValueError as exc:
+            print(f"error: airflowImageDigest: {exc}", file=sys.stderr)
+            return 1
         print(f"repository={registry.repository_name(registry.namespace(args.stack))}")
         return 0
     path = stack_file(args.stack)

@@ -6,7 +6,9 @@ one account and region never share a pull-through cache rule or a repository:
 - `<namespace>/airflow`: the Airflow image the image workflow builds and pushes
   (.github/workflows/image.yml), immutable tags, KMS-encrypted, scanned on push;
 - `<namespace>/<upstream registry>/...`: repositories ECR creates on the first pull through
-  the cache rule of that upstream (docker.io, quay.io, registry.k8s.io, public.ecr.aws).
+  the cache rule of that upstream (docker.io, quay.io, registry.k8s.io, public.ecr.aws), with
+  the settings of the rule's repository creation template: the registry's KMS key, mutable
+  tags, an age-based lifecycle policy and the stack's tags.
 
 The registry's host is the account's (`<account>.dkr.ecr.<region>.amazonaws.com`), so
 `<host>/<namespace>` is the stack's imageMirror: airflow_eks/images.py then pulls every public
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from airflow_eks import iam
+from airflow_eks.image import deployments
 
 # ECR's limits on a pull-through cache rule's prefix (API reference, CreatePullThroughCacheRule
 # ecrRepositoryPrefix: 2 to 30 characters, path components of this pattern).
@@ -120,11 +123,18 @@ def cache_rules(space: str, upstreams: Iterable[str]) -> tuple[CacheRule, ...]:
 
 
 def lifecycle_policy(keep_images: int) -> dict:
-    """The repository's lifecycle policy (ECR user guide, "Lifecycle policy properties"):
-    untagged images (a tag the workflow never sets, or a failed push) expire after a day;
-    of the tagged ones the newest `keep_images` stay, so a rollback to any of the last
-    `keep_images` digests still pulls. `tagged` needs a tagPatternList (or tagPrefixList);
-    `*` matches every tag."""
+    """The repository's lifecycle policy (ECR user guide, "Lifecycle policy properties"), applied
+    in priority order, an image matched by a rule being out of reach of every later one:
+
+    1. untagged images (a failed push; the workflow pushes nothing untagged) expire a day after
+       their push;
+    2. images carrying a `deployed-*` tag (deployments.py: the digest prod runs and the ones
+       deployed before it) are kept: at most len(deployments.TAGS) images can carry one, fewer
+       than the rule's count, so it expires none, and rule 3 cannot reach them;
+    3. of the other tagged images the newest `keep_images` by push time stay, so a rollback to
+       any of those still pulls.
+
+    `tagged` needs a tagPatternList (or tagPrefixList); `*` matches every tag."""
     if keep_images < 1:
         raise ValueError("keep at least one image")
     return {"rules": [
@@ -137,12 +147,105 @@ def lifecycle_policy(keep_images: int) -> dict:
         },
         {
             "rulePriority": 2,
+            "description": "Keep every image a deploy recorded (deployed-* tags: the running digest and "
+                           f"the {deployments.HISTORY - 1} before it)",
+            "selection": {"tagStatus": "tagged", "tagPatternList": [deployments.TAG_PATTERN],
+                          "countType": "imageCountMoreThan", "countNumber": deployments.PROTECTED_COUNT},
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 3,
             "description": f"Keep the {keep_images} most recently pushed tagged images",
             "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
                           "countNumber": keep_images},
             "action": {"type": "expire"},
         },
     ]}
+
+
+def mutable_tag_filters() -> list[dict]:
+    """The repository's exclusions from tag immutability: the deploy records' tags only, which
+    must move from one digest to the next (ImageTagMutabilityExclusionFilter: WILDCARD, at most
+    two `*`). Every tag the image workflow pushes stays immutable."""
+    return [{"filter": deployments.TAG_PATTERN, "filterType": "WILDCARD"}]
+
+
+# The repositories ECR creates on a first pull through a cache rule get their settings from a
+# repository creation template whose prefix is the rule's prefix (CreateRepositoryCreationTemplate
+# prefix: "When using a pull through cache rule, the repository prefix you specify during rule
+# creation is what you should specify as your repository creation template prefix as well").
+CACHE_TEMPLATE_APPLIED_FOR = ("PULL_THROUGH_CACHE",)
+# ECR refreshes a cached tag from upstream at most once a day and may not be able to when tags
+# are immutable (ECR user guide, pull through cache considerations): cache tags stay mutable.
+CACHE_TAG_MUTABILITY = "MUTABLE"
+CACHE_EXPIRY_DAYS = 180
+
+
+def cache_lifecycle_policy() -> dict:
+    """The lifecycle policy of every cache repository: images expire CACHE_EXPIRY_DAYS after ECR
+    imported them, tagged or not.
+
+    Safe because a cache refills itself: the next pull of an expired image imports it from
+    upstream again. That pull is what expiry costs: one upstream pull per image (Docker Hub counts
+    it against the dockerHubCredentials account's pull limit), a slower first start on that node,
+    and, while the upstream registry is down, a pod that needs the image waits in
+    ImagePullBackOff. Images in the cache are the pinned sidecar versions the program runs
+    (StatsD, git-sync, PgBouncer, the autoscaler, the load balancer controller) and, before the
+    first digest, the official Airflow image; they change with the program's upgrades, every few
+    months. 180 days is two such cycles: the versions a stack runs rarely reach it, the ones
+    superseded by upgrades go, and a long-unchanged stack pays one upstream pull per image twice
+    a year.
+
+    Not a count per repository: one cache repository holds several images in use at once
+    (docker.io/apache/airflow holds both PgBouncer images beside Airflow's), and upgrades of one
+    would push the others out. Not a separate rule for untagged images: a multi-architecture
+    image is cached as a tagged index referencing untagged per-platform images; one age rule
+    treats them alike, where an untagged rule would rely on ECR declining to expire images an
+    index still references."""
+    return {"rules": [{
+        "rulePriority": 1,
+        "description": f"Expire cached images {CACHE_EXPIRY_DAYS} days after they were imported; the next "
+                       "pull imports them again",
+        "selection": {"tagStatus": "any", "countType": "sinceImagePushed", "countUnit": "days",
+                      "countNumber": CACHE_EXPIRY_DAYS},
+        "action": {"type": "expire"},
+    }]}
+
+
+# What ECR does with the template's role when it creates a cache repository (ECR user guide,
+# "Create a custom policy for repository creation templates": ecr:CreateRepository,
+# ecr:ReplicateImage, ecr:TagResource, and kms:CreateGrant, kms:RetireGrant, kms:DescribeKey,
+# all on "*"). Scoped here to the cache repositories and the registry's key; ReplicateImage is
+# for REPLICATION templates only.
+CACHE_TEMPLATE_ECR_ACTIONS = ("ecr:CreateRepository", "ecr:TagResource")
+CACHE_TEMPLATE_KMS_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant")
+ECR_SERVICE = "ecr.amazonaws.com"
+
+
+def cache_template_role_policy(*, key_arn: str, repository_arns: Sequence[str]) -> dict:
+    """What the creation templates' role may do: create and tag the cache repositories (and no
+    other), and create the grants that let ECR use the registry's key for them (ECR user guide,
+    "Encryption at rest": whoever creates a repository encrypted with a customer managed key needs
+    kms:CreateGrant, kms:RetireGrant and kms:DescribeKey on it)."""
+    if not repository_arns:
+        raise ValueError("at least one cache repository prefix")
+    return iam.document(
+        iam.allow(CACHE_TEMPLATE_ECR_ACTIONS, list(repository_arns), sid="CreateCacheRepositories"),
+        iam.allow(CACHE_TEMPLATE_KMS_ACTIONS, [key_arn], sid="EncryptThemWithTheRegistryKey"),
+    )
+
+
+def cache_repository_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags of the cache repositories: the stack's (cost reports and the stack's leftovers
+    after a teardown are found by them), but `managed-by` names who creates and deletes them, ECR's
+    pull-through cache, not Pulumi: `pulumi destroy` leaves them."""
+    return {**tags, "managed-by": "ecr-pull-through-cache"}
+
+
+def cache_template_trust() -> dict:
+    """The trust policy ECR's documentation gives the template role: ecr.amazonaws.com assumes it
+    (ECR user guide, "Create an IAM role for repository creation templates")."""
+    return iam.service_trust(ECR_SERVICE)
 
 
 def repository_policy(*, node_role_arn: str, push_role_arn: str = "") -> dict:

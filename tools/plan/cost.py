@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from airflow_eks import formats, scrape
+from airflow_eks.image import deployments
 from tools.plan import support
 from tools.plan.model import lookup
 
@@ -95,13 +96,21 @@ def quantity_gib(text: Any) -> float:
 
 
 def kept_images(policy: Any) -> int | None:
-    """How many tagged images an ECR lifecycle policy (JSON text) keeps, or None without a rule
-    that counts them."""
+    """At most how many tagged images an ECR lifecycle policy (JSON text) keeps, or None when
+    some tagged images match no rule that counts them (nothing then expires them).
+
+    The sum over its count rules (a rule keeps at most its countNumber of the images it matches,
+    and every image is expired by one rule or none), needing one rule that matches every tagged
+    image (`tagPatternList: ["*"]`, or tagStatus any). The rule keeping the deploy records
+    (airflow_eks/image/deployments.py) matches at most len(deployments.TAGS) images, whatever its
+    countNumber: a tag names one image."""
     rules = (json.loads(policy) if isinstance(policy, str) else policy or {}).get("rules", [])
-    counts = [r["selection"]["countNumber"] for r in rules
-              if r.get("selection", {}).get("tagStatus") in ("tagged", "any")
-              and r["selection"].get("countType") == "imageCountMoreThan"]
-    return min(counts) if counts else None
+    counting = [r["selection"] for r in rules if r.get("selection", {}).get("tagStatus") in ("tagged", "any")
+                and r["selection"].get("countType") == "imageCountMoreThan"]
+    if not any(s["tagStatus"] == "any" or s.get("tagPatternList") == ["*"] for s in counting):
+        return None
+    return sum(min(s["countNumber"], len(deployments.TAGS)) if s.get("tagPatternList") == [deployments.TAG_PATTERN]
+               else s["countNumber"] for s in counting)
 
 
 def _of(entries: list[dict], types: str | tuple[str, ...]) -> list[dict]:
@@ -280,7 +289,8 @@ class _Estimator:
                 self.warnings.append(f"ECR repository {name} keeps images without limit (no lifecycle "
                                      "policy counting tagged images): priced as one image")
             gb = (kept or 1) * ecr["airflow_image_gb"]
-            self.add(f"ecr:{name}", f"ECR storage {name}: {kept or 1} kept images x {ecr['airflow_image_gb']:g} GB",
+            self.add(f"ecr:{name}",
+                     f"ECR storage {name}: up to {kept or 1} kept images x {ecr['airflow_image_gb']:g} GB",
                      gb * ecr["storage_gb_month"])
         rules = _of(entries, ECR_CACHE_RULE)
         if rules:

@@ -43,9 +43,11 @@ KEY_INPUTS: dict[str, tuple[str, ...]] = {
     "aws:amp/scraper:Scraper": ("alias", "source.eks.subnetIds", "roleConfiguration"),
     "aws:sns/topic:Topic": ("kmsMasterKeyId",),
     # imageRegistry (components/registry.py)
-    "aws:ecr/repository:Repository": ("name", "imageTagMutability", "imageScanningConfiguration",
-                                      "encryptionConfigurations"),
+    "aws:ecr/repository:Repository": ("name", "imageTagMutability", "imageTagMutabilityExclusionFilters",
+                                      "imageScanningConfiguration", "encryptionConfigurations"),
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": ("ecrRepositoryPrefix", "upstreamRegistryUrl"),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": ("prefix", "appliedFors", "imageTagMutability",
+                                                                      "encryptionConfigurations"),
 }
 
 
