@@ -1,4 +1,4 @@
-"""Airflow run from the generated configuration, with only what cannot exist here changed.
+"""The pinned Airflow run from the generated configuration, with only what cannot exist here changed.
 
 Every change from what the cluster would run is made here or in the fixture that needs it, and
 is listed in CHANGES (docs/development.md, Runtime tier, summarises it).
@@ -27,6 +27,11 @@ CHANGES = {
                    "cluster's port",
     "cluster-dns": "[core] execution_api_server_url and [metrics] statsd_host name cluster Services -> "
                    "127.0.0.1",
+    "statsd-port": "[metrics] statsd_port 9125 -> the test StatsD exporter's free port (a free port nobody "
+                   "reads for homes without one): ports are shared on this machine",
+    "task-statsd": "the task pods' own StatsD exporter (airflow-task-statsd) is not run: LocalExecutor's task "
+                   "processes share the scheduler's environment and send to the chart's exporter, whose mapping "
+                   "maps every task metric as the task exporter's does (tests/test_task_statsd.py; test_metrics.py)",
     "dags-folder": "[core] dags_folder (gitSync checkout) -> the tests' sample DAGs",
     "aws": "EKS Pod Identity credentials -> static test credentials and AWS_ENDPOINT_URL of the moto server",
     "executor": "[core] executor KubernetesExecutor -> LocalExecutor (no Kubernetes here; test 5 only)",
@@ -95,8 +100,10 @@ def async_url(url: str, driver: str) -> str:
     return f"postgresql+{driver}://{url.split('://', 1)[1]}"
 
 
-def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, executor: str | None = None) -> str:
-    """The chart's airflow.cfg with CHANGES cluster-dns, dags-folder and (if asked) executor."""
+def local_cfg(cfg: str, *, api_port: int, statsd_port: int, dags_folder: Path | None = None,
+              executor: str | None = None) -> str:
+    """The chart's airflow.cfg with CHANGES cluster-dns, statsd-port, dags-folder and (if asked)
+    executor."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # keep keys exactly as rendered
     parser.read_string(cfg)
@@ -105,6 +112,7 @@ def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, execu
     for section in ("metrics", "scheduler"):
         if parser.has_option(section, "statsd_host"):
             parser.set(section, "statsd_host", services.LOOPBACK)
+            parser.set(section, "statsd_port", str(statsd_port))
     if dags_folder is not None:
         parser.set("core", "dags_folder", str(dags_folder))
     if executor is not None:
@@ -114,12 +122,18 @@ def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, execu
     return out.getvalue()
 
 
+def cfg_get(cfg: str, section: str, key: str) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(cfg)
+    return parser.get(section, key)
+
+
 class AirflowHome:
     """An AIRFLOW_HOME with the rendered airflow.cfg, and each component's environment as the
     chart gives it to that component's container."""
 
     def __init__(self, path: Path, gen: Generated, *, pgbouncer_port: int, api_port: int | None = None,
-                 dags_folder: Path | None = None, executor: str | None = None,
+                 statsd_port: int | None = None, dags_folder: Path | None = None, executor: str | None = None,
                  extra_env: dict[str, str] | None = None, venv: Path = services.AIRFLOW_VENV) -> None:
         self.path = path
         self.gen = gen
@@ -131,7 +145,9 @@ class AirflowHome:
         self.replace: dict[str, str] = {}
         """Mounted file (path under airflowHome) -> content to use instead (stated by the test)."""
         path.mkdir(parents=True, exist_ok=True)
-        self.cfg = local_cfg(gen.airflow_cfg(), api_port=self.api_port, dags_folder=dags_folder, executor=executor)
+        self.statsd_port = statsd_port or services.free_port()
+        self.cfg = local_cfg(gen.airflow_cfg(), api_port=self.api_port, statsd_port=self.statsd_port,
+                             dags_folder=dags_folder, executor=executor)
         (path / "airflow.cfg").write_text(self.cfg)
 
     def container_home(self, container: dict) -> Path:
