@@ -23,12 +23,15 @@ def test_a_dag_runs_to_success_and_its_log_is_served_from_s3(stack, admin_token)
     run_url = f"{stack.api}/api/v2/dags/{DAG}/dagRuns/{run['dag_run_id']}"
     _, tis = api.call("GET", f"{run_url}/taskInstances", token=admin_token)
     states = {ti["task_id"]: ti["state"] for ti in tis["task_instances"]}
+    tries = {ti["task_id"]: ti["try_number"] for ti in tis["task_instances"]}
     assert run["state"] == "success", (states, services.tail(stack.processes["scheduler"].log, 60))
     assert states == {"say_hello": "success", "deferred_wait": "success"}, states
     # The deferred task came back through the triggerer (only a fired trigger resumes it).
-    # (The task's state is set before its process uploads the log: poll, bounded.)
+    # (The task's state is set before its process uploads the log: poll, bounded.) Its last try
+    # is the one that resumed (a retry after apache/airflow#72716 defers and resumes again).
     resumed = f"{MARKER}: resumed after the triggerer fired"
-    deferred = api.poll(lambda: api.call("GET", f"{run_url}/taskInstances/deferred_wait/logs/1", token=admin_token),
+    last = f"{run_url}/taskInstances/deferred_wait/logs/{tries['deferred_wait']}"
+    deferred = api.poll(lambda: api.call("GET", last, token=admin_token),
                         lambda r: r[0] == 200 and resumed in json.dumps(r[1]), timeout=60, what="resumed log")
     assert "triggerer_job_runner" in json.dumps(deferred[1])  # the trigger's own lines, from the triggerer
 
