@@ -384,7 +384,11 @@ def test_the_release_reads_the_carried_over_fernet_key_and_a_teardown_keeps_a_co
     copy = restored.one("aws:secretsmanager/secret:Secret", name="airflow-fernet-key")
     assert copy.get("namePrefix") == fernet.copy_name_prefix("airflow-eks", "prod")
     assert not copy.get("namePrefix").startswith(airflow_iam.SECRETS_PREFIXES)  # never read as a connection
-    assert all(r.options["retain_on_delete"] and r.options["protect"] for r in (copy, version))
+    assert all(r.options["retain_on_delete"] for r in (copy, version)) and copy.options["protect"]
+    # A new fernetKey (a rotation: "<new>,<old>") replaces the version, its secret_string being
+    # ForceNew (terraform-provider-aws aws_secretsmanager_secret_version), and Pulumi refuses to
+    # replace a protected resource: the version must not be, or a prod `up` stops there.
+    assert not version.options["protect"]
     assert restored.outputs["fernetKeySecretName"] == ("airflow-eks-prod-fernet-key-20261123000000", False)
     # dev keeps nothing, so no copy either.
     assert programs["dev"].find("aws:secretsmanager/secret:Secret") == []
