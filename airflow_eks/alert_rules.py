@@ -1,9 +1,19 @@
 """The alerting rules evaluated in the AMP workspace (one rule group namespace), as data.
 
 Each rule carries a `runbook` annotation: the section of docs/metrics.md ("Alerts and runbooks")
-that says what it means and what to do. tests/test_alert_rules.py parses the YAML, checks
-every expression with a PromQL parser, and checks that every metric a rule reads is produced
-by the StatsD mapping or one of the collector's keep-lists.
+that says what it means and what to do. tests/test_alert_rules.py checks them with promtool
+(syntax, and unit tests whose series start as the real exporters start them);
+tests/test_metric_names.py that every metric a rule reads is one the pinned Airflow really
+sends (its capture) through the StatsD mapping, or one a collector keep-list names; the
+runtime tier provokes each alert it can with the real Airflow and a real Prometheus.
+
+Two facts about the inputs shape the expressions:
+
+- statsd_exporter creates a counter series at its first increment, already at 1 or more, and
+  increase() reads a series' first sample as its starting point: the first failure of a task,
+  or the first task of a DAG, would be invisible. `increase_since_birth` counts it.
+- A series that does not exist yet (a new cluster, an exporter restart) makes an expression
+  empty, not 0: every rule says what it means when its input is absent.
 """
 
 from __future__ import annotations
@@ -27,6 +37,13 @@ PGBOUNCER_MAX_WAIT_SECONDS = 5
 RUNBOOK_SECTION = "docs/metrics.md#runbook-"
 
 assert SPOT_SCALE_UP_ALLOWANCE_SECONDS < helm_values.TASK_QUEUED_TIMEOUT_SECONDS
+
+
+def increase_since_birth(metric: str, window: str) -> str:
+    """Per series, increase() over `window` if the series existed `window` ago, else its whole
+    value (it was born inside the window, with its first increments in it)."""
+    existed = f"{metric} offset {window}"
+    return f"((increase({metric}[{window}]) and {existed}) or ({metric} unless {existed}))"
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,9 @@ class AlertRule:
 
 def rules(*, system_min_nodes: int) -> tuple[AlertRule, ...]:
     statsd, kubelet = scrape.JOB_STATSD, scrape.JOB_KUBELET
+    failed = f"sum({increase_since_birth('airflow_ti_failures_total', '30m')})"
+    succeeded = f"sum({increase_since_birth('airflow_ti_successes_total', '30m')})"
+    allowance = f"{SPOT_SCALE_UP_ALLOWANCE_SECONDS // 60}m"
     return (
         AlertRule(
             "AirflowSchedulerHeartbeatStale",
@@ -65,19 +85,21 @@ def rules(*, system_min_nodes: int) -> tuple[AlertRule, ...]:
             "10m", "warning", "{{ $value }} DAG file(s) fail to import: their DAGs are not scheduled."),
         AlertRule(
             "AirflowTaskFailureRateHigh",
-            f"(sum(increase(airflow_ti_finish_total{{state=\"failed\"}}[30m])) "
-            f"/ sum(increase(airflow_ti_finish_total[30m])) > {TASK_FAILURE_RATIO}) "
-            f"and sum(increase(airflow_ti_finish_total{{state=\"failed\"}}[30m])) >= {TASK_FAILURE_MIN_COUNT}",
-            "10m", "warning", f"More than {TASK_FAILURE_RATIO:.0%} of finished tasks failed in 30 minutes."),
+            # Attempts, from the task runner: a failed attempt (retried or final) counts once, a
+            # deferral not at all (it is neither). No success at all is 0, not a missing ratio.
+            f"({failed} / ({failed} + ({succeeded} or vector(0))) > {TASK_FAILURE_RATIO}) "
+            f"and {failed} >= {TASK_FAILURE_MIN_COUNT}",
+            "10m", "warning", f"More than {TASK_FAILURE_RATIO:.0%} of task attempts failed in 30 minutes."),
         AlertRule(
             "AirflowTasksQueuedTooLong",
-            # Tasks that did start waited too long, or tasks wait and none starts at all.
-            f"max(airflow_task_queued_duration_seconds{{quantile=\"0.9\"}}) > {SPOT_SCALE_UP_ALLOWANCE_SECONDS} "
-            f"or (sum(airflow_pool_queued_slots) > 0 "
-            f"and sum(increase(airflow_ti_start_total[{SPOT_SCALE_UP_ALLOWANCE_SECONDS // 60}m])) == 0)",
+            # Tasks wait in the queued state and none has started for a spot scale-up's time:
+            # their pods get no capacity. (Airflow sends no time-in-queue for tasks run through
+            # the Execution API.) No start ever recorded counts as none.
+            f"sum(airflow_pool_queued_slots) > 0 "
+            f"unless sum({increase_since_birth('airflow_ti_start_total', allowance)}) > 0",
             "5m", "critical",
-            f"Tasks stay queued longer than spot scale-up allows ({SPOT_SCALE_UP_ALLOWANCE_SECONDS // 60} min): "
-            "no capacity for task pods."),
+            f"Tasks are queued and none has started for {SPOT_SCALE_UP_ALLOWANCE_SECONDS // 60} minutes "
+            "(spot scale-up allows that long): no capacity for task pods."),
         AlertRule(
             "PgBouncerClientsWaiting",
             f"sum(pgbouncer_exporter_pools_waiting_clients) > 0 "

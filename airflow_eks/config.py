@@ -42,6 +42,7 @@ from airflow_eks.config_reader import (
 from airflow_eks.image import digest, lookup, registry
 from airflow_eks.restore import lookups as restore_lookups
 from airflow_eks.restore import settings as restore
+from airflow_eks.support import airflow_calendar
 
 PROJECT = "airflow-eks"
 
@@ -366,7 +367,7 @@ def _cluster(r: Reader, day: dt.date) -> ClusterSettings:
 
 
 def _postgres_version(value: str) -> str:
-    allowed = "a PostgreSQL major or major.minor that Airflow 3.1 supports: " + ", ".join(
+    allowed = "a PostgreSQL major or major.minor that Airflow 3.3 supports: " + ", ".join(
         str(m) for m in versions.SUPPORTED_POSTGRES_MAJORS
     )
     if not _POSTGRES_VERSION.fullmatch(value) or int(value.split(".")[0]) not in versions.SUPPORTED_POSTGRES_MAJORS:
@@ -398,8 +399,18 @@ def _database(r: Reader) -> DatabaseSettings:
 def _airflow_version(value: str) -> str:
     major, _, _ = formats.semver(value)
     if major != 3:
-        raise ValueError("an Airflow 3.x version such as 3.1.8 (the chart values assume Airflow 3)")
+        raise ValueError("an Airflow 3.x version such as 3.3.2 (the chart values assume Airflow 3)")
     return value
+
+
+def _judged_airflow_version(r: Reader, day: dt.date) -> str:
+    """airflowVersion, accepted for any 3.x release; a warning when Airflow no longer patches it,
+    a newer patch is out, or the calendar does not know it (airflow_eks/support/airflow_calendar.py)."""
+    version = r.string("airflowVersion", _airflow_version)
+    warning = airflow_calendar.warning(airflow_calendar.support(version, day))
+    if warning:
+        pulumi.log.warn(warning)
+    return version
 
 
 def _git_sync_period(value: str) -> str:
@@ -488,11 +499,11 @@ def _task_resources(r: Reader) -> TaskResources:
     )
 
 
-def _airflow(r: Reader) -> AirflowSettings:
+def _airflow(r: Reader, day: dt.date) -> AirflowSettings:
     return AirflowSettings(
         chart_version=r.choice("airflowChartVersion", versions.SUPPORTED_AIRFLOW_CHART_VERSIONS),
         image_repository=r.string("airflowImageRepository", formats.image_repository),
-        version=r.string("airflowVersion", _airflow_version),
+        version=_judged_airflow_version(r, day),
         git_sync=_git_sync(r),
         scheduler_replicas=r.integer("schedulerReplicas", 1, 10),
         api_server_replicas=r.integer("apiServerReplicas", 1, 10),
@@ -601,7 +612,8 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     would otherwise be silently ignored); the ones that need AWS (which zones the region
     offers, with imageRegistry the account whose registry the stack owns, and the snapshot and
     buckets a restore names, `lookups`) run last, still before any resource exists. `today`
-    (default: the UTC day of the run) is the day the Kubernetes version's EKS support is judged on.
+    (default: the UTC day of the run) is the day the Kubernetes version's EKS support and the
+    Airflow version's support are judged on.
     """
     config_keys.check(all_keys(), config_keys.read_project_file())
     r = Reader()
@@ -609,7 +621,8 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     project, stack = pulumi.get_project(), pulumi.get_stack()
     region = aws.string("region", formats.aws_region)
     tags = _tags(aws, project, stack)
-    cluster = _cluster(r, today or kubernetes_support.today())
+    day = today or kubernetes_support.today()
+    cluster = _cluster(r, day)
     database = _database(r)
     data = DataSettings(
         protect_data=r.boolean("protectData"),
@@ -617,7 +630,7 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
         log_retention_days=r.integer("logRetentionDays", 1, 3650),
         task_bucket_names=r.strings("taskS3BucketNames", formats.s3_bucket_name),
     )
-    airflow = _airflow(r)
+    airflow = _airflow(r, day)
     image_mirror = _image_mirror(r, airflow.image_repository)
     _docker_hub_credentials(r)
     image_registry = _image_registry(r, stack, image_mirror)

@@ -179,6 +179,9 @@ def airflow_values(
         "migrateDatabaseJob": {
             **_system(COMPONENT_RESOURCES["job"]),
             "enabled": True, "useHelmHooks": False, "applyCustomEnv": False,
+            # `airflow db migrate` with a guard against deadlocks with the old release's sessions
+            # during a version change, retried in place (local_settings.py says why and how).
+            "args": migration_args(),
             "serviceAccount": _no_token(),
             "ttlSecondsAfterFinished": JOB_TTL_SECONDS,
             **_scratch(),
@@ -279,6 +282,15 @@ def _merge(into: dict, extra: dict) -> None:
             _merge(into[key], value)
         else:
             into[key] = copy.deepcopy(value)
+
+
+def migration_args() -> list[str]:
+    """The migration Job's container args: the mounted airflow_local_settings.py run as a script,
+    which runs `airflow db migrate` with its guard and bounded retries. $AIRFLOW_HOME is the
+    image's (/opt/airflow, where the chart mounts the module under config/); no `$(...)`, which
+    Kubernetes would read as a variable reference."""
+    module = f"$AIRFLOW_HOME/config/{local_settings.MODULE}.py"
+    return ["bash", "-c", f'exec python "{module}" {local_settings.MIGRATE_COMMAND}']
 
 
 def generation_annotations(generations: Generations) -> dict[str, dict[str, str]]:

@@ -86,10 +86,24 @@ SSO_CLIENT_SECRET_KEY = "client-secret"
 GIT_CREDENTIAL_KEYS = ("GIT_SYNC_USERNAME", "GIT_SYNC_PASSWORD", "GITSYNC_USERNAME", "GITSYNC_PASSWORD")
 
 
-def metadata_connection(*, user: str, password: str) -> str:
-    """SQLAlchemy URL Airflow uses: to PgBouncer in the cluster, not to RDS.
+# The metadata URL's driver, named so that no library upgrade picks another one: SQLAlchemy 2.1
+# makes a bare `postgresql://` mean psycopg 3, which prepares statements on the server after five
+# executions; through PgBouncer's transaction pooling the next transaction may run on another
+# server connection, and the API server died with `prepared statement "_pg3_1" does not exist`
+# (issue 19: Airflow 3.3.2 with dependencies newer than its release). psycopg2 never prepares.
+# Airflow derives its async URL from this one by swapping the driver (airflow_eks/local_settings.py
+# makes that engine safe behind PgBouncer for either async driver).
+METADATA_URL_SCHEME = "postgresql+psycopg2"
 
-    No query parameters: Airflow 3 derives its asyncpg URL from this one by swapping the
+
+def metadata_connection(*, user: str, password: str) -> str:
+    """SQLAlchemy URL Airflow uses: to PgBouncer in the cluster, not to RDS, with psycopg2.
+
+    The chart also hands it to Airflow as AIRFLOW_CONN_AIRFLOW_DB, where the connection type
+    reads `postgresql+psycopg2`, not `postgres`: a task that wants the metadata database as a
+    Connection should name its own (Airflow 3 tasks reach it only through the API anyway).
+
+    No query parameters: Airflow 3 derives its async URL from this one by swapping the
     scheme (settings.SQL_ALCHEMY_CONN_ASYNC), and asyncpg rejects libpq-only parameters
     (`sslmode=disable` made every async session fail with "connect() got an unexpected keyword
     argument 'sslmode'"; found by the runtime tier). Both drivers then default to `prefer`,
@@ -97,7 +111,7 @@ def metadata_connection(*, user: str, password: str) -> str:
     the leg stays inside the cluster network. TLS is enforced on the PgBouncer -> RDS leg
     (`server_tls_sslmode` in `pgbouncer_ini`).
     """
-    return (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}"
+    return (f"{METADATA_URL_SCHEME}://{quote(user, safe='')}:{quote(password, safe='')}"
             f"@{PGBOUNCER_HOST}:{PGBOUNCER_PORT}/{PGBOUNCER_DATABASE}")
 
 

@@ -1,18 +1,25 @@
 """Airflow's StatsD metrics as stable Prometheus names with labels: the exporter's mapping.
 
-Airflow 3.1 sends StatsD without tags (no InfluxDB/DogStatsD wire format here), so ids live
-inside dotted names (`ti.finish.<dag_id>.<task_id>.<state>`). The chart's StatsD exporter
-turns them into Prometheus series through this mapping (chart value `statsd.overrideMappings`).
-It is an allowlist: what dashboards and alerts read gets a name with labels (dag_id, task_id,
-state, pool, ...), and the final rule drops everything else, so a new DAG cannot multiply the
-series (and the bill, see series_estimate) with flat names the chart's default would keep.
+Airflow sends StatsD without tags (no InfluxDB/DogStatsD wire format here), so ids live inside
+dotted names (`ti.finish.<dag_id>.<task_id>.<state>`). The chart's StatsD exporter turns them
+into Prometheus series through this mapping (chart value `statsd.overrideMappings`). It is an
+allowlist: what dashboards and alerts read gets a name with labels (dag_id, task_id, state,
+pool, ...), and the final rule drops everything else, so a new DAG cannot multiply the series
+(and the bill, see scrape.series_estimate) with flat names the chart's default would keep.
 
-Counters end in `_total` whichever exposition format the scraper negotiates (OpenMetrics adds
-the suffix to a counter named without it; the classic text format does not). Timers become
-summaries in seconds (`<name>{quantile}`, `<name>_sum`, `<name>_count`).
+Every rule maps a name the pinned Airflow was seen sending, with the type it was sent as:
+tests/data/airflow-statsd-metrics.txt, generated from the runtime tier's capture, is what the
+offline tests check the mapping against (tests/test_metric_names.py), through a port of
+statsd_exporter's own mapper (tests/statsd_exporter). Names Airflow sends only on rare faults
+(heartbeat failures, zombie tasks, parse timeouts) are not in that capture, so not mapped.
+Airflow 3.3 sends several gauges twice, under a name without ids (`executor.open_slots`,
+`pool.open_slots`) and under its older name with them (`executor.open_slots.<executor>`,
+`pool.open_slots.<pool>`); exactly one of each pair is mapped, so nothing is counted twice.
 
-Matching follows statsd_exporter: glob rules first (`*` is one dot-separated segment), then
-regex rules in order (`produced` below reproduces that for the tests and the series estimate).
+Counters end in `_total` (statsd_exporter serves the classic text format, which keeps a
+counter's name as mapped). Timers become summaries in seconds (`<name>{quantile}`,
+`<name>_sum`, `<name>_count`). statsd_exporter tries glob rules first (`*` is one
+dot-separated segment, the earliest matching rule wins), then regex rules in order.
 """
 
 from __future__ import annotations
@@ -57,56 +64,49 @@ RULES: tuple[Rule, ...] = (
     _g("scheduler_heartbeat", "airflow_scheduler_heartbeat_total", "counter"),
     _g("dag_processor_heartbeat", "airflow_dag_processor_heartbeat_total", "counter"),
     _g("triggerer_heartbeat", "airflow_triggerer_heartbeat_total", "counter"),
-    # A regex: statsd_exporter globs match whole segments only.
-    _r(r"([^.]+)_heartbeat_failure", "airflow_job_heartbeat_failure_total", "counter", job_name="$1"),
     # Scheduler loop.
     _g("scheduler.scheduler_loop_duration", "airflow_scheduler_loop_duration_seconds", "timer"),
     _g("scheduler.critical_section_duration", "airflow_scheduler_critical_section_duration_seconds", "timer"),
     _g("scheduler.tasks.starving", "airflow_scheduler_tasks_starving", "gauge"),
     _g("scheduler.tasks.executable", "airflow_scheduler_tasks_executable", "gauge"),
-    _g("scheduler.tasks.killed_externally", "airflow_scheduler_tasks_killed_externally_total", "counter"),
-    # DAG parsing.
+    # DAG parsing. Per file, the time since it was last parsed (every Airflow 3 sends it; a
+    # per-file parse duration only 3.3 does).
     _g("dagbag_size", "airflow_dagbag_size", "gauge"),
     _g("dag_processing.import_errors", "airflow_dag_processing_import_errors", "gauge"),
     _g("dag_processing.total_parse_time", "airflow_dag_processing_total_parse_time_seconds", "gauge"),
     _g("dag_processing.file_path_queue_size", "airflow_dag_processing_file_path_queue_size", "gauge"),
-    _g("dag_processing.processor_timeouts", "airflow_dag_processing_processor_timeouts_total", "counter"),
-    _g("dag_processing.last_duration.*", "airflow_dag_processing_last_duration_seconds", "timer",
+    _g("dag_processing.last_run.seconds_ago.*", "airflow_dag_processing_last_run_seconds_ago", "gauge",
        dag_file="$1"),
-    # Executor (KubernetesExecutor): the executor-suffixed names appear only with several executors.
-    _g("executor.open_slots", "airflow_executor_open_slots", "gauge", executor="default"),
-    _g("executor.queued_tasks", "airflow_executor_queued_tasks", "gauge", executor="default"),
-    _g("executor.running_tasks", "airflow_executor_running_tasks", "gauge", executor="default"),
-    _g("executor.open_slots.*", "airflow_executor_open_slots", "gauge", executor="$1"),
-    _g("executor.queued_tasks.*", "airflow_executor_queued_tasks", "gauge", executor="$1"),
-    _g("executor.running_tasks.*", "airflow_executor_running_tasks", "gauge", executor="$1"),
+    # Executor: the stack runs one (KubernetesExecutor), whose gauges every Airflow 3 sends
+    # without a suffix; 3.3 sends them again suffixed with the executor's class name.
+    _g("executor.open_slots", "airflow_executor_open_slots", "gauge"),
+    _g("executor.queued_tasks", "airflow_executor_queued_tasks", "gauge"),
+    _g("executor.running_tasks", "airflow_executor_running_tasks", "gauge"),
     # Pools.
     _g("pool.open_slots.*", "airflow_pool_open_slots", "gauge", pool="$1"),
     _g("pool.queued_slots.*", "airflow_pool_queued_slots", "gauge", pool="$1"),
     _g("pool.running_slots.*", "airflow_pool_running_slots", "gauge", pool="$1"),
     _g("pool.starving_tasks.*", "airflow_pool_starving_tasks", "gauge", pool="$1"),
-    # Task outcomes. Task ids inside a TaskGroup contain dots (`group.task`), so the task
-    # segment is a regex that may span segments. Only outcomes keep task_id (3 states a task):
-    # counters and timers of different tasks merge correctly into a per-DAG series, which
-    # keeps the series count (the bill) proportional to DAGs rather than tasks. The per-task
-    # state gauges (ti.queued/running/...) are dropped: gauges would overwrite each other when
-    # merged, and the pool and executor gauges carry the same totals.
+    # Task outcomes. Task ids inside a TaskGroup contain dots (`group.task`; 3.3 sends
+    # `group__task`), so the task segment is a regex that may span segments. Only outcomes
+    # keep task_id (4 states a task: success, failed, up_for_retry, deferred): counters and
+    # timers of different tasks merge correctly into a per-DAG series, which keeps the series
+    # count (the bill) proportional to DAGs rather than tasks.
     _r(r"ti\.start\.([^.]+)\..+", "airflow_ti_start_total", "counter", dag_id="$1"),
     _r(r"ti\.finish\.([^.]+)\.(.+)\.([^.]+)", "airflow_ti_finish_total", "counter",
        dag_id="$1", task_id="$2", state="$3"),
     _r(r"dag\.([^.]+)\..+\.duration", "airflow_task_duration_seconds", "timer", dag_id="$1"),
-    _r(r"dag\.[^.]+\..+\.queued_duration", "airflow_task_queued_duration_seconds", "timer"),
+    # From scheduled to queued, all tasks: the scheduler's side of a task's wait. (The time
+    # from queued to running is not sent for tasks run through the Execution API.)
+    _g("task.scheduled_duration", "airflow_task_scheduled_duration_seconds", "timer"),
+    # Attempts, sent by the task runner: the failure-rate alert's single-series counters.
     _g("ti_failures", "airflow_ti_failures_total", "counter"),
     _g("ti_successes", "airflow_ti_successes_total", "counter"),
-    _g("task_instances_without_heartbeats_killed", "airflow_task_instances_without_heartbeats_killed_total",
-       "counter"),
     # DAG runs.
     _g("dagrun.duration.*.*", "airflow_dagrun_duration_seconds", "timer", state="$1", dag_id="$2"),
-    _g("dagrun.schedule_delay.*", "airflow_dagrun_schedule_delay_seconds", "timer", dag_id="$1"),
     # Triggerer.
     _g("triggers.running.*", "airflow_triggers_running", "gauge", hostname="$1"),
     _g("triggerer.capacity_left.*", "airflow_triggerer_capacity_left", "gauge", hostname="$1"),
-    _g("triggers.failed", "airflow_triggers_failed_total", "counter"),
 )
 
 # statsd_exporter's documented way to drop what no rule above maps; it must stay last.
@@ -159,7 +159,9 @@ def _pattern(rule: Rule) -> re.Pattern:
 
 def match(statsd_name: str, rules: tuple[Rule, ...] = RULES) -> tuple[Rule, dict[str, str]] | None:
     """The rule of `rules` that maps a StatsD name and the labels it gets, or None if it is
-    dropped. Globs first, then regexes in order, as statsd_exporter's mapper does."""
+    dropped. Globs first, then regexes in order, as statsd_exporter's mapper does for these
+    rules (tests/test_metric_names.py checks it against the port of statsd_exporter's mapper
+    on every name the pinned Airflow was seen sending)."""
     for rule in sorted(rules, key=lambda r: r.regex):  # stable: globs, then regexes, each in order
         found = _pattern(rule).match(statsd_name)
         if found:

@@ -44,9 +44,11 @@ LOAD_BALANCER_CONTROLLER_IMAGE_REPOSITORY = "public.ecr.aws/eks/aws-load-balance
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(
     m for m in kubernetes_support.CALENDAR if m in CLUSTER_AUTOSCALER_IMAGE_TAGS)
 
-# RDS for PostgreSQL majors that Airflow 3.1 supports (Airflow prerequisites: 13+; RDS
-# sells 13 to 17 today).
-SUPPORTED_POSTGRES_MAJORS: tuple[int, ...] = (13, 14, 15, 16, 17)
+# RDS for PostgreSQL majors that the default Airflow supports: "PostgreSQL | 14, 15, 16, 17, 18"
+# in apache-airflow 3.3.2's README ("Requirements", stable version 3.3.2; 3.1 listed 13 to 17, and
+# 13 reached its community end of life in November 2025). RDS sells all five (RDS for PostgreSQL
+# release notes: versions 14 to 18).
+SUPPORTED_POSTGRES_MAJORS: tuple[int, ...] = (14, 15, 16, 17, 18)
 
 # Airflow chart releases whose values.schema.json this program's values are tested against
 # (tests/test_helm_values.py). Adding one: pull its schema, run the suite against it

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from airflow_eks import alert_rules, alerting, helm_values, scrape
+from tests import promql
 from tests.promql import amtool, check_rules, promtool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,54 +89,166 @@ def test_rules_select_the_collector_s_job_names():
 
 
 # --- promtool rule unit tests: given these series, exactly these alerts fire ---------------
+#
+# Input series start the way the real exporters start them: statsd_exporter creates a series at
+# its first event (absent before, `_`), a counter already at its first increment (never a 0
+# first); a scrape target's `up` exists from the collector's first attempt; a node that is gone
+# is not discovered (its kubelet's series end). The cluster-only alerts (API server, system
+# nodes) are proven here only; the others are also provoked with the real Airflow in the
+# runtime tier (runtime/tests/test_metrics.py). Times are production's: promtool's clock is
+# virtual.
 
-def _unit_test(tmp_path: Path, series: list[dict], eval_time: str, alert: str, firing: list[dict]) -> None:
+def _unit_test(tmp_path: Path, series: list[dict], checks: list[tuple[str, str, list[dict]]],
+               exprs: list[dict] | None = None) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(alert_rules.rules_yaml(system_min_nodes=2))
     tests = tmp_path / "tests.yaml"
-    tests.write_text(yaml.safe_dump({
-        "rule_files": [rules.name], "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series,
-                   "alert_rule_test": [{"eval_time": eval_time, "alertname": alert, "exp_alerts": firing}]}],
-    }, sort_keys=False))
+    test: dict = {"interval": "1m", "input_series": series,
+                  "alert_rule_test": [{"eval_time": t, "alertname": a, "exp_alerts": f} for t, a, f in checks]}
+    if exprs:
+        test["promql_expr_test"] = exprs
+    tests.write_text(yaml.safe_dump({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": [test]},
+                                    sort_keys=False))
     result = subprocess.run([promtool(), "test", "rules", tests.name], cwd=tmp_path, capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _fired(rule_name: str, **labels: str) -> dict:
+def _fired(rule_name: str, value: str = "", **labels: str) -> dict:
     [rule] = [r for r in RULES if r.alert == rule_name]
+    summary = rule.summary.replace("{{ $labels.job }}", labels.get("job", "")).replace(
+        "{{ $labels.pod }}", labels.get("pod", "")).replace("{{ $value }}", value)
     return {"exp_labels": {"severity": rule.severity, **labels},
-            "exp_annotations": {"summary": rule.summary, "runbook": rule.runbook}}
+            "exp_annotations": {"summary": summary, "runbook": rule.runbook}}
 
 
-def test_a_scheduler_that_stops_heartbeating_fires_and_a_live_one_does_not(tmp_path):
-    stalled = [{"series": "airflow_scheduler_heartbeat_total", "values": "0+10x20 200x30"}]
-    _unit_test(tmp_path, stalled, "15m", "AirflowSchedulerHeartbeatStale", [])
-    _unit_test(tmp_path, stalled, "40m", "AirflowSchedulerHeartbeatStale", [_fired("AirflowSchedulerHeartbeatStale")])
+HEARTBEAT = "airflow_scheduler_heartbeat_total"
+FAILURES, SUCCESSES = "airflow_ti_failures_total", "airflow_ti_successes_total"
+QUEUED, STARTS = 'airflow_pool_queued_slots{pool="default_pool"}', 'airflow_ti_start_total{dag_id="etl"}'
+STATSD_UP = {"series": 'up{job="airflow-statsd"}', "values": "1x60"}
+
+# (alert, case, input series, [(eval time, fires?)], labels (and the summary's $value) when it fires)
+CASES = [
+    ("AirflowSchedulerHeartbeatStale", "stops after running",
+     [{"series": HEARTBEAT, "values": "_x2 12+12x20 252x30"}], [("15m", False), ("40m", True)], {}),
+    ("AirflowSchedulerHeartbeatStale", "never heartbeats after the exporter starts",
+     [STATSD_UP], [("3m", False), ("10m", True)], {}),
+    ("AirflowSchedulerHeartbeatStale", "keeps heartbeating",
+     [{"series": HEARTBEAT, "values": "_x2 12+12x50"}], [("40m", False)], {}),
+    ("AirflowDagImportErrors", "a file breaks",
+     [{"series": "airflow_dag_processing_import_errors", "values": "_x2 0x8 1x20"}], [("8m", False), ("25m", True)],
+     {"value": "1"}),
+    # Ten distinct tasks fail once each, in one scrape: the counter is born at 10 and stays
+    # there, and increase() alone reads 0 (promql_expr_test below); successes ~1 a minute.
+    ("AirflowTaskFailureRateHigh", "first failures of ten distinct tasks",
+     [{"series": SUCCESSES, "values": "1+1x60"}, {"series": FAILURES, "values": "_x20 10x40"}],
+     [("25m", False), ("35m", True)], {}),
+    ("AirflowTaskFailureRateHigh", "one failure is not a rate",
+     [{"series": SUCCESSES, "values": "1+0x60"}, {"series": FAILURES, "values": "_x20 1x40"}], [("35m", False)], {}),
+    ("AirflowTaskFailureRateHigh", "failures and no success ever recorded",
+     [{"series": FAILURES, "values": "_x20 3x40"}], [("35m", True)], {}),
+    ("AirflowTaskFailureRateHigh", "failures below the ratio",
+     [{"series": SUCCESSES, "values": "1+2x60"}, {"series": FAILURES, "values": "_x20 1+0.3x40"}],
+     [("35m", False), ("55m", False)], {}),
+    ("AirflowTasksQueuedTooLong", "queued on a new cluster where nothing ever started",
+     [{"series": QUEUED, "values": "_x2 0x3 3x40"}], [("8m", False), ("15m", True)], {}),
+    ("AirflowTasksQueuedTooLong", "queued after starts stopped",
+     [{"series": QUEUED, "values": "0x10 3x40"}, {"series": STARTS, "values": "1+1x10 11x40"}],
+     [("15m", False), ("30m", True)], {}),
+    # A DAG's first task start is its counter's birth: it counts as a start.
+    ("AirflowTasksQueuedTooLong", "a DAG's first start counts",
+     [{"series": QUEUED, "values": "0x10 3x40"}, {"series": STARTS, "values": "_x12 1x40"}], [("20m", False)], {}),
+    ("AirflowTasksQueuedTooLong", "queued while tasks keep starting",
+     [{"series": QUEUED, "values": "3x50"}, {"series": STARTS, "values": "1+1x50"}], [("40m", False)], {}),
+    ("PgBouncerClientsWaiting", "clients wait longer than 5 s",
+     [{"series": 'pgbouncer_exporter_pools_waiting_clients{database="airflow-metadata"}', "values": "0x5 4x20"},
+      {"series": 'pgbouncer_exporter_pools_max_wait{database="airflow-metadata"}', "values": "0x5 8x20"}],
+     [("8m", False), ("15m", True)], {}),
+    ("PgBouncerClientsWaiting", "short waits",
+     [{"series": 'pgbouncer_exporter_pools_waiting_clients{database="airflow-metadata"}', "values": "4x20"},
+      {"series": 'pgbouncer_exporter_pools_max_wait{database="airflow-metadata"}', "values": "3x20"}],
+     [("15m", False)], {}),
+    ("KubernetesApiServerUnavailable", "the API server stops answering",
+     [{"series": 'up{job="apiserver"}', "values": "1x5 0x20"}], [("8m", False), ("15m", True)], {}),
+    ("KubernetesApiServerUnavailable", "never discovered", [STATSD_UP], [("3m", False), ("10m", True)], {}),
+    ("KubernetesApiServerUnavailable", "answers", [{"series": 'up{job="apiserver"}', "values": "1x20"}],
+     [("15m", False)], {}),
+    ("SystemNodeNotReady", "a node's kubelet stops answering",
+     [{"series": 'up{job="kubelet", pool="system", node="a"}', "values": "1x30"},
+      {"series": 'up{job="kubelet", pool="system", node="b"}', "values": "1x10 0x20"},
+      {"series": 'up{job="kubelet", pool="tasks", node="c"}', "values": "1x30"}], [("8m", False), ("25m", True)], {}),
+    ("SystemNodeNotReady", "a node is gone",
+     [{"series": 'up{job="kubelet", pool="system", node="a"}', "values": "1x30"},
+      {"series": 'up{job="kubelet", pool="system", node="b"}', "values": "1x10 stale"}],
+     [("8m", False), ("25m", True)], {}),
+    ("MetricsTargetDown", "the autoscaler cannot be scraped",
+     [{"series": 'up{job="cluster-autoscaler", pod="cluster-autoscaler-0"}', "values": "1x5 0x20"}],
+     [("10m", False), ("20m", True)], {"job": "cluster-autoscaler", "pod": "cluster-autoscaler-0"}),
+]
 
 
-def test_a_missing_system_node_fires(tmp_path):
-    nodes = [{"series": 'up{job="kubelet", pool="system", node="a"}', "values": "1x30"},
-             {"series": 'up{job="kubelet", pool="system", node="b"}', "values": "1x10 0x20"},
-             {"series": 'up{job="kubelet", pool="tasks", node="c"}', "values": "1x30"}]
-    _unit_test(tmp_path, nodes, "8m", "SystemNodeNotReady", [])
-    _unit_test(tmp_path, nodes, "25m", "SystemNodeNotReady", [_fired("SystemNodeNotReady")])
+def test_every_alert_has_promtool_cases_that_fire_and_that_stay_quiet():
+    covered = {alert for alert, *_ in CASES}
+    assert covered == {r.alert for r in RULES}
+    for alert in covered:
+        outcomes = {fires for a, _c, _s, checks, _l in CASES if a == alert for _t, fires in checks}
+        assert outcomes == {True, False}, alert
 
 
-def test_tasks_queued_with_none_starting_fire_the_capacity_alert(tmp_path):
-    stuck = [{"series": 'airflow_pool_queued_slots{pool="default_pool"}', "values": "0x5 3x40"},
-             {"series": 'airflow_ti_start_total{dag_id="etl"}', "values": "5x45"}]
-    _unit_test(tmp_path, stuck, "10m", "AirflowTasksQueuedTooLong", [])
-    _unit_test(tmp_path, stuck, "30m", "AirflowTasksQueuedTooLong", [_fired("AirflowTasksQueuedTooLong")])
+@pytest.mark.parametrize(("alert", "case", "series", "checks", "labels"), CASES,
+                         ids=[f"{a}-{c.replace(' ', '_')}" for a, c, *_ in CASES])
+def test_alert_rule(tmp_path, alert, case, series, checks, labels):
+    _unit_test(tmp_path, series, [(t, alert, [_fired(alert, **labels)] if fires else []) for t, fires in checks])
 
 
-@pytest.mark.parametrize(("failed", "fires"), [(10, True), (1, False)])
-def test_the_failure_rate_alert_needs_both_a_ratio_and_a_count(tmp_path, failed, fires):
-    series = [{"series": 'airflow_ti_finish_total{dag_id="etl", task_id="load", state="success"}',
-               "values": "0+1x60"},
-              {"series": 'airflow_ti_finish_total{dag_id="etl", task_id="load", state="failed"}',
-               "values": f"0x20 {failed}x40"}]
-    expected = [_fired("AirflowTaskFailureRateHigh")] if fires else []
-    # 10 failures against ~30 successes in 30 minutes is 25%: above 20%; 1 failure is below the count.
-    _unit_test(tmp_path, series, "35m", "AirflowTaskFailureRateHigh", expected)
+def test_increase_alone_misses_counters_born_at_their_first_increment(tmp_path):
+    """Why the rules count from birth: ten first failures in one scrape, and increase() says 0."""
+    series = [{"series": FAILURES, "values": "_x20 10x40"}]
+    _unit_test(tmp_path, series, [], exprs=[
+        {"expr": f"sum(increase({FAILURES}[30m]))", "eval_time": "35m", "exp_samples": [{"labels": "{}", "value": 0}]},
+        {"expr": f"sum({alert_rules.increase_since_birth(FAILURES, '30m')})", "eval_time": "35m",
+         "exp_samples": [{"labels": "{}", "value": 10}]},
+        {"expr": f"sum({alert_rules.increase_since_birth(FAILURES, '30m')})", "eval_time": "59m",
+         "exp_samples": [{"labels": "{}", "value": 0}]},
+    ])
+
+
+# --- the runtime tier's copy: the same rules with every duration divided ---------------------
+
+@pytest.mark.parametrize(("duration", "factor", "scaled"), [
+    ("5m", 15, "20s"), ("10m", 15, "40s"), ("30m", 15, "120s"), ("1h30m", 15, "360s"), ("1m", 60, "1s"),
+    ("3s", 2, "1500ms")])
+def test_a_duration_scales_exactly(duration, factor, scaled):
+    assert promql.scaled_duration(duration, factor) == scaled
+
+
+@pytest.mark.parametrize(("duration", "factor"), [("10m", 7), ("1s", 2000), ("5x", 1)])
+def test_a_duration_that_would_round_is_refused(duration, factor):
+    with pytest.raises(ValueError):
+        promql.scaled_duration(duration, factor)
+
+
+def test_scaling_changes_the_rules_durations_and_nothing_else(tmp_path):
+    text = alert_rules.rules_yaml(system_min_nodes=2)
+    scaled = promql.scaled_rules(text, 15)
+    before, after = (yaml.safe_load(t)["groups"][0] for t in (text, scaled))
+    assert before["name"] == after["name"]
+    durations = re.compile(r"\d+(?:ms|[smhdwy])")
+    for old, new in zip(before["rules"], after["rules"], strict=True):
+        assert {k: v for k, v in old.items() if k not in ("for", "expr")} == \
+            {k: v for k, v in new.items() if k not in ("for", "expr")}
+        assert promql.duration_ms(new["for"]) * 15 == promql.duration_ms(old["for"])
+        assert durations.sub("D", new["expr"]) == durations.sub("D", old["expr"])
+        assert [promql.duration_ms(d) for d in durations.findall(new["expr"])] == \
+            [promql.duration_ms(d) // 15 for d in durations.findall(old["expr"])]
+    path = tmp_path / "scaled.yaml"
+    path.write_text(scaled)
+    assert check_rules(path).returncode == 0
+    # Label values and strings are not durations, however they look.
+    assert promql.scaled_expr('up{job="x[5m]"}[10m] offset 5m', 5) == 'up{job="x[5m]"}[120s] offset 60s'
+
+
+def test_only_the_cluster_alerts_are_left_to_promtool():
+    """The runtime tier provokes every other alert with the real Airflow (runtime/tests/test_metrics.py)."""
+    assert {r.alert for r in RULES if promql.cluster_only(r.expr)} == {"KubernetesApiServerUnavailable",
+                                                                        "SystemNodeNotReady"}

@@ -49,7 +49,7 @@ def test_prod_stack_is_highly_available_and_protected():
 def test_pulumi_yaml_defaults_apply_where_the_stack_file_is_silent():
     s = load("dev")
     defaults = loader.project_file()["config"]
-    assert s.airflow.version == defaults["airflowVersion"]["default"] == "3.1.8"
+    assert s.airflow.version == defaults["airflowVersion"]["default"] == "3.3.2"
     assert s.airflow.chart_version == defaults["airflowChartVersion"]["default"] == "1.19.0"
     assert s.network.vpc_cidr == defaults["vpcCidr"]["default"]
     assert s.airflow.git_sync.period == "60s"
@@ -134,7 +134,7 @@ BAD_INPUTS = [
     ("spotNodeMinSize", -1, "from 0 to 100"),
     ("spotNodeMinSize", 5, "at most spotNodeMaxSize"),
     ("dbInstanceClass", "t4g.micro", "RDS instance class"),
-    ("dbEngineVersion", "12", "13, 14, 15, 16, 17"),
+    ("dbEngineVersion", "13", "14, 15, 16, 17, 18"),
     ("dbEngineVersion", "sixteen", "PostgreSQL major"),
     ("dbEngineVersion", "017", "PostgreSQL major"),
     ("dbEngineVersion", "16.04", "PostgreSQL major"),
@@ -152,7 +152,7 @@ BAD_INPUTS = [
     ("airflowChartVersion", "1.19", "one of 1.19.0"),
     ("airflowChartVersion", "1.18.0", "one of 1.19.0"),
     ("airflowVersion", "2.10.5", "Airflow 3.x"),
-    ("airflowImageRepository", "apache/airflow:3.1.8", "without tag"),
+    ("airflowImageRepository", "apache/airflow:3.3.2", "without tag"),
     ("airflowImageRepository", "Apache/Airflow", "image repository"),
     ("airflowImageRepository", "apache/airflow\n", "image repository"),
     ("imageMirror", "https://harbor.example.com", "without https://"),

@@ -4,9 +4,14 @@ every query against the data source variable (metric names: tests/test_metric_na
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
+import pytest
+import yaml
+
 from airflow_eks import scrape
+from tests import promql
 from tests.promql import metric_names
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboards" / "airflow-eks.json"
@@ -84,3 +89,59 @@ def test_label_selectors_use_the_collector_s_jobs():
         for q in queries(panel):
             for part in q.split('job="')[1:]:
                 assert part.split('"')[0] in jobs, (panel["title"], q)
+
+
+# --- the panels a cluster feeds: promtool, with series shaped as their exporters expose them --
+#
+# Every other query runs against the runtime tier's real Prometheus and must return data there
+# (runtime/tests/test_metrics.py). These read the kubelets and the Cluster Autoscaler, which
+# only a cluster has: promtool evaluates each on series shaped like the exporter's own (gauges
+# from the start, the autoscaler's failed_scale_ups_total created by its first failure, per
+# reason; scaled_up_nodes_total from 0), and the expected answer is worked out by hand.
+KUBELET_UP = [
+    {"series": 'up{job="kubelet", node="a", pool="system", capacity_type="ON_DEMAND"}', "values": "1x10"},
+    {"series": 'up{job="kubelet", node="b", pool="system", capacity_type="ON_DEMAND"}', "values": "1x10"},
+    {"series": 'up{job="kubelet", node="c", pool="tasks", capacity_type="SPOT"}', "values": "1x10"},
+]
+CLUSTER_PANEL_CASES = {
+    "max(cluster_autoscaler_unschedulable_pods_count)": (
+        [{"series": 'cluster_autoscaler_unschedulable_pods_count{job="cluster-autoscaler"}', "values": "0x5 3x5"}],
+        "8m", [("{}", 3)]),
+    'count by (pool, capacity_type) (up{job="kubelet"} == 1)': (
+        KUBELET_UP, "8m",
+        [('{pool="system", capacity_type="ON_DEMAND"}', 2), ('{pool="tasks", capacity_type="SPOT"}', 1)]),
+    "sum(increase(cluster_autoscaler_scaled_up_nodes_total[1h]))": (
+        [{"series": 'cluster_autoscaler_scaled_up_nodes_total{job="cluster-autoscaler"}', "values": "0x30 2x30"}],
+        "60m", [("{}", 2)]),
+    "sum(((increase(cluster_autoscaler_failed_scale_ups_total[1h]) and cluster_autoscaler_failed_scale_ups_total "
+    "offset 1h) or (cluster_autoscaler_failed_scale_ups_total unless cluster_autoscaler_failed_scale_ups_total "
+    "offset 1h)))": (
+        [{"series": 'cluster_autoscaler_failed_scale_ups_total{job="cluster-autoscaler", reason="cloudProviderError"}',
+          "values": "_x30 1x30"}], "60m", [("{}", 1)]),
+    'sum by (pod) (rate(container_cpu_usage_seconds_total{job="kubelet", namespace="airflow"}[5m]))': (
+        [{"series": 'container_cpu_usage_seconds_total{job="kubelet", namespace="airflow", pod="airflow-scheduler-0", '
+                    'container="scheduler"}', "values": "0+30x10"}], "8m", [('{pod="airflow-scheduler-0"}', 0.5)]),
+    'sum by (pod) (container_memory_working_set_bytes{job="kubelet", namespace="airflow"}) / 2^30': (
+        [{"series": 'container_memory_working_set_bytes{job="kubelet", namespace="airflow", pod="airflow-scheduler-0", '
+                    'container="scheduler"}', "values": "1073741824x10"}], "8m", [('{pod="airflow-scheduler-0"}', 1)]),
+}
+
+
+def test_every_cluster_only_query_has_a_promtool_case():
+    cluster = {q for p in dashboard()["panels"] for q in queries(p) if promql.cluster_only(q)}
+    assert cluster == set(CLUSTER_PANEL_CASES)
+
+
+@pytest.mark.parametrize("expr", list(CLUSTER_PANEL_CASES))
+def test_cluster_panel_query_answers_on_exporter_shaped_series(expr, tmp_path):
+    series, eval_time, expected = CLUSTER_PANEL_CASES[expr]
+    (tmp_path / "rules.yaml").write_text("groups: []\n")
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({
+        "rule_files": ["rules.yaml"], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [{
+            "expr": expr, "eval_time": eval_time,
+            "exp_samples": [{"labels": labels, "value": value} for labels, value in expected]}]}],
+    }, sort_keys=False))
+    result = subprocess.run([promql.promtool(), "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -14,8 +14,10 @@ import pytest
 
 from airflow_eks import config, formats, helm_values, images, names
 from airflow_eks import secret_data as data
-from airflow_eks.offline import harness
+from airflow_eks.offline import harness, loader
 from airflow_eks.secret_data import SECRET_NAMES
+
+DEFAULT_AIRFLOW = loader.project_file()["config"]["airflowVersion"]["default"]
 
 BUCKET = "airflow-eks-dev-logs-20261123000000"
 STORAGE_CLASS = "gp3"
@@ -377,7 +379,7 @@ def test_a_mirror_serves_every_public_image_under_its_upstream_path(chart_values
     }
     v = values("mirror")
     [wait] = v["createUserJob"]["extraInitContainers"]
-    assert wait["image"] == "harbor.example.com/proxy/docker.io/apache/airflow:3.1.8"
+    assert wait["image"] == f"harbor.example.com/proxy/docker.io/apache/airflow:{DEFAULT_AIRFLOW}"
     # Tags stay the chart's: only repositories are set.
     assert all(set(v["images"][k]) == {"repository", "pullPolicy"} for k in images.CHART_SIDECAR_IMAGES)
     # git-sync is also every task pod's init container: it stays off the registry's path.

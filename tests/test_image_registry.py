@@ -21,6 +21,8 @@ from tests import charts, ecr_model, manifests
 from tests.conftest import IMAGE_DIGEST
 from tools import image_deploys, image_stack
 
+DEFAULT_AIRFLOW = loader.project_file()["config"]["airflowVersion"]["default"]
+
 ECR_HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com"  # the mock account's registry
 NODE_ROLE = "arn:aws:iam::123456789012:role/airflow-node-role-1234567"
 PUSH_ROLE = "arn:aws:iam::123456789012:role/airflow-image-push"
@@ -465,9 +467,9 @@ def test_without_a_digest_the_same_pods_run_the_tag(programs):
     objects = _airflow_objects(programs["prod"])
     mirror = f"{ECR_HOST}/prod/docker.io/apache/airflow"
     airflow = {image for _, image in _airflow_images(programs["prod"], objects)}
-    assert airflow == {f"{mirror}:3.1.8"}
+    assert airflow == {f"{mirror}:{DEFAULT_AIRFLOW}"}
     [base] = [c for c in manifests.task_pod_template(objects)["spec"]["containers"] if c["name"] == "base"]
-    assert base["image"] == f"{mirror}:3.1.8"
+    assert base["image"] == f"{mirror}:{DEFAULT_AIRFLOW}"
 
 
 def test_rolling_back_is_setting_the_previous_digest():
@@ -495,7 +497,7 @@ def test_the_workflows_stack_edit_is_a_digest_the_program_accepts(tmp_path):
                                                             "  airflow-eks:airflowVersion: 3.1.7\n"
                                                             "  airflow-eks:imageRegistry: true"))
     assert image_stack.airflow_version("prod", tmp_path) == "3.1.7"  # the stack's own version wins
-    assert image_stack.airflow_version("prod") == "3.1.8"  # else Pulumi.yaml's default
+    assert image_stack.airflow_version("prod") == DEFAULT_AIRFLOW  # else Pulumi.yaml's default
 
 
 def test_task_pods_run_as_the_images_user():

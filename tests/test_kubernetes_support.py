@@ -95,7 +95,8 @@ def load(minor: str, support_type: str, day: dt.date, monkeypatch) -> list[str]:
     run = harness.run(lambda: config.load(today=day), stack="dev",
                       overrides={"kubernetesVersion": minor, "eksSupportType": support_type})
     assert run.value.cluster.kubernetes_version == minor and run.value.cluster.support_type == support_type
-    return warnings
+    # The Airflow release is judged on the same day (tests/test_airflow_calendar.py): not these tests' subject.
+    return [w for w in warnings if not w.startswith("airflowVersion")]
 
 
 def refused(minor: str, support_type: str, day: dt.date) -> str:

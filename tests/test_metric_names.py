@@ -1,67 +1,46 @@
 """Every metric an alert rule or a dashboard panel reads is produced by something that runs.
 
-Airflow names come from Airflow 3.1's own metric list (tests/data/airflow-3.1-metrics.txt,
-copied from its metrics docs) sent through the StatsD mapping exactly as statsd_exporter
-would map them; the other names from the collector's keep-lists, which name what each
-exporter exposes. A rule or panel reading a name nothing produces would be silently empty
-(a stale-heartbeat alert that can never fire).
+Airflow's names come from what the pinned Airflow really sent in the runtime tier
+(tests/data/airflow-statsd-metrics.txt, generated from its capture), sent through the mapping
+the chart renders by the port of statsd_exporter that upstream's own test vectors check
+(tests/airflow_statsd.py); the other names from the collector's keep-lists, which name what
+each exporter exposes. A rule or panel reading a name nothing produces would be silently
+empty (a stale-heartbeat alert that can never fire).
 """
 
 from __future__ import annotations
 
 import configparser
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from airflow_eks import alert_rules, helm_values, scrape, statsd_mapping
-from tests import charts
+from airflow_eks.offline import loader
+from tests import airflow_statsd, charts, metric_list
 from tests.promql import metric_names
+from tests.statsd_exporter.mapper import MetricMapper
 from tests.test_rendered_airflow import airflow_objects
 
 ROOT = Path(__file__).resolve().parent.parent
-AIRFLOW_METRICS = ROOT / "tests" / "data" / "airflow-3.1-metrics.txt"
 DASHBOARD = ROOT / "dashboards" / "airflow-eks.json"
-# One example value per placeholder of the metric list; task ids inside a TaskGroup carry a dot.
-EXAMPLES = {
-    "job_name": ["SchedulerJob"], "job_id": ["42"], "dag_id": ["etl"], "task_id": ["load", "group.load"],
-    "return_code": ["0"], "operator_name": ["PythonOperator"], "state": ["success", "failed"],
-    "dag_file": ["etl_dag"], "executor_class_name": ["KubernetesExecutor"], "pool_name": ["default_pool"],
-    "hostname": ["airflow-triggerer-0"], "queue": ["default"],
-}
 
 
-def airflow_metrics() -> list[tuple[str, str]]:
-    """(kind, StatsD name) for every Airflow 3.1 metric, placeholders filled in."""
-    found = []
-    for line in AIRFLOW_METRICS.read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        kind, template = line.split()
-        names = [template]
-        for placeholder, values in EXAMPLES.items():
-            names = [n.replace(f"<{placeholder}>", v) for n in names for v in values]
-        assert "<" not in names[0], f"no example for a placeholder in {template}"
-        found += [(kind, f"{statsd_mapping.PREFIX}.{name}") for name in names]
-    return found
+@pytest.fixture(scope="module")
+def mappings_yml(programs) -> str:
+    return airflow_statsd.rendered_mappings(airflow_objects(programs["prod"]))
 
 
-def produced_by_airflow() -> dict[str, set[frozenset]]:
-    """Prometheus name -> the label sets Airflow 3.1's metrics get through the mapping."""
-    produced: dict[str, set[frozenset]] = {}
-    for _kind, name in airflow_metrics():
-        mapped = statsd_mapping.match(name)
-        if mapped:
-            rule, labels = mapped
-            for series in statsd_mapping.series_names(rule):
-                produced.setdefault(series, set()).add(frozenset(labels))
-    return produced
+@pytest.fixture(scope="module")
+def produced_by_airflow(mappings_yml) -> dict[str, set[frozenset[str]]]:
+    return airflow_statsd.produced(mappings_yml)
 
 
-def produced_names() -> set[str]:
-    return (set(produced_by_airflow()) | set(scrape.PGBOUNCER_METRICS) | set(scrape.AUTOSCALER_METRICS)
+def produced_names(produced_by_airflow) -> set[str]:
+    return (set(produced_by_airflow) | set(scrape.PGBOUNCER_METRICS) | set(scrape.AUTOSCALER_METRICS)
             | set(scrape.KUBELET_METRICS) | set(scrape.CADVISOR_METRICS) | {"up"})
 
 
@@ -73,51 +52,96 @@ def dashboard_exprs() -> list[str]:
 RULE_EXPRS = [r.expr for r in alert_rules.rules(system_min_nodes=2)]
 
 
-def test_the_metric_list_is_airflow_3_1s_and_complete_enough_to_mean_something():
-    names = [n for _k, n in airflow_metrics()]
-    assert len(names) > 100
-    for expected in ("airflow.scheduler_heartbeat", "airflow.dag_processing.import_errors",
-                     "airflow.ti.finish.etl.load.failed", "airflow.executor.open_slots"):
+def runtime_airflow_version() -> str:
+    requirements = (ROOT / "runtime" / "requirements-airflow.txt").read_text()
+    [pin] = re.findall(r"^apache-airflow\[[^\]]*\]==(\S+)$", requirements, flags=re.MULTILINE)
+    return pin
+
+
+def test_the_metric_list_is_the_pinned_airflows():
+    """The list says which Airflow sent it: the one the runtime tier installs and the stack's
+    default airflowVersion. A version change without `make airflow-metrics` fails here."""
+    listed = metric_list.load()
+    assert listed.version == runtime_airflow_version()
+    project = yaml.safe_load((loader.ROOT / "Pulumi.yaml").read_text())
+    assert listed.version == str(project["config"]["airflowVersion"]["default"])
+    names = listed.templates
+    assert len(names) > 40
+    for expected in ("scheduler_heartbeat", "dag_processing.import_errors", "ti.finish.<dag_id>.<task_id>.failed",
+                     "ti_failures", "ti_successes", "executor.open_slots"):
         assert expected in names
 
 
+def test_the_list_is_generated_not_written():
+    text = metric_list.LIST.read_text()
+    assert metric_list.REGENERATE in text
+    assert text == metric_list.render(metric_list.load().version, set(metric_list.load().entries))
+
+
 @pytest.mark.parametrize("expr", RULE_EXPRS + dashboard_exprs())
-def test_every_metric_a_rule_or_panel_reads_is_produced(expr):
+def test_every_metric_a_rule_or_panel_reads_is_produced(expr, produced_by_airflow):
     names = metric_names(expr)
     assert names, expr
-    assert names <= produced_names(), sorted(names - produced_names())
+    assert names <= produced_names(produced_by_airflow), sorted(names - produced_names(produced_by_airflow))
 
 
-def test_labels_the_rules_and_panels_select_on_exist():
-    produced = produced_by_airflow()
+def test_nothing_reads_what_airflow_3_does_not_send_through_the_execution_api():
+    """Airflow sends no time-in-queue for tasks run through the Execution API, and 3.1 no
+    per-file parse duration: the rules and panels once read both and were always empty."""
+    for expr in RULE_EXPRS + dashboard_exprs():
+        assert "queued_duration" not in expr and "last_duration" not in expr, expr
+
+
+def test_labels_the_rules_and_panels_select_on_exist(produced_by_airflow):
+    produced = produced_by_airflow
     assert {"dag_id", "task_id", "state"} <= set().union(*produced["airflow_ti_finish_total"])
     assert {"dag_id"} <= set().union(*produced["airflow_task_duration_seconds"])
     assert {"state", "dag_id"} <= set().union(*produced["airflow_dagrun_duration_seconds"])
-    assert {"dag_file"} <= set().union(*produced["airflow_dag_processing_last_duration_seconds"])
+    assert {"dag_file"} <= set().union(*produced["airflow_dag_processing_last_run_seconds_ago"])
+    assert {"pool"} <= set().union(*produced["airflow_pool_queued_slots"])
 
 
-def test_a_task_inside_a_task_group_keeps_its_whole_id():
-    rule, labels = statsd_mapping.match("airflow.ti.finish.etl.group.load.up_for_retry")
-    assert rule.name == "airflow_ti_finish_total"
-    assert labels == {"dag_id": "etl", "task_id": "group.load", "state": "up_for_retry"}
+def test_nothing_is_counted_twice(mappings_yml):
+    """Airflow 3.3 sends several gauges twice (with and without ids in the name): no two StatsD
+    names of one task, DAG, pool, ... may land in one series, or sums double. (Different tasks
+    do share their DAG's series, by design: one example task here.)"""
+    mapper = MetricMapper(mappings_yml)
+    series: dict[tuple, list[str]] = {}
+    for kind, name in airflow_statsd.statsd_names({**airflow_statsd.EXAMPLES, "task_id": ["load"]}):
+        result = mapper.get_mapping(name, airflow_statsd.EVENT_TYPE[kind])
+        if result and result.action != "drop":
+            series.setdefault((result.name, tuple(sorted(result.labels.items()))), []).append(name)
+    assert {k: v for k, v in series.items() if len(v) > 1} == {}
 
 
-def test_every_mapping_rule_maps_a_real_airflow_metric_of_its_kind():
-    used = {}
-    for kind, name in airflow_metrics():
-        mapped = statsd_mapping.match(name)
-        if mapped:
-            used.setdefault(mapped[0], set()).add(kind)
-    dead = [r.match for r in statsd_mapping.RULES if r not in used]
-    assert dead == []
-    assert {r.match: (r.kind, used[r]) for r in statsd_mapping.RULES if used[r] != {r.kind}} == {}
+@pytest.mark.parametrize("task_id", ["group.load", "group__load"])  # as 3.1 and 3.3 send it
+def test_a_task_inside_a_task_group_keeps_its_whole_id(mappings_yml, task_id):
+    result = MetricMapper(mappings_yml).get_mapping(f"airflow.ti.finish.etl.{task_id}.up_for_retry", "counter")
+    assert result.name == "airflow_ti_finish_total"
+    assert result.labels == {"dag_id": "etl", "task_id": task_id, "state": "up_for_retry"}
 
 
-def test_what_is_not_mapped_is_dropped_not_kept_with_a_flat_name():
+def test_every_mapping_rule_maps_a_real_airflow_metric_of_its_kind(mappings_yml):
+    """A rule for a name the pinned Airflow never sent (or one statsd_exporter's matching never
+    reaches) is dead weight in the allowlist; a counter rule meeting a gauge maps the wrong type."""
+    mapper = MetricMapper(mappings_yml)
+    used: dict[str, set[str]] = {}
+    for kind, name in airflow_statsd.statsd_names():
+        result = mapper.get_mapping(name, airflow_statsd.EVENT_TYPE[kind])
+        if result and result.action != "drop":
+            used.setdefault(result.mapping.match, set()).add(kind)
+    rules = {m["match"]: m for m in statsd_mapping.override_mappings() if m.get("action") != "drop"}
+    assert sorted(set(rules) - set(used)) == []
+    kinds = {rule.as_mapping()["match"]: rule.kind for rule in statsd_mapping.RULES}
+    assert {match: (kinds[match], seen) for match, seen in used.items() if seen != {kinds[match]}} == {}
+
+
+def test_what_is_not_mapped_is_dropped_not_kept_with_a_flat_name(mappings_yml):
     mappings = statsd_mapping.override_mappings()
     assert mappings[-1] == {"match": ".", "match_type": "regex", "action": "drop", "name": "dropped"}
-    assert statsd_mapping.match("airflow.ti.queued.default.etl.load") is None
-    assert statsd_mapping.match("airflow.some_new_metric") is None
+    mapper = MetricMapper(mappings_yml)
+    for name in ("airflow.pool.open_slots", "airflow.executor.open_slots.KubernetesExecutor", "airflow.new_metric"):
+        assert mapper.get_mapping(name, "gauge").action == "drop", name
 
 
 def test_counters_end_in_total_and_timers_are_in_seconds():
@@ -144,12 +168,11 @@ def test_the_checksum_follows_the_mapping(monkeypatch):
 
 
 def test_rules_sharing_a_name_agree_on_its_kind_and_label_names():
-    """statsd_exporter refuses a second series of a name with other label names or another type."""
+    """statsd_exporter refuses a second series of a name with another type."""
     seen: dict[str, tuple[str, frozenset]] = {}
     for rule in statsd_mapping.RULES:
         shape = (rule.kind, frozenset(key for key, _ in rule.labels))
         assert seen.setdefault(rule.name, shape) == shape, rule.name
-    assert len(seen) < len(statsd_mapping.RULES)  # some names are shared (executor gauges)
 
 
 def test_airflow_sends_statsd_with_the_prefix_the_mapping_matches(programs):
@@ -158,5 +181,18 @@ def test_airflow_sends_statsd_with_the_prefix_the_mapping_matches(programs):
     cfg = configparser.ConfigParser(interpolation=None)
     cfg.read_string(configmap["data"]["airflow.cfg"])
     assert cfg["metrics"]["statsd_on"] == "True"
-    assert cfg["metrics"]["statsd_prefix"] == statsd_mapping.PREFIX
+    assert cfg["metrics"]["statsd_prefix"] + "." == metric_list.PREFIX == statsd_mapping.PREFIX + "."
     assert cfg["metrics"]["statsd_host"].endswith("-statsd")
+
+
+def test_the_programs_own_matcher_agrees_with_statsd_exporters(mappings_yml):
+    """statsd_mapping.match (which picks the task pods' rules) decides as the port of
+    statsd_exporter's mapper does, on every name the pinned Airflow was seen sending."""
+    mapper = MetricMapper(mappings_yml)
+    for kind, name in airflow_statsd.statsd_names():
+        theirs = mapper.get_mapping(name, airflow_statsd.EVENT_TYPE[kind])
+        ours = statsd_mapping.match(name)
+        if theirs.action == "drop":
+            assert ours is None, name
+        else:
+            assert ours is not None and (ours[0].name, ours[1]) == (theirs.name, theirs.labels), name

@@ -23,6 +23,7 @@ from airflow_eks import (
     ui_ingress,
     versions,
 )
+from airflow_eks.support import airflow_calendar
 from policy import rules
 from policy.rules import Resource
 
@@ -57,6 +58,9 @@ AIRFLOW_VALUES = {
     "workers": {"resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
                               "limits": {"cpu": "1", "memory": "1Gi"}}},
     "config": {"logging": {"remote_logging": "True", "remote_base_log_folder": "s3://logs-bucket/logs"}},
+    # The calendar's newest release: current on the day of the run while the calendar is
+    # (tests/test_airflow_calendar.py fails on the real date once it may not be).
+    "airflowVersion": list(airflow_calendar.RELEASES)[-1],
     # StatsD is on by default; its image comes through the mirror.
     "images": {"statsd": {"repository": f"{ECR}/quay.io/prometheus/statsd-exporter"}},
 }
@@ -147,6 +151,9 @@ RESOURCE_CASES: dict[str, tuple[str, dict, dict]] = {
                                           with_values(createUserJob={"enabled": True})),
     "airflow-secrets-by-reference": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
                                      with_values(fernetKey="c2VjcmV0")),
+    # 3.1 gets no patches since 3.2.0 (2026-04-07).
+    "airflow-version-supported": (rules.HELM_RELEASE, airflow_release(AIRFLOW_VALUES),
+                                  with_values(airflowVersion="3.1.8")),
 }
 
 
@@ -862,6 +869,34 @@ def test_eks_version_supported_at_the_edges_of_each_support_phase(minor):
     assert found(row.end_of_extended - day) == [extended]
     [ended] = found(row.end_of_extended)
     assert f"left EKS extended support on {row.end_of_extended}" in ended
+
+
+def test_the_packs_airflow_calendar_agrees_with_the_program():
+    assert {v: d.isoformat() for v, d in airflow_calendar.RELEASES.items()} == rules.AIRFLOW_RELEASES
+    assert set(airflow_calendar.YANKED_RELEASES) == set(rules.AIRFLOW_YANKED)
+
+
+@pytest.mark.parametrize("version", list(airflow_calendar.RELEASES) + list(airflow_calendar.YANKED_RELEASES))
+@pytest.mark.parametrize("day", ["2025-09-24", "2025-09-25", "2026-04-07", "2026-07-06", "2026-08-12", "2026-12-01"])
+def test_the_pack_finds_a_release_wanting_exactly_when_the_calendar_says_it_is_not_current(version, day):
+    on = datetime.date.fromisoformat(day)
+    support = airflow_calendar.support(version, on)
+    found = rules.airflow_support_findings(version, on)
+    assert bool(found) == (support.status != airflow_calendar.CURRENT), (support, found)
+    if support.move_to:
+        assert f"Move to {support.move_to}" in found[0]
+
+
+def test_airflow_version_supported_is_judged_on_the_configured_day_and_names_the_release_to_move_to():
+    rule = by_name("airflow-version-supported")
+    props = with_values(airflowVersion="3.2.2")
+    assert rule.check_resource(rules.HELM_RELEASE, props, rule.settings({"asOf": "2026-07-05"})) == []
+    [found] = rule.check_resource(rules.HELM_RELEASE, props, rule.settings({"asOf": "2026-07-06"}))
+    assert "3.2 gets no more patches" in found and "since 3.3.0 on 2026-07-06" in found and "Move to 3.3.0" in found
+    other_chart = {**props, "chart": "cluster-autoscaler"}
+    assert rule.check_resource(rules.HELM_RELEASE, other_chart, rule.settings({"asOf": "2026-07-06"})) == []
+    for version in (None, "3.1.4", "3.9.0"):  # unset, yanked, unknown: nothing to judge it by
+        assert rule.check_resource(rules.HELM_RELEASE, with_values(airflowVersion=version), rule.settings()) != []
 
 
 def test_eks_version_supported_is_judged_on_the_configured_day_and_skips_the_propless_component():

@@ -15,7 +15,9 @@ PASSWORD = 'p@ss:w/rd%?#"x'
 
 def test_metadata_connection_goes_to_pgbouncer_and_round_trips_any_password():
     url = urlsplit(data.metadata_connection(user=USER, password=PASSWORD))
-    assert url.scheme == "postgresql"
+    # The driver is named (SQLAlchemy's dialect+driver form): a bare postgresql:// means psycopg 3
+    # from SQLAlchemy 2.1 on, which prepares statements on PgBouncer's server connections.
+    assert url.scheme == "postgresql+psycopg2"
     assert (unquote(url.username), unquote(url.password)) == (USER, PASSWORD)
     assert (url.hostname, url.port) == ("airflow-pgbouncer.airflow", 6543)
     assert url.path == "/airflow-metadata"

@@ -10,8 +10,8 @@ import yaml
 
 from airflow_eks import helm_values, names, statsd_mapping, versions
 from airflow_eks.metrics import task_statsd
-from tests import charts, manifests
-from tests.test_metric_names import airflow_metrics
+from tests import airflow_statsd, charts, manifests, metric_list
+from tests.statsd_exporter.mapper import MetricMapper
 from tests.test_rendered_manifests import _stack_runs, objects, run, task_pod  # noqa: F401 (fixture)
 
 CHART_EXPORTER = f"{names.AIRFLOW_RELEASE}-statsd"
@@ -70,23 +70,44 @@ def test_task_pods_send_to_its_service_and_the_components_to_the_charts(variant)
 
 
 def test_its_mapping_keeps_task_metrics_only():
-    """Every metric of Airflow 3.1 through both mappings: what a task runner sends maps the same
-    in both; nothing else (heartbeats, parse errors, executor slots, pools) maps in the task
-    pods' one, so a task pod cannot fake a component's metric."""
-    task_rules = statsd_mapping.task_rules()
+    """Every name the pinned Airflow was seen sending (tests/data/airflow-statsd-metrics.txt)
+    through both mappings, as statsd_exporter applies them (the port): what the task pods'
+    one keeps maps exactly as in the chart's; nothing else (heartbeats, parse errors, executor
+    slots, pools) maps there, so a task pod cannot fake a component's metric."""
+    full, task = MetricMapper(airflow_statsd_mappings(statsd_mapping.override_mappings())), \
+        MetricMapper(task_statsd.mapping_yaml())
+    kept = set()
+    for kind, name in airflow_statsd.statsd_names():
+        event = airflow_statsd.EVENT_TYPE[kind]
+        mine = task.get_mapping(name, event)
+        if mine.action != "drop":
+            theirs = full.get_mapping(name, event)
+            assert (mine.name, mine.labels) == (theirs.name, theirs.labels), name
+            kept.add(mine.name)
+    assert kept == {r.name for r in statsd_mapping.task_rules()}
     sent_by_tasks = {f"{statsd_mapping.PREFIX}.{n}" for n in statsd_mapping.TASK_RUNNER_SAMPLES}
-    for _kind, name in airflow_metrics():
-        full, task = statsd_mapping.match(name), statsd_mapping.match(name, task_rules)
-        if task is not None:
-            assert task == full, name
     for name in sent_by_tasks:
-        assert statsd_mapping.match(name, task_rules) == statsd_mapping.match(name), name
+        assert (task.get_mapping(name, "counter").action == "drop") == (full.get_mapping(name, "counter").action
+                                                                       == "drop"), name
     for forged in ("scheduler_heartbeat", "dag_processor_heartbeat", "triggerer_heartbeat",
                    "dag_processing.import_errors", "executor.open_slots", "pool.queued_slots.default_pool",
                    "scheduler.scheduler_loop_duration"):
-        assert statsd_mapping.match(f"{statsd_mapping.PREFIX}.{forged}") is not None, forged
-        assert statsd_mapping.match(f"{statsd_mapping.PREFIX}.{forged}", task_rules) is None, forged
+        assert full.get_mapping(f"{statsd_mapping.PREFIX}.{forged}", "gauge").action == "map", forged
+        assert task.get_mapping(f"{statsd_mapping.PREFIX}.{forged}", "gauge").action == "drop", forged
     assert statsd_mapping.task_override_mappings()[-1] == statsd_mapping.DROP_REST
+
+
+def test_the_task_runner_samples_that_choose_the_task_rules_are_names_airflow_sends():
+    """Each sample a rule maps (and so chooses a task rule) is a name of the captured list."""
+    identifiers = {"dag_id": ["a_dag"], "task_id": ["a_task"], "operator_name": ["PythonOperator"]}
+    listed = metric_list.load().templates
+    choosing = [n for n in statsd_mapping.TASK_RUNNER_SAMPLES if statsd_mapping.match(f"{statsd_mapping.PREFIX}.{n}")]
+    assert len(choosing) >= 5
+    assert [n for n in choosing if metric_list.template(metric_list.PREFIX + n, identifiers) not in listed] == []
+
+
+def airflow_statsd_mappings(mappings: list[dict]) -> str:
+    return yaml.safe_dump({"mappings": mappings}, sort_keys=False)
 
 
 def test_resources_are_the_chart_exporters():

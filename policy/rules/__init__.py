@@ -32,6 +32,8 @@ from .constants import (
     ADVISORY,
     AIRFLOW_CHART,
     AIRFLOW_NAMESPACE,
+    AIRFLOW_RELEASES,
+    AIRFLOW_YANKED,
     ALB_ANNOTATION_PREFIX,
     AMP_ALERT_MANAGER,
     AMP_RULE_GROUPS,
@@ -105,7 +107,7 @@ from .observability import metrics_enabled
 from .kubernetes import (
     helm_release_pinned, airflow_remote_logging_s3, airflow_task_resources, airflow_image_registry,
     airflow_image_by_digest, airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference,
-    task_pods_limit_range,
+    task_pods_limit_range, airflow_version_supported, airflow_support_findings,
 )
 from .pod_security import (
     eks_network_policy_enforcement, helm_pod_hardening, airflow_default_deny, airflow_pod_security_admission,
@@ -121,6 +123,7 @@ __all__ = [
     "MANDATORY", "ADVISORY", "DISABLED", "LEVELS",
     "AWS_PROVIDER", "RDS_INSTANCE", "RDS_PARAMETER_GROUP", "S3_BUCKETS", "S3_PUBLIC_ACCESS_BLOCK", "S3_ENCRYPTION",
     "S3_POLICY", "S3_LIFECYCLE", "S3_VERSIONING", "EKS_COMPONENT", "EKS_CLUSTER", "EKS_SUPPORT_ENDS",
+    "AIRFLOW_RELEASES", "AIRFLOW_YANKED",
     "EKS_NODE_GROUP_COMPONENT",
     "EKS_NODE_GROUP", "EKS_ADDON", "LAUNCH_TEMPLATE", "SUBNET", "SECURITY_GROUP", "SECURITY_GROUP_RULE",
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
@@ -143,7 +146,7 @@ __all__ = [
     "iam_least_privilege", "iam_pod_identity_trust", "kms_key_rotation", "aws_required_tags",
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
     "airflow_image_by_digest", "airflow_ui_rbac", "airflow_no_default_admin_password",
-    "airflow_secrets_by_reference", "task_pods_limit_range",
+    "airflow_secrets_by_reference", "task_pods_limit_range", "airflow_version_supported", "airflow_support_findings",
     "eks_network_policy_enforcement", "helm_pod_hardening", "airflow_default_deny", "airflow_pod_security_admission",
     "network_policy_ip_peers",
     "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure", "no_template_placeholders",

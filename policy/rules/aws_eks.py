@@ -21,7 +21,20 @@ from .constants import (
     LAUNCH_TEMPLATE,
     SUBNET,
 )
-from .helpers import _first, _is_anywhere, _items, _map, _number, _of_type, _path, _references, _tags, _truthy
+from .helpers import (
+    AS_OF_CONFIG,
+    _first,
+    _is_anywhere,
+    _items,
+    _judged_on,
+    _map,
+    _number,
+    _of_type,
+    _path,
+    _references,
+    _tags,
+    _truthy,
+)
 
 
 @dataclass(frozen=True)
@@ -224,17 +237,10 @@ def version_support_findings(version: Any, day: dt.date) -> list[str]:
     return []
 
 
-def _judged_on(as_of: Any) -> dt.date:
-    """The pack config's asOf day, or today (UTC) when it is empty."""
-    return dt.date.fromisoformat(str(as_of)) if as_of else dt.datetime.now(dt.UTC).date()
-
-
 @rule("eks-version-supported", "The EKS cluster's Kubernetes minor is in standard support on the day of the "
       "preview: no extended-support bill (six times the standard rate) and no automatic upgrade by EKS.",
       types=[EKS_COMPONENT, EKS_CLUSTER],
-      config={"asOf": {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", "default": "",
-                       "description": "Day to judge support on (YYYY-MM-DD), e.g. the day a change will be "
-                                      "deployed; empty: the day of the preview (UTC)."}})
+      config=AS_OF_CONFIG)
 def eks_version_supported(typ: str, props: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     if typ == EKS_COMPONENT and not props:  # a remote component as the engine sees it: its child is checked
         return []

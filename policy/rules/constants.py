@@ -107,3 +107,15 @@ EKS_SUPPORT_ENDS = {
     "1.36": ("2027-08-02", "2028-08-02"),
 }
 EKS_STANDARD_HOURLY, EKS_EXTENDED_HOURLY = 0.10, 0.60
+# Airflow's release calendar (airflow_eks/support/airflow_calendar.py RELEASES and YANKED_RELEASES,
+# with its sources): every final 3.x release on PyPI -> its upload day (UTC), and the yanked ones.
+# Airflow patches only its latest minor (releasing_security_patches.rst in apache/airflow).
+AIRFLOW_RELEASES = {
+    "3.0.0": "2025-04-22", "3.0.1": "2025-05-12", "3.0.2": "2025-06-10", "3.0.3": "2025-07-14",
+    "3.0.4": "2025-08-08", "3.0.6": "2025-08-29",
+    "3.1.0": "2025-09-25", "3.1.1": "2025-10-27", "3.1.2": "2025-11-05", "3.1.3": "2025-11-14",
+    "3.1.5": "2025-12-12", "3.1.6": "2026-01-13", "3.1.7": "2026-02-04", "3.1.8": "2026-03-11",
+    "3.2.0": "2026-04-07", "3.2.1": "2026-04-22", "3.2.2": "2026-05-29",
+    "3.3.0": "2026-07-06", "3.3.1": "2026-08-12", "3.3.2": "2026-09-17",
+}
+AIRFLOW_YANKED = ("3.0.5", "3.1.4")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 from collections.abc import Mapping, Sequence
@@ -120,3 +121,14 @@ def _statements(document: Any) -> list[Mapping[str, Any]]:
 
 def _tags(props: Mapping[str, Any]) -> Mapping[str, Any]:
     return _map(props.get("tags"))
+
+
+def _judged_on(as_of: Any) -> dt.date:
+    """The pack config's asOf day, or today (UTC) when it is empty."""
+    return dt.date.fromisoformat(str(as_of)) if as_of else dt.datetime.now(dt.UTC).date()
+
+
+# The `asOf` option of the rules that judge a support window on a day.
+AS_OF_CONFIG = {"asOf": {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", "default": "",
+                         "description": "Day to judge support on (YYYY-MM-DD), e.g. the day a change will be "
+                                        "deployed; empty: the day of the preview (UTC)."}}

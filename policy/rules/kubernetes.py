@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -11,6 +12,8 @@ from .base import Resource, rule
 from .constants import (
     ADVISORY,
     AIRFLOW_NAMESPACE,
+    AIRFLOW_RELEASES,
+    AIRFLOW_YANKED,
     CHART_DEFAULT_PASSWORD,
     CHART_DEFAULT_REPOSITORY,
     CHART_SIDECAR_IMAGES,
@@ -19,7 +22,7 @@ from .constants import (
     PUBLIC_REGISTRIES,
     SEMVER,
 )
-from .helpers import _items, _map, _of_type, _path, _truthy
+from .helpers import AS_OF_CONFIG, _items, _judged_on, _map, _of_type, _path, _truthy
 
 
 @rule("helm-release-pinned", "Helm releases pin an exact chart version from an HTTPS or OCI repository.",
@@ -205,3 +208,43 @@ def task_pods_limit_range(resources: Sequence[Resource], cfg: Mapping[str, Any])
                           "Container, so pods a DAG creates (e.g. KubernetesPodOperator) are bounded too.",
                           release.urn))
     return found
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def airflow_support_findings(version: Any, day: dt.date) -> list[str]:
+    """Why `version` is not the newest patch of the one minor Airflow patches on `day` (empty if it is)."""
+    if not version:
+        return ["airflowVersion is unset, so the chart runs its own default Airflow, whose support nobody "
+                "reviewed; set airflowVersion."]
+    version = str(version)
+    out_by_day = sorted((v for v, d in AIRFLOW_RELEASES.items() if dt.date.fromisoformat(d) <= day), key=_version_key)
+    newest = out_by_day[-1] if out_by_day else None
+    move = f" Move to {newest} (docs/operations/upgrades.md)." if newest and newest != version else ""
+    if version in AIRFLOW_YANKED:
+        return [f"Airflow {version} was yanked from PyPI.{move}"]
+    if version not in out_by_day:
+        return [f"Airflow {version} is not a release in this pack's calendar on {day} (AIRFLOW_RELEASES: final "
+                "releases on PyPI), so its support cannot be checked; use a listed release or add the new one "
+                f"with its PyPI date.{move}"]
+    minor, patched = _minor(version), _minor(newest)
+    if minor != patched:
+        since = min(d for v, d in AIRFLOW_RELEASES.items() if _minor(v) == patched)
+        return [f"Airflow {minor} gets no more patches, bug or security fixes, since {patched}.0 on {since} (Airflow "
+                f"patches only its latest minor).{move}"]
+    if version != newest:
+        return [f"Airflow {version} lacks the fixes of {newest}, the newest patch of {minor}.{move}"]
+    return []
+
+
+@_airflow_rule("airflow-version-supported", "The Airflow release is the newest patch of the one minor Airflow "
+               "still patches on the day of the preview (bug and security fixes reach only that line).",
+               config=AS_OF_CONFIG)
+def airflow_version_supported(values: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    return airflow_support_findings(values.get("airflowVersion"), _judged_on(cfg["asOf"]))

@@ -1,4 +1,4 @@
-"""Airflow 3.1.8 run from the generated configuration, with only what cannot exist here changed.
+"""The pinned Airflow run from the generated configuration, with only what cannot exist here changed.
 
 Every change from what the cluster would run is made here or in the fixture that needs it, and
 is listed in CHANGES (docs/development.md, Runtime tier, summarises it).
@@ -27,6 +27,11 @@ CHANGES = {
                    "cluster's port",
     "cluster-dns": "[core] execution_api_server_url and [metrics] statsd_host name cluster Services -> "
                    "127.0.0.1",
+    "statsd-port": "[metrics] statsd_port 9125 -> the test StatsD exporter's free port (a free port nobody "
+                   "reads for homes without one): ports are shared on this machine",
+    "task-statsd": "the task pods' own StatsD exporter (airflow-task-statsd) is not run: LocalExecutor's task "
+                   "processes share the scheduler's environment and send to the chart's exporter, whose mapping "
+                   "maps every task metric as the task exporter's does (tests/test_task_statsd.py; test_metrics.py)",
     "dags-folder": "[core] dags_folder (gitSync checkout) -> the tests' sample DAGs",
     "aws": "EKS Pod Identity credentials -> static test credentials and AWS_ENDPOINT_URL of the moto server",
     "executor": "[core] executor KubernetesExecutor -> LocalExecutor (no Kubernetes here; test 5 only)",
@@ -34,6 +39,9 @@ CHANGES = {
                          "of 8080 (API) and 8793/8794 (log servers): two shared cores, shared ports, loopback "
                          "only (tests 5 and 7; Airflow gives the log servers no host setting: they listen on "
                          "every interface, on their free port, for the test's lifetime)",
+    "async-driver": "[database] sql_alchemy_conn_async names psycopg_async (the metadata URL with that driver): "
+                    "what Airflow 3.4 derives when psycopg 3 is installed, where 3.3 always derives asyncpg "
+                    "(test_async_database only, for that driver's cases)",
     "image-requirements": "image/requirements.txt installed into a virtualenv layered over the tier's Airflow "
                           "(the image's layer), and its DAG run with `airflow dags test` and remote logging off "
                           "(no S3 for it; test_image_requirements.py only)",
@@ -80,8 +88,22 @@ def local_url(url: str, pgbouncer_port: int) -> str:
     return url.replace(PGBOUNCER_SERVICE, f"{services.LOOPBACK}:{pgbouncer_port}")
 
 
-def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, executor: str | None = None) -> str:
-    """The chart's airflow.cfg with CHANGES cluster-dns, dags-folder and (if asked) executor."""
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy `postgresql+<driver>://` URL as libpq (psql, psycopg2.connect) takes it."""
+    scheme, rest = url.split("://", 1)
+    assert scheme.split("+")[0] == "postgresql", scheme
+    return f"postgresql://{rest}"
+
+
+def async_url(url: str, driver: str) -> str:
+    """The metadata URL with another SQLAlchemy driver (CHANGES async-driver)."""
+    return f"postgresql+{driver}://{url.split('://', 1)[1]}"
+
+
+def local_cfg(cfg: str, *, api_port: int, statsd_port: int, dags_folder: Path | None = None,
+              executor: str | None = None) -> str:
+    """The chart's airflow.cfg with CHANGES cluster-dns, statsd-port, dags-folder and (if asked)
+    executor."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # keep keys exactly as rendered
     parser.read_string(cfg)
@@ -90,6 +112,7 @@ def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, execu
     for section in ("metrics", "scheduler"):
         if parser.has_option(section, "statsd_host"):
             parser.set(section, "statsd_host", services.LOOPBACK)
+            parser.set(section, "statsd_port", str(statsd_port))
     if dags_folder is not None:
         parser.set("core", "dags_folder", str(dags_folder))
     if executor is not None:
@@ -99,22 +122,32 @@ def local_cfg(cfg: str, *, api_port: int, dags_folder: Path | None = None, execu
     return out.getvalue()
 
 
+def cfg_get(cfg: str, section: str, key: str) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(cfg)
+    return parser.get(section, key)
+
+
 class AirflowHome:
     """An AIRFLOW_HOME with the rendered airflow.cfg, and each component's environment as the
     chart gives it to that component's container."""
 
     def __init__(self, path: Path, gen: Generated, *, pgbouncer_port: int, api_port: int | None = None,
-                 dags_folder: Path | None = None, executor: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 statsd_port: int | None = None, dags_folder: Path | None = None, executor: str | None = None,
+                 extra_env: dict[str, str] | None = None, venv: Path = services.AIRFLOW_VENV) -> None:
         self.path = path
         self.gen = gen
+        self.venv = venv
+        """The image's Airflow: the default's venv, or the upgrade test's older one."""
         self.pgbouncer_port = pgbouncer_port
         self.api_port = api_port or services.free_port()
         self.extra_env = dict(extra_env or {})
         self.replace: dict[str, str] = {}
         """Mounted file (path under airflowHome) -> content to use instead (stated by the test)."""
         path.mkdir(parents=True, exist_ok=True)
-        self.cfg = local_cfg(gen.airflow_cfg(), api_port=self.api_port, dags_folder=dags_folder, executor=executor)
+        self.statsd_port = statsd_port or services.free_port()
+        self.cfg = local_cfg(gen.airflow_cfg(), api_port=self.api_port, statsd_port=self.statsd_port,
+                             dags_folder=dags_folder, executor=executor)
         (path / "airflow.cfg").write_text(self.cfg)
 
     def container_home(self, container: dict) -> Path:
@@ -158,7 +191,7 @@ class AirflowHome:
         env["HOME"], env["TMPDIR"] = str(roots[IMAGE_HOME]), str(roots[IMAGE_TMP])
         base = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL") if k in os.environ}
         # The image's `airflow` first on PATH: the chart's commands call it by name.
-        base["PATH"] = f"{services.AIRFLOW.parent}:{base.get('PATH', '')}"
+        base["PATH"] = f"{self.venv / 'bin'}:{base.get('PATH', '')}"
         return {**base, **env, **self.extra_env, "PYTHONUNBUFFERED": "1"}
 
     def run_container(self, container: dict, *, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -178,7 +211,7 @@ class AirflowHome:
     def run(self, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
         """An `airflow` CLI command (default: with the scheduler container's env)."""
         env = env or self.env()
-        return subprocess.run([str(services.AIRFLOW), *args], env=env, capture_output=True, text=True,
+        return subprocess.run([str(self.venv / "bin" / "airflow"), *args], env=env, capture_output=True, text=True,
                               timeout=timeout, cwd=env.get("AIRFLOW_HOME", self.path))
 
 

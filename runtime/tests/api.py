@@ -44,14 +44,23 @@ def poll(fetch, done, *, timeout: float, interval: float = 1.0, what: str):
     raise AssertionError(f"{what}: not done after {timeout:.0f} s; last: {last}")
 
 
-def run_dag(api: str, token: str, dag_id: str, *, timeout: float = 300) -> dict:
-    """Unpause `dag_id` once the DAG processor has parsed it, trigger a run, wait for its end."""
+def trigger_dag(api: str, token: str, dag_id: str) -> str:
+    """Unpause `dag_id` once the DAG processor has parsed it and trigger a run: the run's URL."""
     poll(lambda: call("GET", f"{api}/api/v2/dags/{dag_id}", token=token)[0], lambda s: s == 200,
          timeout=180, what=f"DAG {dag_id} parsed by the DAG processor")
     status, _ = call("PATCH", f"{api}/api/v2/dags/{dag_id}", {"is_paused": False}, token=token)
     assert status == 200
     status, run = call("POST", f"{api}/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None}, token=token)
     assert status == 200, run
-    url = f"{api}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
+    return f"{api}/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}"
+
+
+def wait_run(url: str, token: str, *, timeout: float = 300) -> dict:
+    """A DAG run (its URL) once it has ended."""
     return poll(lambda: call("GET", url, token=token)[1], lambda r: r["state"] in ("success", "failed"),
-                timeout=timeout, interval=2, what=f"run of {dag_id}")
+                timeout=timeout, interval=2, what=f"run {url}")
+
+
+def run_dag(api: str, token: str, dag_id: str, *, timeout: float = 300) -> dict:
+    """Unpause `dag_id` once the DAG processor has parsed it, trigger a run, wait for its end."""
+    return wait_run(trigger_dag(api, token, dag_id), token, timeout=timeout)

@@ -20,7 +20,7 @@ from airflow_eks import helm_values, secret_data
 from airflow_eks.secret_data import SECRET_NAMES
 from tests import charts
 
-from . import airflow_env, api, program, services
+from . import airflow_env, api, monitoring, program, services
 
 
 def pytest_configure(config):
@@ -30,11 +30,24 @@ def pytest_configure(config):
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
+def pytest_collection_modifyitems(items):
+    # test_metrics.py provokes every alert on the session's stack (it stops the scheduler and
+    # exhausts PgBouncer's pool), so it runs after every other module, in its own order.
+    items.sort(key=lambda item: item.module.__name__.endswith(".test_metrics"))
+
+
 def pytest_sessionstart(session):
-    missing = [str(p) for p in (services.AIRFLOW, services.TOOLS_VENV / "bin" / "moto_server") if not p.exists()]
+    missing = [str(p) for p in (services.AIRFLOW, services.OLD_AIRFLOW_VENV / "bin" / "airflow",
+                                services.TOOLS_VENV / "bin" / "moto_server") if not p.exists()]
     if missing:
         raise pytest.UsageError(f"runtime tier not installed ({', '.join(missing)} missing): "
                                 "run `make runtime-install`")
+    # A venv left from before a version change would test the wrong Airflow.
+    for venv, version in ((services.AIRFLOW_VENV, services.AIRFLOW_VERSION),
+                          (services.OLD_AIRFLOW_VENV, services.UPGRADE_FROM)):
+        if services.installed_airflow(venv) != version:
+            raise pytest.UsageError(f"{venv} has Airflow {services.installed_airflow(venv)}, the constraints pin "
+                                    f"{version}: remove it and run `make runtime-install`")
 
 
 @pytest.fixture(scope="session")
@@ -104,19 +117,35 @@ def database(gen) -> Database:
 
 
 @pytest.fixture(scope="session")
-def migrated(gen, database, tmp_path_factory):
+def statsd_exporter(gen, tmp_path_factory) -> monitoring.StatsdExporter:
+    """The chart's StatsD exporter with the mapping the chart renders, receiving from every
+    Airflow process of the session's stack (and the migration); every line it receives is kept
+    in build/runtime/statsd/capture-airflow-<version>.txt."""
+    configmap = charts.one(gen.objects, "ConfigMap", f"{gen.release}-statsd")
+    monitoring.STATSD_DIR.mkdir(parents=True, exist_ok=True)
+    capture = monitoring.STATSD_DIR / f"capture-airflow-{monitoring.airflow_version()}.txt"
+    capture.write_text("")
+    exporter = monitoring.StatsdExporter(tmp_path_factory.mktemp("statsd"), configmap["data"]["mappings.yml"], capture)
+    yield exporter
+    exporter.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated(gen, database, statsd_exporter, tmp_path_factory):
     """`airflow db migrate` as the chart's migration Job runs it, with that Job's environment."""
     home = airflow_env.AirflowHome(tmp_path_factory.mktemp("migrate-home"), gen,
-                                   pgbouncer_port=database.pgbouncer_port)
-    env = home.env("Job", "run-airflow-migrations", "run-airflow-migrations")
-    result = home.run("db", "migrate", env=env, timeout=600)
-    return home, env, result
+                                   pgbouncer_port=database.pgbouncer_port, statsd_port=statsd_exporter.udp_port)
+    job = gen.container("Job", "run-airflow-migrations", "run-airflow-migrations")
+    result = home.run_container(job, timeout=600)  # its rendered args: `airflow db migrate`, guarded and retried
+    return home, home.container_env(job), result
 
 
 @pytest.fixture(scope="session")
 def metadata_url(gen, database) -> str:
-    return airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY),
-                                 database.pgbouncer_port)
+    """The metadata Secret's URL (CHANGES pgbouncer-address) as libpq reads it: the SQLAlchemy
+    driver suffix (`postgresql+psycopg2`) dropped, for the tests' own psycopg2/psql connections."""
+    url = airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY), database.pgbouncer_port)
+    return airflow_env.libpq_url(url)
 
 
 def write_dags(folder: Path, *dags: str) -> Path:
@@ -137,6 +166,14 @@ class Stack:
     logs_prefix: str
     processes: dict[str, services.Process]
 
+    def restart_api_server(self) -> None:
+        """A new API server process, as Kubernetes replaces a pod, up when this returns."""
+        self.processes["api-server"].stop()
+        container = self.home.gen.container("Deployment", "api-server", "api-server")
+        self.processes["api-server"] = self.home.start_container(container, "api-server")
+        self.processes["api-server"].wait_ready(lambda: services.http_ok(f"{self.api}/api/v2/monitor/health"),
+                                                timeout=180, what="API server")
+
 
 def remote_log_folder(cfg: str) -> tuple[str, str]:
     import configparser
@@ -148,15 +185,19 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-# The sample DAGs the session's Airflow serves (dags/): the smoke test's, and the restore test's.
-STACK_DAGS = ("runtime_smoke.py", "restore_probe.py")
+# The sample DAGs the session's Airflow serves (dags/): the smoke test's, the restore test's and
+# the metrics test's. Every DAG file is there from the start: the DAG processor lists new files
+# only every [dag_processor] refresh_interval (5 minutes), and re-parses known ones far sooner.
+STACK_DAGS = ("runtime_smoke.py", "restore_probe.py", "metrics_outcomes.py", "metrics_import.py")
 
 
 @contextlib.contextmanager
 def airflow_components(gen: program.Generated, database: Database, base: Path, moto: services.Moto,
-                       aws_env: dict[str, str], components=airflow_env.COMPONENTS) -> Iterator[Stack]:
-    """`components` from the rendered chart, through `database`'s PgBouncer, remote logs to
-    moto's S3, the sample DAGs in their DAG folder. CHANGES: all of airflow_env.CHANGES
+                       aws_env: dict[str, str], components=airflow_env.COMPONENTS, dags: tuple[str, ...] = STACK_DAGS,
+                       venv: Path = services.AIRFLOW_VENV, statsd_port: int | None = None) -> Iterator[Stack]:
+    """`components` from the rendered chart on `venv`'s Airflow, through `database`'s PgBouncer,
+    remote logs to moto's S3, `dags` in their DAG folder, StatsD to `statsd_port` (none: a free port
+    nobody reads). CHANGES: all of airflow_env.CHANGES
     (ports-and-workers: one API server worker on 127.0.0.1 instead of four on 0.0.0.0, and free
     ports instead of 8080 (API), 8793 and 8794 (the worker's and triggerer's log servers))."""
     processes: dict[str, services.Process] = {}
@@ -165,7 +206,7 @@ def airflow_components(gen: program.Generated, database: Database, base: Path, m
         api_port = services.free_port()
         home = airflow_env.AirflowHome(
             base / "airflow", gen, pgbouncer_port=database.pgbouncer_port, api_port=api_port,
-            dags_folder=write_dags(base / "dags", *STACK_DAGS), executor="LocalExecutor",
+            statsd_port=statsd_port, dags_folder=write_dags(base / "dags", *dags), executor="LocalExecutor", venv=venv,
             extra_env={**aws_env, "AIRFLOW__API__WORKERS": "1", "AIRFLOW__API__PORT": str(api_port),
                        "AIRFLOW__API__HOST": services.LOOPBACK,
                        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
@@ -184,9 +225,9 @@ def airflow_components(gen: program.Generated, database: Database, base: Path, m
 
 
 @pytest.fixture(scope="session")
-def stack(gen, database, migrated, tmp_path_factory) -> Stack:
-    """API server, scheduler, DAG processor and triggerer (airflow_components), and the moto
-    server with the logs bucket."""
+def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
+    """API server, scheduler, DAG processor and triggerer (airflow_components), sending their
+    StatsD to the session's exporter, and the moto server with the logs bucket."""
     assert migrated[2].returncode == 0, "migration failed (see test_database)"
     base = tmp_path_factory.mktemp("stack")
     moto = services.Moto(base)
@@ -195,7 +236,7 @@ def stack(gen, database, migrated, tmp_path_factory) -> Stack:
         aws_env = services.fake_aws_env(moto.url, region)
         bucket, _ = remote_log_folder(gen.airflow_cfg())
         services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
-        with airflow_components(gen, database, base, moto, aws_env) as started:
+        with airflow_components(gen, database, base, moto, aws_env, statsd_port=statsd_exporter.udp_port) as started:
             yield started
     finally:
         moto.stop()

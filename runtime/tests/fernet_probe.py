@@ -1,7 +1,7 @@
 """Read a connection's password and a variable's value straight from the metadata database,
 decrypted with each given `[core] fernet_key` in turn, as every Airflow component does
 (airflow.models: Connection.get_password, Variable.get_val; get_fernet builds the key once
-per process, so it is rebuilt for each key).
+per process, so its cache is cleared for each key).
 
 Prints RESULT[{"password": <sha256 prefix> | null, "password_error": <exception> | null,
 "variable": <sha256 prefix> | null}, ...], one per key (digests: the values are never printed).
@@ -43,6 +43,9 @@ os.environ.pop("AIRFLOW__CORE__FERNET_KEY", None)
 results = []
 for fernet_key in fernet_keys:
     conf.set("core", "fernet_key", fernet_key)
-    crypto._fernet = None  # get_fernet's cache of the previous key
+    # get_fernet's cache of the previous key: a module global up to Airflow 3.1, functools.cache from 3.2.
+    crypto._fernet = None
+    if hasattr(crypto.get_fernet, "cache_clear"):
+        crypto.get_fernet.cache_clear()
     results.append(read(conn_id, key))
 print("RESULT" + json.dumps(results))

@@ -13,6 +13,7 @@ import contextlib
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -24,10 +25,32 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+RUNTIME = ROOT / "runtime"
+
+
+def pinned_airflow(constraints: Path) -> str:
+    """The apache-airflow version a constraints file pins (the only place a venv's version is written)."""
+    [version] = re.findall(r"^apache-airflow==(\S+)$", constraints.read_text(), re.MULTILINE)
+    return version
+
+
+# The Airflow the tier runs: the default airflowVersion (tests/test_runtime_pins.py holds the pin
+# equal to Pulumi.yaml's default). Read it from here, e.g. to regenerate a capture for a version.
+AIRFLOW_VERSION = pinned_airflow(RUNTIME / "constraints-airflow.txt")
+# The release the upgrade test starts from: runtime/constraints-airflow-<version>.txt (one file).
+[_OLD_CONSTRAINTS] = sorted(RUNTIME.glob("constraints-airflow-*.txt"))
+UPGRADE_FROM = pinned_airflow(_OLD_CONSTRAINTS)
 AIRFLOW_VENV = ROOT / os.environ.get("AIRFLOW_VENV", "build/runtime/venv-airflow")
+OLD_AIRFLOW_VENV = ROOT / os.environ.get("OLD_AIRFLOW_VENV", f"build/runtime/venv-airflow-{UPGRADE_FROM}")
 TOOLS_VENV = ROOT / os.environ.get("TOOLS_VENV", "build/runtime/venv-tools")
 AIRFLOW = AIRFLOW_VENV / "bin" / "airflow"
 LOOPBACK = "127.0.0.1"
+
+
+def installed_airflow(venv: Path) -> str:
+    code = "import importlib.metadata as m; print(m.version('apache-airflow'))"
+    return subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60).stdout.strip()
 
 
 def free_port() -> int:
@@ -297,6 +320,15 @@ def tools_python(code: str, *, env: dict[str, str], timeout: float = 60) -> str:
     """Run a snippet in the tools venv (boto3 against moto, for seeding and reading back)."""
     out = subprocess.run([str(TOOLS_VENV / "bin" / "python"), "-c", code], capture_output=True, text=True,
                          env={**os.environ, **env}, timeout=timeout)
+    if out.returncode:
+        raise AssertionError(out.stderr)
+    return out.stdout
+
+
+def airflow_python(code: str, *, env: dict[str, str], timeout: float = 120) -> str:
+    """Run a snippet with the tier's Airflow (what the installed Airflow itself answers)."""
+    out = subprocess.run([str(AIRFLOW_VENV / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                         env=env, timeout=timeout)
     if out.returncode:
         raise AssertionError(out.stderr)
     return out.stdout

@@ -1,5 +1,5 @@
 """Test 4: the airflow.cfg the chart renders with the program's values (dev and prod) loads in
-Airflow 3.1.8, and `airflow config lint` finds nothing but the explained findings below.
+the default Airflow, and `airflow config lint` finds nothing but the explained findings below.
 
 No change to the file: lint reads it as rendered (plus the API server container's env, as
 in the pod), against a metadata URL nobody connects to.
@@ -24,7 +24,7 @@ ACCEPTED = {
         "informational: the program chooses KubernetesExecutor deliberately",
     r"`sql_alchemy_conn` configuration parameter moved from `core` section to `database` section":
         "the chart sets AIRFLOW__CORE__SQL_ALCHEMY_CONN next to AIRFLOW__DATABASE__SQL_ALCHEMY_CONN "
-        "(both from the program's metadata Secret) for Airflow 2; 3.1.8 reads [database]",
+        "(both from the program's metadata Secret) for Airflow 2; Airflow 3 reads [database]",
     r"`enable_proxy_fix` configuration parameter moved from `webserver` section to `fab` section":
         "chart default [webserver] enable_proxy_fix; the chart also renders [fab] enable_proxy_fix",
     r"`statsd_(on|host|port|prefix)` configuration parameter moved from `scheduler` section to `metrics` section":

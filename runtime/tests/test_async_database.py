@@ -1,16 +1,22 @@
-"""The prepared-statement question: Airflow 3 derives an asyncpg URL from the metadata
-connection (settings.SQL_ALCHEMY_CONN_ASYNC) for the API server's async endpoints; asyncpg
-names its prepared statements, and PgBouncer in transaction pooling hands each transaction
-any server connection. Does Airflow's own async engine work through the program's PgBouncer?
+"""The prepared-statement question: Airflow 3 derives an async URL from the metadata connection
+(settings.SQL_ALCHEMY_CONN_ASYNC) for the API server's async endpoints: asyncpg up to 3.3, psycopg
+3 from 3.4 when it is installed. Both prepare statements on the server unless told not to, and
+PgBouncer in transaction pooling hands each transaction any server connection. Does Airflow's own
+async engine work through the program's PgBouncer, with each driver?
 
 Found here and fixed in the program (offline tests in tests/test_secret_data.py and
 tests/test_local_settings.py): the metadata URL's `?sslmode=disable` broke every async session;
 asyncpg's named, cached statements broke under concurrency; and SQLAlchemy's UUID-name recipe,
 without the NullPool and DISCARD it also asks for, left statements prepared on PgBouncer's
 server connections. The program's connect args (airflow_eks/local_settings.py) prepare only
-unnamed statements.
+unnamed statements with asyncpg, and none with psycopg (issue 19: with Airflow 3.4.0b2 and
+psycopg installed, asyncpg's arguments made every async session fail).
 
-Changes (airflow_env.CHANGES): pgbouncer-address, pgbouncer-listen, rds-address.
+Every case runs for each async driver the tier's Airflow has installed (asyncpg and psycopg 3,
+both pinned by runtime/constraints-airflow.txt): the default Airflow derives asyncpg, and
+psycopg_async is named through [database] sql_alchemy_conn_async, as Airflow 3.4 would derive it.
+
+Changes (airflow_env.CHANGES): pgbouncer-address, pgbouncer-listen, rds-address, async-driver.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ import re
 import subprocess
 from pathlib import Path
 
-from airflow_eks import secret_data
+import pytest
 
-from . import services
+from airflow_eks import local_settings, secret_data
+from airflow_eks.secret_data import SECRET_NAMES
+
+from . import airflow_env, services
 
 PROBE = Path(__file__).with_name("async_probe.py")
 COUNTER = Path(__file__).with_name("server_statements.py")
@@ -57,19 +66,42 @@ def statements_on_server_connections(env: dict, metadata_url: str) -> int:
     return out["statements"]
 
 
+def installed_in_airflow_venv(module: str) -> bool:
+    code = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    return subprocess.run([str(services.AIRFLOW_VENV / "bin" / "python"), "-c", code], timeout=60).returncode == 0
+
+
+DRIVER_MODULES = {local_settings.ASYNCPG: "asyncpg", local_settings.PSYCOPG_ASYNC: "psycopg"}
+assert set(DRIVER_MODULES) == set(local_settings.ASYNC_DRIVERS)
+
+
+def driver_env(home, gen, database, driver: str) -> dict:
+    """The API server's environment, its async engine on `driver` (CHANGES async-driver for psycopg)."""
+    assert installed_in_airflow_venv(DRIVER_MODULES[driver]), f"{driver}: not installed in the Airflow venv"
+    env = home.env("Deployment", "api-server")
+    if driver != local_settings.ASYNCPG:  # the default Airflow's own derivation
+        url = airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY),
+                                    database.pgbouncer_port)
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = airflow_env.async_url(url, driver)
+    return env
+
+
 def uses_connect_args(env: dict, module: str) -> dict:
     """`env` with [database] sql_alchemy_connect_args_async pointed at a control module here."""
     return {**env, "PYTHONPATH": str(Path(__file__).parent),
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC": f"{module}.ARGS"}
 
 
+@pytest.mark.parametrize("driver", local_settings.ASYNC_DRIVERS)
 def test_airflows_async_engine_works_through_pgbouncer_and_leaves_no_statement_behind(
-        migrated, database, metadata_url, record_property):
+        driver, gen, migrated, database, metadata_url, record_property):
     record_property("pgbouncer_version", services.pgbouncer_version())
     home, _, _ = migrated
-    env = home.env("Deployment", "api-server")
+    env = driver_env(home, gen, database, driver)
     before = statements_on_server_connections(env, metadata_url)
     out = async_probe(env)
+    # The engine really ran on `driver` (the default Airflow derives asyncpg by itself).
+    assert out["url"].startswith(f"postgresql+{driver}://"), out["url"]
     assert "sslmode" not in out["url"], out["url"]
     assert out["errors"] == {}, (services.pgbouncer_version(), out)
     assert out["ok"] == WORKERS * ROUNDS
@@ -77,24 +109,27 @@ def test_airflows_async_engine_works_through_pgbouncer_and_leaves_no_statement_b
     assert statements_on_server_connections(env, metadata_url) == before
 
 
-def test_without_the_programs_connect_args_asyncpg_breaks_through_this_pgbouncer(migrated, database,
-                                                                                record_property):
-    """The evidence behind the fix: same probe, asyncpg's defaults. On a PgBouncer that does not
-    track prepared statements (Debian 12's 1.18, or the chart's 1.23.1 with its default
+@pytest.mark.parametrize("driver", local_settings.ASYNC_DRIVERS)
+def test_without_the_programs_connect_args_the_driver_breaks_through_this_pgbouncer(
+        driver, gen, migrated, database, record_property):
+    """The evidence behind the fix, per driver: same probe, the driver's defaults (asyncpg's named
+    statement cache; psycopg's prepare after five executions). On a PgBouncer that does not track
+    prepared statements (Debian 12's 1.18, or the chart's 1.23.1 with its default
     max_prepared_statements = 0) sessions fail; on one that does, they must not."""
     home, _, _ = migrated
-    out = async_probe(uses_connect_args(home.env("Deployment", "api-server"), "no_async_connect_args"))
+    out = async_probe(uses_connect_args(driver_env(home, gen, database, driver), "no_async_connect_args"))
+    assert out["url"].startswith(f"postgresql+{driver}://"), out["url"]
     version = services.pgbouncer_version()
     record_property("pgbouncer_version", version)
-    record_property("failed_sessions_without_fix", sum(out["errors"].values()))
+    record_property(f"failed_sessions_without_fix_{driver}", sum(out["errors"].values()))
     if tracks_prepared_statements(version, database.ini):
         assert out["errors"] == {}, (version, out)
     else:
         failures = sum(out["errors"].values())
         assert failures > 0, (version, out)
         assert any("prepared statement" in error for error in out["errors"]), out["errors"]
-        print(f"PgBouncer {version}: {failures} of {WORKERS * ROUNDS} sessions failed without the connect args: "
-              + "; ".join(sorted(out["errors"]))[:2000])
+        print(f"PgBouncer {version}, {driver}: {failures} of {WORKERS * ROUNDS} sessions failed without the "
+              "connect args: " + "; ".join(sorted(out["errors"]))[:2000])
 
 
 def test_sqlalchemys_uuid_names_alone_leave_statements_on_pgbouncers_server_connections(

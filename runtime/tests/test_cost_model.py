@@ -1,5 +1,5 @@
 """Test 8 (issue 25's workload cost): the Airflow facts the offline cost model rests on
-(tools/plan/workload.yaml) are what Airflow 3.1.8 does with the program's configuration:
+(tools/plan/workload.yaml) are what the default Airflow does with the program's configuration:
 
 - [core] parallelism, the tasks one scheduler runs at once, as Airflow reads the rendered
   airflow.cfg of each stack (the model flags a concurrency above parallelism x schedulers);

@@ -1,5 +1,6 @@
 """Tests 1 and 2: PostgreSQL that accepts only TLS, PgBouncer with the program's pgbouncer.ini
-and users.txt, and Airflow 3.1.8's migrations through it with the metadata Secret's URL.
+and users.txt, and the default Airflow's migrations through it as the chart's migration Job runs them
+(its rendered args, environment and metadata Secret).
 
 Changes from the cluster (airflow_env.CHANGES): pgbouncer-address, pgbouncer-listen,
 rds-address. Nothing else in pgbouncer.ini, users.txt or the connection URLs is touched.

@@ -90,4 +90,7 @@ def test_a_dag_importing_a_requirement_parses_and_runs(overlay, migrated, tmp_pa
     assert f"{MARKER}: built with SlackWebhookHook" in output, output[-3000:]
     states = subprocess.run([*airflow, "dags", "list-runs", DAG, "-o", "yaml"], env=run_env, capture_output=True,
                             text=True, timeout=300, cwd=env["AIRFLOW_HOME"], check=False)
-    assert [r["state"] for r in yaml.safe_load(states.stdout)] == ["success"], states.stdout + states.stderr
+    # Airflow 3.3 prints warnings to stdout ahead of the YAML: read from its first list item.
+    lines = states.stdout.splitlines()
+    listing = "\n".join(lines[next((i for i, line in enumerate(lines) if line.startswith("- ")), 0):])
+    assert [r["state"] for r in yaml.safe_load(listing)] == ["success"], states.stdout + states.stderr

@@ -8,7 +8,8 @@
 STACK (default dev) runs Pulumi.<STACK>.yaml under the test mocks; a PLAN.json saved with
 --json is read instead. --diff compares BASE.json (e.g. the base branch's plan) with it.
 --date prices the EKS control plane for that day (default: today): standard or extended
-support, after the upgrades EKS makes by itself. Golden plans are computed for a fixed day
+support, after the upgrades EKS makes by itself; the Airflow release is judged on it too
+(`airflowSupport`: patched or not, the release to move to). Golden plans are computed for a fixed day
 (harness.REFERENCE_DAY), so they do not change with the calendar.
 With a workload (--task-hours and --concurrency; the task size defaults to the stack's task
 requests) the plan also prices that workload on this stack and compares it with Amazon MWAA,
@@ -219,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--busy-hours", type=float, default=8,
                         help="hours a day the scale-to-zero node groups run at their maximum (default 8)")
     parser.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD",
-                        help="day to price the EKS control plane for: standard or extended support (default today)")
+                        help="day to price the EKS control plane for (standard or extended support) and to judge the "
+                             "Airflow release on (default today)")
     parser.add_argument("--task-hours", metavar="H", help="a workload: task-hours per month (with --concurrency)")
     parser.add_argument("--concurrency", metavar="N", help="a workload: peak number of tasks running at once")
     parser.add_argument("--task-cpu", metavar="Q", help="CPU request of a task, e.g. 500m (default: the stack's)")

@@ -9,7 +9,7 @@ from airflow_eks import kubernetes_support as ks
 from airflow_eks.offline import harness, loader
 from policy import rules
 from policy.rules import placeholders
-from tools.plan import cost, deploy_time, model
+from tools.plan import airflow_support, cost, deploy_time, model
 
 FORMAT = 1
 KIND = "airflow-eks offline plan"
@@ -37,9 +37,10 @@ def warnings(run: harness.Run) -> list[dict[str, str]]:
 def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dict | None = None,
              durations: dict | None = None, day: dt.date | None = None) -> dict[str, Any]:
     """The plan of an already recorded run (e.g. the test session's `programs` fixture), its EKS
-    control plane priced for `day` (default: today)."""
+    control plane priced and its Airflow release judged for `day` (default: today)."""
     region = region_of(stack)
     entries = model.resources(run.resources)
+    day = day or dt.datetime.now(dt.UTC).date()
     return {
         "kind": KIND,
         "format": FORMAT,
@@ -54,6 +55,8 @@ def assemble(run: harness.Run, stack: str, *, busy_hours: float = 8, prices: dic
         "dataSources": model.data_sources(entries),
         "cost": cost.estimate(entries, prices or cost.load_prices(), busy_hours=busy_hours, region=region, day=day),
         "deployTime": deploy_time.critical_path(entries, durations or deploy_time.load_durations()),
+        # The Airflow release judged for the same day as the control plane's price.
+        "airflowSupport": airflow_support.status(entries, day),
     }
 
 

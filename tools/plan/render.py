@@ -6,9 +6,10 @@ import json
 import textwrap
 from typing import Any
 
-from tools.plan import model, support
+from tools.plan import airflow_support, model, support
 
-SECTIONS = ("header", "warnings", "tree", "counts", "settings", "data", "outputs", "cost", "workload", "time")
+SECTIONS = ("header", "warnings", "tree", "counts", "settings", "data", "airflow", "outputs", "cost", "workload",
+            "time")
 WIDTH = 100
 
 
@@ -105,6 +106,14 @@ def data(plan: dict) -> list[str]:
             f"adopted, the existing bucket {bucket['adopted']} (never deleted or emptied by this stack)"
             if "adopted" in bucket else f"new, named {bucket['bucketPrefix']}<unique suffix>"))
     return lines
+
+
+def airflow(plan: dict) -> list[str]:
+    facts = plan.get("airflowSupport")
+    if not facts:
+        return ["Airflow support: no Airflow release in this plan."]
+    return [f"Airflow support (judged for {facts['date']}, --date; calendar read {facts['calendarChecked']}):",
+            *_wrap(airflow_support.summary(facts), "  ")]
 
 
 def outputs(plan: dict) -> list[str]:
@@ -213,7 +222,7 @@ def time(plan: dict) -> list[str]:
 
 
 RENDERERS = {"header": header, "warnings": warnings, "tree": tree, "counts": counts, "settings": settings,
-             "data": data, "outputs": outputs, "cost": cost, "workload": workload, "time": time}
+             "data": data, "airflow": airflow, "outputs": outputs, "cost": cost, "workload": workload, "time": time}
 
 
 def render_plan(plan: dict, sections: tuple[str, ...] = SECTIONS) -> str:
