@@ -107,6 +107,36 @@ SCHEDULER_POD_LAUNCHER_RULES = (
 )
 
 
+# --- Pod Security Admission ---------------------------------------------------------------
+# Airflow's namespace enforces a Pod Security Standards profile (Pod Security Admission, built
+# into every EKS version): the API server refuses any pod that breaks it, whoever creates it.
+# What it stops: a task's `executor_config` pod_override may set anything on its own pod, e.g.
+# `hostNetwork: true` (the node's address, which the VPC CNI's policy agent always admits: every
+# NetworkPolicy above bypassed, and IMDS and the node role's credentials within reach despite the
+# hop limit of 1), `privileged`, or a hostPath of the node's root, and then read every Secret and
+# Pod Identity token of the pods on that node. `restricted` is what every pod the charts render
+# already meets (tests/test_rendered_manifests.py checks each against the standard's rules).
+# With tasksMayLaunchPods, DAGs start pods of their own (KubernetesPodOperator), whose images
+# often run as root: `baseline` then, which still refuses host namespaces, privileged
+# containers, hostPath volumes and added capabilities. `warn` and `audit` stay `restricted`, so
+# kubectl and the audit log name what would break it.
+POD_SECURITY_LABEL_PREFIX = "pod-security.kubernetes.io/"
+RESTRICTED = "restricted"
+BASELINE = "baseline"
+
+
+def enforced_pod_security(*, tasks_may_launch_pods: bool) -> str:
+    """The Pod Security Standards profile Airflow's namespace enforces."""
+    return BASELINE if tasks_may_launch_pods else RESTRICTED
+
+
+def pod_security_admission_labels(*, tasks_may_launch_pods: bool) -> dict[str, str]:
+    """Namespace labels for Pod Security Admission (policy version: the cluster's own, `latest`)."""
+    return {f"{POD_SECURITY_LABEL_PREFIX}enforce": enforced_pod_security(tasks_may_launch_pods=tasks_may_launch_pods),
+            f"{POD_SECURITY_LABEL_PREFIX}warn": RESTRICTED,
+            f"{POD_SECURITY_LABEL_PREFIX}audit": RESTRICTED}
+
+
 # --- Network policies ----------------------------------------------------------------------
 # The chart's own policies are off (helm_values: networkPolicies): they admit every pod labelled
 # as this release's to StatsD ingest, task pods included, so DAG code could send the scheduler's

@@ -199,6 +199,12 @@ class OidcSecurityManager(FabAirflowSecurityManagerOverride):
         if existing is not None and existing.username != username:
             raise ValueError("subject %r differs only in letter case from user %r" % (sub, existing.username))
         email = _text(claims.get("email"), EMAIL_LENGTH)
+        if email.lower().endswith("@" + PLACEHOLDER_EMAIL_DOMAIN):
+            # Placeholders are this file's: one from the IdP (some let users edit their address)
+            # could be another subject's, taken before that user's first sign-in, which would then
+            # fail on ab_user.email's unique index.
+            log.warning("%s signs in with an address in the placeholder domain: a placeholder of its own", sub)
+            email = ""
         holder = self.find_user(email=email) if email else None
         if holder is not None and holder.username != username:
             log.warning("%s signs in with the e-mail address of %s: a placeholder instead", username, holder.username)

@@ -90,8 +90,12 @@ class AirflowRelease(pulumi.ComponentResource):
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             # Fixed: the Pod Identity associations name this namespace.
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.AIRFLOW_NAMESPACE,
-                                                labels=ui_ingress.namespace_labels(args.ui) or None),
+            # Its Pod Security Standards profile (pod_security.pod_security_admission_labels):
+            # no pod here, a task's pod_override included, may use the node's network or files.
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.AIRFLOW_NAMESPACE, labels={
+                **ui_ingress.namespace_labels(args.ui),
+                **pod_security.pod_security_admission_labels(
+                    tasks_may_launch_pods=args.settings.tasks_may_launch_pods)}),
             opts=child.merge(pulumi.ResourceOptions(depends_on=list(args.namespace_depends_on))),
         )
         self.namespace = namespace.metadata.name

@@ -48,9 +48,16 @@ class FernetKeyCopy(pulumi.ComponentResource):
                         "of its metadata database and snapshots (docs/operations/restore.md)",
             opts=child,
         )
+        # The value is retained but not protected: a new key (fernetKey set, or a rotation
+        # "<new>,<old>") replaces the version (secret_string is ForceNew in the provider:
+        # terraform-provider-aws aws_secretsmanager_secret_version), and Pulumi refuses to replace a
+        # protected resource, so `pulumi up` would stop in prod. The replacement puts the new value
+        # as AWSCURRENT first; the old version is left alone (its delete is skipped) as AWSPREVIOUS.
+        # What a destroy must not take is the secret itself: protected and retained.
         aws.secretsmanager.SecretVersion(
             f"{name}-fernet-key-value", secret_id=secret.id,
-            secret_string=pulumi.Output.secret(args.fernet_key), opts=child,
+            secret_string=pulumi.Output.secret(args.fernet_key),
+            opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.secret_name = secret.name
         self.register_outputs({"secret_name": self.secret_name})

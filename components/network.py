@@ -109,10 +109,15 @@ class Network(pulumi.ComponentResource):
             for az, subnet in zip(plan, private, strict=True)
         ]
 
-        # The load balancer's and the collector's subnets need no way out: an internal ALB and
-        # the collector only reach pods and the API server's private endpoint in the VPC (the
-        # collector writes to AMP from AWS's side), so they share a route table with the local
-        # route alone. An internet-facing ALB's subnets route to the internet gateway.
+        # An internet-facing ALB's subnets route to the internet gateway. An internal ALB's share
+        # the route table of their AZ's private subnets, as when the ALB lived in those: the
+        # clients of an internal ALB are in the VPC or in networks connected to it (VPN, Direct
+        # Connect, peering, a transit gateway), whose routes operators add to the private route
+        # tables (or propagate into them); a table of its own, with none of those routes, would
+        # leave the ALB unable to answer them. The default route through NAT is never used by an
+        # ALB, which opens no connection out. The collector only reaches pods and the API
+        # server's private endpoint in the VPC (it writes to AMP from AWS's side), so its subnets
+        # have a table with the local route alone.
         scheme = args.load_balancer_scheme
         load_balancers = [(az, self._subnet(vpc, az, subnets.LOAD_BALANCER, az.load_balancer,
                                             role=subnets.ROLE_TAGS[scheme]))
@@ -121,13 +126,14 @@ class Network(pulumi.ComponentResource):
                       for az in plan if args.collector and az.collector is not None]
         local_only = aws.ec2.RouteTable(
             f"{name}-isolated-rt", vpc_id=vpc.id, routes=[], tags={"Name": f"{name}-isolated"},
-            opts=self._child) if collectors or scheme == "internal" else None
-        for tier, pairs, table in (
-                (subnets.LOAD_BALANCER, load_balancers, public_routes if scheme == "internet-facing" else local_only),
-                (subnets.COLLECTOR, collectors, local_only)):
-            for az, subnet in pairs:
-                aws.ec2.RouteTableAssociation(f"{name}-{tier}-{az.index}", subnet_id=subnet.id,
-                                              route_table_id=table.id, opts=self._child)
+            opts=self._child) if collectors else None
+        for az, subnet in load_balancers:
+            table = public_routes if scheme == "internet-facing" else private_routes[az.index if nat_count > 1 else 0]
+            aws.ec2.RouteTableAssociation(f"{name}-{subnets.LOAD_BALANCER}-{az.index}", subnet_id=subnet.id,
+                                          route_table_id=table.id, opts=self._child)
+        for az, subnet in collectors:
+            aws.ec2.RouteTableAssociation(f"{name}-{subnets.COLLECTOR}-{az.index}", subnet_id=subnet.id,
+                                          route_table_id=local_only.id, opts=self._child)
 
         self.vpc_id = vpc.id
         self.vpc_cidr = args.cidr

@@ -135,10 +135,29 @@ def _routes_of(run: harness.Run, name: str) -> list[list]:
             if f"-{name}-" in subnets_by_id[a.get("subnetId")].name]
 
 
-def test_an_internal_alb_and_the_collector_have_no_way_out_of_the_vpc(internal, internet_facing):
-    assert _routes_of(internal, "load-balancer") == [[]] * 3
+def _tables_of(run: harness.Run, name: str) -> list[str]:
+    """Route table of each subnet of tier `name`, in AZ order."""
+    subnets_by_id = by_id(run, SUBNET)
+    pairs = [(subnets_by_id[a.get("subnetId")], a.get("routeTableId")) for a in run.find(ASSOCIATION)]
+    return [table for s, table in sorted(pairs, key=lambda p: p[0].get("availabilityZone"))
+            if s.get("tags")[subnets.TIER_TAG] == name]
+
+
+def test_the_collector_has_no_way_out_of_the_vpc(internal, internet_facing):
     assert _routes_of(internal, "collector") == [[]] * 3
     assert _routes_of(internet_facing, "collector") == [[]] * 5
+
+
+@pytest.mark.parametrize("nat_gateways", ["onePerAz", "single"])
+def test_an_internal_alb_shares_the_route_table_of_its_azs_private_subnet(nat_gateways):
+    """Clients of an internal ALB in networks connected to the VPC (VPN, Direct Connect, peering,
+    transit gateway) are reached through routes operators put in the private route tables; the
+    ALB's subnets must see the same routes, or its answers to those clients go nowhere. (Before
+    the ALB had subnets of its own it lived in the private subnets, with these very tables.)"""
+    run = harness.run(build(3, nat_gateways, scheme="internal", collector=True))
+    private = _tables_of(run, subnets.PRIVATE)
+    assert _tables_of(run, subnets.LOAD_BALANCER) == private
+    assert not set(private) & set(_tables_of(run, subnets.COLLECTOR))
 
 
 def test_an_internet_facing_alb_routes_to_the_internet_gateway(internet_facing):

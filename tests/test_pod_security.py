@@ -3,10 +3,13 @@ rendered result is in tests/test_rendered_manifests.py and tests/test_network_po
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from airflow_eks import config, helm_values, names, pod_security
 from airflow_eks.offline import harness
+from tests import pod_security_standards as pss
 
 
 def airflow_values(**overrides: str) -> dict:
@@ -83,3 +86,58 @@ def test_statsd_ingest_tells_task_pods_from_components_by_the_executor_s_label()
         [{"key": "kubernetes_executor", "operator": "DoesNotExist"}]]
     assert [p["podSelector"]["matchExpressions"] for p in tasks] == [
         [{"key": "kubernetes_executor", "operator": "Exists"}]]
+
+
+# --- Pod Security Admission ------------------------------------------------------------------
+
+def test_the_namespace_enforces_restricted_and_only_baseline_when_tasks_launch_pods():
+    prefix = pod_security.POD_SECURITY_LABEL_PREFIX
+    assert pod_security.pod_security_admission_labels(tasks_may_launch_pods=False) == {
+        f"{prefix}enforce": "restricted", f"{prefix}warn": "restricted", f"{prefix}audit": "restricted"}
+    launching = pod_security.pod_security_admission_labels(tasks_may_launch_pods=True)
+    assert launching[f"{prefix}enforce"] == "baseline" and launching[f"{prefix}warn"] == "restricted"
+    # the label keys and values Pod Security Admission reads (kubernetes.io, "Enforce Pod
+    # Security Standards with namespace labels")
+    assert prefix == "pod-security.kubernetes.io/"
+    assert set(launching.values()) <= set(pss.PROFILES)
+
+
+HARDENED_POD = {
+    "securityContext": {"runAsNonRoot": True, "runAsUser": 50000, "seccompProfile": {"type": "RuntimeDefault"}},
+    "containers": [{"name": "base", "securityContext": pod_security.container_context()}],
+    "volumes": [{"name": "tmp", "emptyDir": {}}, {"name": "config", "configMap": {"name": "c"}}],
+}
+
+
+def _with(path: tuple, value) -> dict:
+    """HARDENED_POD with one field changed (the container's when path starts with 'c')."""
+    pod = copy.deepcopy(HARDENED_POD)
+    target = pod["containers"][0] if path[0] == "c" else pod
+    for key in path[1:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+    return pod
+
+
+# The controls of the Pod Security Standards page (kubernetes.io/docs/concepts/security/
+# pod-security-standards/), each broken once: the profile that first forbids it.
+@pytest.mark.parametrize(("pod", "first_refused_by"), [
+    (_with(("p", "hostNetwork"), True), "baseline"),
+    (_with(("p", "hostPID"), True), "baseline"),
+    (_with(("c", "securityContext", "privileged"), True), "baseline"),
+    (_with(("c", "securityContext", "capabilities"), {"drop": ["ALL"], "add": ["SYS_ADMIN"]}), "baseline"),
+    (_with(("p", "volumes"), [{"name": "node", "hostPath": {"path": "/"}}]), "baseline"),
+    (_with(("c", "ports"), [{"containerPort": 80, "hostPort": 80}]), "baseline"),
+    (_with(("p", "securityContext", "seccompProfile"), {"type": "Unconfined"}), "baseline"),
+    (_with(("p", "securityContext", "sysctls"), [{"name": "kernel.msgmax", "value": "1"}]), "baseline"),
+    (_with(("c", "securityContext", "allowPrivilegeEscalation"), True), "restricted"),
+    (_with(("c", "securityContext", "capabilities"), {"drop": ["NET_RAW"]}), "restricted"),
+    (_with(("c", "securityContext", "runAsNonRoot"), False), "restricted"),
+    (_with(("c", "securityContext", "runAsUser"), 0), "restricted"),
+    (_with(("p", "securityContext", "seccompProfile"), None), "restricted"),
+    (_with(("p", "volumes"), [{"name": "nfs", "nfs": {"server": "x", "path": "/"}}]), "restricted"),
+    (HARDENED_POD, None),
+])
+def test_the_pod_security_standards_checker_refuses_each_control_where_the_standard_does(pod, first_refused_by):
+    refused = [profile for profile in pss.PROFILES if pss.violations(pod, profile)]
+    assert refused == ([] if first_refused_by is None else list(pss.PROFILES[pss.PROFILES.index(first_refused_by):]))

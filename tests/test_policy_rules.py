@@ -253,6 +253,14 @@ def deny_stack(spec: dict, namespace: str = "airflow") -> list[Resource]:
             res(rules.NETWORK_POLICY, "deny", {"metadata": {"namespace": namespace}, "spec": spec})]
 
 
+def admission_stack(labels: dict | None, namespace: str = "airflow") -> list[Resource]:
+    return [res(rules.HELM_RELEASE, "airflow", airflow_release(AIRFLOW_VALUES)),
+            res(rules.NAMESPACE, "ns", {"metadata": {"name": namespace, **({"labels": labels} if labels else {})}})]
+
+
+ENFORCE = "pod-security.kubernetes.io/enforce"
+
+
 def peers_stack(*cidrs: str, in_values: bool = False) -> list[Resource]:
     """Nodes in 10.0.0.0/19 (private-0); a NetworkPolicy, or the Airflow chart's values, admitting `cidrs`."""
     private = res(rules.SUBNET, "private-0", {"cidrBlock": "10.0.0.0/19"})
@@ -325,6 +333,8 @@ STACK_CASES: dict[str, tuple[list[Resource], list[Resource]]] = {
     "airflow-default-deny": (deny_stack(DEFAULT_DENY["spec"]),
                              deny_stack({"podSelector": {"matchLabels": {"component": "scheduler"}},
                                          "policyTypes": ["Ingress"]})),
+    "airflow-pod-security-admission": (admission_stack({ENFORCE: "restricted"}),
+                                       admission_stack({"pod-security.kubernetes.io/warn": "restricted"})),
     "network-policy-ip-peers": (peers_stack("10.0.224.0/27"), peers_stack("10.0.224.0/27", "10.0.0.0/16")),
     "ui-internet-facing-guarded": (alb_stack("internet-facing", ["203.0.113.0/24"], sso=True),
                                    alb_stack("internet-facing", ["203.0.113.0/24"], sso=False)),
@@ -923,6 +933,18 @@ def test_metrics_enabled_has_nothing_to_say_without_a_cluster():
 ])
 def test_default_deny_must_be_in_airflows_namespace_and_deny(stack, flagged):
     assert bool(check_stack("airflow-default-deny", stack)) is flagged
+
+
+@pytest.mark.parametrize(("stack", "flagged"), [
+    (admission_stack({ENFORCE: "restricted"}), False),
+    (admission_stack({ENFORCE: "baseline"}), False),  # tasksMayLaunchPods
+    (admission_stack({ENFORCE: "privileged"}), True),  # admits hostNetwork and privileged pods
+    (admission_stack(None), True),
+    (admission_stack({ENFORCE: "restricted"}, namespace="other"), True),  # not Airflow's namespace
+    (admission_stack(None)[1:], False),  # no Airflow release: nothing to guard
+])
+def test_airflows_namespace_must_enforce_baseline_or_restricted(stack, flagged):
+    assert bool(check_stack("airflow-pod-security-admission", stack)) is flagged
 
 
 @pytest.mark.parametrize(("cidrs", "in_values", "flagged"), [

@@ -15,6 +15,7 @@ import yaml
 from airflow_eks import images, load_balancer_controller, names, pod_security
 from airflow_eks.offline import harness, loader
 from tests import charts, kube_schema, manifests
+from tests import pod_security_standards as pss
 from tests.test_airflow_component import KNOWN_HOSTS, SSH_KEY, TOKEN
 
 POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
@@ -509,3 +510,39 @@ def test_task_pods_start_from_the_node_cache_and_components_ask_the_registry(var
     assert wrong == []
     assert seen == {True, False}
     assert {c["name"] for c in containers(pods(variant)[task_pod_where])} == {"base", "git-sync-init"}
+
+
+# --- Pod Security Admission ------------------------------------------------------------------
+
+@variants
+def test_airflows_namespace_enforces_a_pod_security_profile_every_rendered_pod_meets(variant):
+    """Every pod the charts and the program put in Airflow's namespace, the task pod template
+    included, is admitted under the profile the namespace enforces (restricted; baseline with
+    tasksMayLaunchPods), checked against the Pod Security Standards' rules."""
+    launch = VARIANTS[variant][1].get("tasksMayLaunchPods") == "true"
+    [namespace] = [o for o in objects(variant) if o["kind"] == "Namespace"
+                   and o["metadata"]["name"] == names.AIRFLOW_NAMESPACE]
+    labels = namespace["metadata"]["labels"]
+    enforced = labels[f"{pod_security.POD_SECURITY_LABEL_PREFIX}enforce"]
+    assert enforced == ("baseline" if launch else "restricted")
+    assert labels[f"{pod_security.POD_SECURITY_LABEL_PREFIX}warn"] == "restricted"
+    in_namespace = {where: pod for where, pod in pods(variant).items()
+                    if where.split("/")[1] == names.AIRFLOW_NAMESPACE}
+    assert f"Pod/{names.AIRFLOW_NAMESPACE}/task" in in_namespace and len(in_namespace) >= 8
+    # restricted for every pod of ours whatever is enforced: what warn and audit report
+    assert {where: pss.violations(pod, "restricted") for where, pod in in_namespace.items()} == {
+        where: [] for where in in_namespace}
+
+
+@variants
+def test_a_task_pod_override_onto_the_nodes_network_or_files_is_refused(variant):
+    """What the enforced profile is for: a task's executor_config may rewrite its own pod."""
+    launch = VARIANTS[variant][1].get("tasksMayLaunchPods") == "true"
+    enforced = pod_security.enforced_pod_security(tasks_may_launch_pods=launch)
+    task = task_pod(variant)["spec"]
+    host_network = {**task, "hostNetwork": True}
+    host_root = {**task, "volumes": [*task["volumes"], {"name": "node", "hostPath": {"path": "/"}}]}
+    base = next(c for c in task["containers"] if c["name"] == "base")
+    privileged = {**task, "containers": [{**base, "securityContext": {**base["securityContext"], "privileged": True}}]}
+    for spec in (host_network, host_root, privileged):
+        assert pss.violations(spec, enforced), spec

@@ -32,7 +32,8 @@ from tools.plan import build, deploy_time, render
 REGION = "us-east-1"
 SNAPSHOT = "airflow-eks-prod-0a1b2c3d-final"
 LOGS, DATA = "airflow-eks-prod-logs-20260101000000", "airflow-eks-prod-data-20260101000000"
-RESTORE = {restore.SNAPSHOT_KEY: SNAPSHOT, restore.LOGS_BUCKET_KEY: LOGS, restore.DATA_BUCKET_KEY: DATA}
+RESTORE = {restore.SNAPSHOT_KEY: SNAPSHOT, restore.LOGS_BUCKET_KEY: LOGS, restore.DATA_BUCKET_KEY: DATA,
+           "dbEngineVersion": mocks.SNAPSHOT_ENGINE_VERSION}
 # A key from the Fernet spec's test vectors (github.com/fernet/spec, generate.json).
 SPEC_KEY = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="
 OTHER_KEY = "e3Wq5lfo9ikYPFZ9JZYmlmY-0kAKlIDk2q2-t4Ps7KM="
@@ -113,7 +114,7 @@ def test_the_final_snapshot_a_teardown_leaves_is_accepted_as_it_is_named():
 
 # -- what RDS requires of a snapshot ----------------------------------------------------------
 @pytest.mark.parametrize(("configured", "snapshot", "problem"), [
-    ("16", "16.8", None),
+    ("16", "16.8", "a major.minor version, the snapshot's 16.8"),  # no upgrade path to a bare major
     ("16.8", "16.8", None),
     ("16.9", "16.8", None),           # a minor upgrade right after the restore
     ("16.4", "16.8", "16.8 or later"),  # RDS never downgrades
@@ -135,9 +136,9 @@ def test_engine_version_against_the_snapshots(configured, snapshot, problem):
 ])
 def test_what_rds_refuses_in_a_snapshot_names_the_key_to_change(change, key, allowed):
     facts = sources.SnapshotFacts(**{**FACTS.__dict__, **change})
-    problems = sources.snapshot_problems(facts, engine_version="16", allocated_storage_gb=20)
+    problems = sources.snapshot_problems(facts, engine_version="16.8", allocated_storage_gb=20)
     assert list(problems) == [key] and allowed in problems[key]
-    assert sources.snapshot_problems(FACTS, engine_version="16", allocated_storage_gb=20) == {}
+    assert sources.snapshot_problems(FACTS, engine_version="16.8", allocated_storage_gb=20) == {}
 
 
 # -- Fernet keys and bucket names ---------------------------------------------------------------
@@ -227,7 +228,8 @@ def test_the_keys_load_after_checking_the_snapshot_and_buckets_with_aws():
      restore.SNAPSHOT_KEY, "an encrypted snapshot"),
     ({restore.SNAPSHOT_KEY: SNAPSHOT, "dbEngineVersion": "17"}, None, "dbEngineVersion", "major version 16"),
     ({restore.SNAPSHOT_KEY: SNAPSHOT, "dbEngineVersion": "16.2"}, None, "dbEngineVersion", "16.8 or later"),
-    ({restore.SNAPSHOT_KEY: SNAPSHOT},
+    ({restore.SNAPSHOT_KEY: SNAPSHOT}, None, "dbEngineVersion", "a major.minor version"),  # prod's "16"
+    ({restore.SNAPSHOT_KEY: SNAPSHOT, "dbEngineVersion": "16.8"},
      fake_lookups(sources.SnapshotFacts(**{**FACTS.__dict__, "allocated_storage_gb": 80})),
      "dbAllocatedStorageGb", "at least the snapshot's 80 GiB"),
     ({restore.LOGS_BUCKET_KEY: "Logs"}, None, restore.LOGS_BUCKET_KEY, "an S3 bucket name"),
@@ -384,7 +386,11 @@ def test_the_release_reads_the_carried_over_fernet_key_and_a_teardown_keeps_a_co
     copy = restored.one("aws:secretsmanager/secret:Secret", name="airflow-fernet-key")
     assert copy.get("namePrefix") == fernet.copy_name_prefix("airflow-eks", "prod")
     assert not copy.get("namePrefix").startswith(airflow_iam.SECRETS_PREFIXES)  # never read as a connection
-    assert all(r.options["retain_on_delete"] and r.options["protect"] for r in (copy, version))
+    assert all(r.options["retain_on_delete"] for r in (copy, version)) and copy.options["protect"]
+    # A new fernetKey (a rotation: "<new>,<old>") replaces the version, its secret_string being
+    # ForceNew (terraform-provider-aws aws_secretsmanager_secret_version), and Pulumi refuses to
+    # replace a protected resource: the version must not be, or a prod `up` stops there.
+    assert not version.options["protect"]
     assert restored.outputs["fernetKeySecretName"] == ("airflow-eks-prod-fernet-key-20261123000000", False)
     # dev keeps nothing, so no copy either.
     assert programs["dev"].find("aws:secretsmanager/secret:Secret") == []

@@ -188,6 +188,20 @@ def test_an_email_another_user_holds_gives_a_placeholder_not_a_failed_sign_in(lo
                                                          "groups": []}})["email"] == "ada@example.com"
 
 
+def test_an_email_claim_in_the_placeholder_domain_is_never_taken_over(load):
+    """An IdP whose users edit their own address: one who claims another subject's placeholder
+    before that user first signs in would otherwise hold it, and that user's registration would
+    fail on ab_user.email's unique index."""
+    manager = manager_of(load)
+    squatted = sso.placeholder_email("victim")
+    for claimed in (squatted, squatted.upper()):
+        info = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "squatter", "email": claimed, "groups": []}})
+        assert info["email"] == sso.placeholder_email("squatter")
+    manager.auth_user_oauth(info)
+    victim = manager.get_oauth_user_info("oidc", {"userinfo": {"sub": "victim", "groups": []}})
+    assert victim["email"] == squatted and manager.find_user(email=squatted) is None
+
+
 def test_a_subject_that_differs_only_in_letter_case_is_refused(load):
     """FAB finds users case-insensitively; OIDC subjects are case-sensitive."""
     manager = manager_of(load, _User("oidc_AbC"))

@@ -124,7 +124,11 @@ def engine_version_problem(configured: str, snapshot_version: str) -> str | None
     family is dbEngineVersion's major: RDS accepts a parameter group of the snapshot's major
     only. Right after the restore the provider asks RDS to move to dbEngineVersion
     (terraform-provider-aws, restore path of aws_db_instance): a minor at or after the
-    snapshot's is an upgrade RDS makes, an earlier one a downgrade it refuses.
+    snapshot's is an upgrade RDS makes, an earlier one a downgrade it refuses. A bare major
+    ("16") is refused too: RDS takes it for a new instance (its default minor), but that
+    modification asks for a version to move to, and RDS finds no upgrade path to a bare major
+    (InvalidParameterCombination "Cannot find upgrade path from <snapshot's> to <prefix>",
+    terraform-aws-modules/terraform-aws-rds#385): the restored instance would be left half made.
     """
     major, minor = _version(configured)
     snap_major, snap_minor = _version(snapshot_version)
@@ -132,7 +136,10 @@ def engine_version_problem(configured: str, snapshot_version: str) -> str | None
         return (f"the snapshot's major version {snap_major} (it is PostgreSQL {snapshot_version}): a restore keeps "
                 f"its version, and the parameter group must be of that major; restore first, then upgrade "
                 f"(docs/operations/upgrades.md)")
-    if minor is not None and snap_minor is not None and minor < snap_minor:
+    if minor is None:
+        return (f"a major.minor version, the snapshot's {snapshot_version} or a later minor: right after the "
+                f"restore the instance is moved to dbEngineVersion, and RDS finds no upgrade path to a bare major")
+    if snap_minor is not None and minor < snap_minor:
         return (f"{snap_major}.{snap_minor} or later, or {snap_major} (the snapshot is PostgreSQL {snapshot_version}, "
                 f"and RDS never downgrades)")
     return None

@@ -64,6 +64,7 @@ from .constants import (
     LIMIT_RANGE,
     LOAD_BALANCER_CONTROLLER_CHART,
     MANDATORY,
+    NAMESPACE,
     NETWORK_POLICY,
     POD_IDENTITY_ACTIONS,
     POD_IDENTITY_SERVICE,
@@ -109,7 +110,8 @@ from .kubernetes import (
     task_pods_limit_range, airflow_version_supported, airflow_support_findings,
 )
 from .pod_security import (
-    eks_network_policy_enforcement, helm_pod_hardening, airflow_default_deny, network_policy_ip_peers,
+    eks_network_policy_enforcement, helm_pod_hardening, airflow_default_deny, airflow_pod_security_admission,
+    network_policy_ip_peers,
 )
 from .ui_access import ui_https_only, ui_internet_facing_guarded, ui_internet_facing_exposure
 from .placeholders import no_template_placeholders
@@ -125,7 +127,7 @@ __all__ = [
     "EKS_NODE_GROUP_COMPONENT",
     "EKS_NODE_GROUP", "EKS_ADDON", "LAUNCH_TEMPLATE", "SUBNET", "SECURITY_GROUP", "SECURITY_GROUP_RULE",
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
-    "LIMIT_RANGE", "NETWORK_POLICY", "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE",
+    "LIMIT_RANGE", "NAMESPACE", "NETWORK_POLICY", "POD_IDENTITY_SERVICE", "POD_IDENTITY_ACTIONS", "AIRFLOW_NAMESPACE",
     "AIRFLOW_CHART", "INGRESS", "LOAD_BALANCER_CONTROLLER_CHART", "ALB_ANNOTATION_PREFIX",
     "AMP_WORKSPACE", "AMP_SCRAPER", "AMP_RULE_GROUPS", "AMP_ALERT_MANAGER",
     "CHART_DEFAULT_REPOSITORY", "CHART_DEFAULT_PASSWORD", "DOCKER_HUB", "PUBLIC_REGISTRIES", "CHART_SIDECAR_IMAGES",
@@ -145,7 +147,8 @@ __all__ = [
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
     "airflow_image_by_digest", "airflow_ui_rbac", "airflow_no_default_admin_password",
     "airflow_secrets_by_reference", "task_pods_limit_range", "airflow_version_supported", "airflow_support_findings",
-    "eks_network_policy_enforcement", "helm_pod_hardening", "airflow_default_deny", "network_policy_ip_peers",
+    "eks_network_policy_enforcement", "helm_pod_hardening", "airflow_default_deny", "airflow_pod_security_admission",
+    "network_policy_ip_peers",
     "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure", "no_template_placeholders",
     "metrics_enabled",
     # running the rules outside the CLI

@@ -24,6 +24,7 @@ from .constants import (
     EKS_COMPONENT,
     HELM_RELEASE,
     LOAD_BALANCER_CONTROLLER_CHART,
+    NAMESPACE,
     NETWORK_POLICY,
     RUNTIME_DEFAULT,
     SUBNET,
@@ -127,19 +128,50 @@ def _denies_by_default(policy: Resource) -> bool:
             and not _items(spec.get("ingress")))
 
 
+NAMESPACE_CONFIG = {"namespace": {"type": "string", "default": AIRFLOW_NAMESPACE,
+                                   "description": "Namespace used when the Airflow release names none."}}
+
+
+def _airflow_namespaces(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> Iterator[tuple[Resource, str]]:
+    """Each Airflow release with the namespace it installs into."""
+    for release in (r for r in _of_type(resources, HELM_RELEASE) if _is_airflow(r.props)):
+        yield release, str(release.props.get("namespace") or cfg["namespace"])
+
+
 @rule("airflow-default-deny", "Airflow's namespace has a NetworkPolicy denying ingress to every pod, so a pod "
       "no other policy selects (DAG processor, task pods, Jobs, anything added later) accepts no connection.",
-      config={"namespace": {"type": "string", "default": AIRFLOW_NAMESPACE,
-                            "description": "Namespace used when the Airflow release names none."}})
+      config=NAMESPACE_CONFIG)
 def airflow_default_deny(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
     found = []
-    for release in (r for r in _of_type(resources, HELM_RELEASE) if _is_airflow(r.props)):
-        namespace = str(release.props.get("namespace") or cfg["namespace"])
+    for release, namespace in _airflow_namespaces(resources, cfg):
         if not any(str(_path(p.props, "metadata.namespace")) == namespace and _denies_by_default(p)
                    for p in _of_type(resources, NETWORK_POLICY)):
             found.append((f"namespace {namespace} needs a default-deny NetworkPolicy (podSelector {{}}, "
                           "policyTypes [Ingress], no rules); the chart's own policies select only some "
                           "components, so task pods and Jobs would accept any connection.", release.urn))
+    return found
+
+
+# Pod Security Admission's enforce label and the profiles that keep pods off the node's network,
+# processes and files (Pod Security Standards: baseline and restricted).
+POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+ENFORCED_PROFILES = ("baseline", "restricted")
+
+
+@rule("airflow-pod-security-admission", "Airflow's namespace enforces a Pod Security Standards profile (label "
+      "pod-security.kubernetes.io/enforce: restricted, or baseline), so no pod there, a task's pod_override "
+      "included, runs on the node's network, privileged or with the node's files: NetworkPolicies would not hold "
+      "and the node's credentials would be in reach.",
+      config=NAMESPACE_CONFIG)
+def airflow_pod_security_admission(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for release, namespace in _airflow_namespaces(resources, cfg):
+        enforced = [str(_map(_path(n.props, "metadata.labels")).get(POD_SECURITY_ENFORCE_LABEL))
+                    for n in _of_type(resources, NAMESPACE) if str(_path(n.props, "metadata.name")) == namespace]
+        if not any(profile in ENFORCED_PROFILES for profile in enforced):
+            found.append((f"namespace {namespace} needs the label {POD_SECURITY_ENFORCE_LABEL}: restricted (or "
+                          "baseline): without it a task's pod_override may put the task on the node's network, "
+                          "where NetworkPolicies do not apply, or run it privileged.", release.urn))
     return found
 
 

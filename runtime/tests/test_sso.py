@@ -222,6 +222,17 @@ def test_users_without_an_email_claim_all_sign_in(sso_api, provider, database):
     assert emails == {sso.placeholder_email("00u-erin"), sso.placeholder_email("00u-frank")}
 
 
+def test_a_user_who_claims_anothers_placeholder_address_takes_nothing(sso_api, provider, database):
+    """An IdP where users edit their own address: grace's placeholder claimed by mallory before
+    grace's first sign-in. Both sign in, each with a placeholder of their own."""
+    set_user(provider, "00u-mallory2", [], email=sso.placeholder_email("00u-grace"))
+    Browser(sso_api).sign_in(provider, "00u-mallory2")
+    set_user(provider, "00u-grace", [], email=None)
+    Browser(sso_api).sign_in(provider, "00u-grace")
+    assert user_row(database, "00u-grace")[1] == sso.placeholder_email("00u-grace")
+    assert user_row(database, "00u-mallory2")[1] == sso.placeholder_email("00u-mallory2")
+
+
 def test_the_session_cookie_is_secure_and_behind_the_alb_the_jwt_cookie_too(sso_api, provider):
     """FAB's session cookie carries Secure on every response, whatever the scheme: Flask takes
     it from SESSION_COOKIE_SECURE, which FAB sets from [fab] cookie_secure (providers/fab/www/
