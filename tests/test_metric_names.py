@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import configparser
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ import yaml
 
 from airflow_eks import alert_rules, helm_values, scrape, statsd_mapping
 from airflow_eks.offline import loader
-from tests import airflow_statsd, charts, metric_list
+from tests import airflow_statsd, charts, metric_list, test_runtime_pins
 from tests.promql import metric_names
 from tests.statsd_exporter.mapper import MetricMapper
 from tests.test_rendered_airflow import airflow_objects
@@ -53,9 +52,7 @@ RULE_EXPRS = [r.expr for r in alert_rules.rules(system_min_nodes=2)]
 
 
 def runtime_airflow_version() -> str:
-    requirements = (ROOT / "runtime" / "requirements-airflow.txt").read_text()
-    [pin] = re.findall(r"^apache-airflow\[[^\]]*\]==(\S+)$", requirements, flags=re.MULTILINE)
-    return pin
+    return test_runtime_pins.pinned(ROOT / "runtime" / "constraints-airflow.txt")
 
 
 def test_the_metric_list_is_the_pinned_airflows():
