@@ -27,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -234,6 +235,13 @@ class PoolExhaustion:
         self.clients += [subprocess.Popen([services.pg_bin("psql"), url, "-X", "-c", "SELECT 1"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                          for _ in range(waiters)]
+        # A holder that ends at once (a URL psql refuses, a refused login) exhausts nothing, and
+        # the alert would only time out: say so here instead.
+        time.sleep(3)
+        ended = [c.returncode for c in self.clients[:holders] if c.poll() is not None]
+        if ended:
+            self.stop()
+            raise AssertionError(f"{len(ended)} of {holders} pool holders ended at once (exit codes {ended})")
 
     def stop(self) -> None:
         if not self.clients:

@@ -197,7 +197,8 @@ def provoked_then(monitor, stack, database, gen, provoked_first):
     monitor.pgbouncer.start()
     start = time.time()
     stack.processes["scheduler"].stop()
-    url = airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY), database.pgbouncer_port)
+    url = airflow_env.libpq_url(airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY),
+                                                      database.pgbouncer_port))
     exhaustion = monitoring.PoolExhaustion(url, holders=secret_data.PGBOUNCER_POOL_SIZE, waiters=3, seconds=90,
                                            postgres=database.postgres)
     try:
