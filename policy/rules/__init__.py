@@ -31,7 +31,9 @@ from .base import RULES, Resource, ResourceCheck, Rule, StackCheck, Violation, r
 from .constants import (
     ADVISORY,
     AIRFLOW_CHART,
+    AIRFLOW_GRACE_DAYS,
     AIRFLOW_NAMESPACE,
+    AIRFLOW_NOT_INSTALLABLE_HERE,
     AIRFLOW_RELEASES,
     AIRFLOW_YANKED,
     ALB_ANNOTATION_PREFIX,
@@ -107,7 +109,8 @@ from .observability import metrics_enabled
 from .kubernetes import (
     helm_release_pinned, airflow_remote_logging_s3, airflow_task_resources, airflow_image_registry,
     airflow_image_by_digest, airflow_ui_rbac, airflow_no_default_admin_password, airflow_secrets_by_reference,
-    task_pods_limit_range, airflow_version_supported, airflow_support_findings,
+    task_pods_limit_range, airflow_version_supported, airflow_support_findings, airflow_version_current,
+    airflow_currency_findings,
 )
 from .pod_security import (
     eks_network_policy_enforcement, helm_pod_hardening, airflow_default_deny, airflow_pod_security_admission,
@@ -123,7 +126,7 @@ __all__ = [
     "MANDATORY", "ADVISORY", "DISABLED", "LEVELS",
     "AWS_PROVIDER", "RDS_INSTANCE", "RDS_PARAMETER_GROUP", "S3_BUCKETS", "S3_PUBLIC_ACCESS_BLOCK", "S3_ENCRYPTION",
     "S3_POLICY", "S3_LIFECYCLE", "S3_VERSIONING", "EKS_COMPONENT", "EKS_CLUSTER", "EKS_SUPPORT_ENDS",
-    "AIRFLOW_RELEASES", "AIRFLOW_YANKED",
+    "AIRFLOW_RELEASES", "AIRFLOW_YANKED", "AIRFLOW_NOT_INSTALLABLE_HERE", "AIRFLOW_GRACE_DAYS",
     "EKS_NODE_GROUP_COMPONENT",
     "EKS_NODE_GROUP", "EKS_ADDON", "LAUNCH_TEMPLATE", "SUBNET", "SECURITY_GROUP", "SECURITY_GROUP_RULE",
     "SECURITY_GROUP_INGRESS", "IAM_ROLE", "IAM_POLICY_DOCUMENTS", "IAM_ATTACHMENTS", "KMS_KEY", "HELM_RELEASE",
@@ -147,6 +150,7 @@ __all__ = [
     "helm_release_pinned", "airflow_remote_logging_s3", "airflow_task_resources", "airflow_image_registry",
     "airflow_image_by_digest", "airflow_ui_rbac", "airflow_no_default_admin_password",
     "airflow_secrets_by_reference", "task_pods_limit_range", "airflow_version_supported", "airflow_support_findings",
+    "airflow_version_current", "airflow_currency_findings",
     "eks_network_policy_enforcement", "helm_pod_hardening", "airflow_default_deny", "airflow_pod_security_admission",
     "network_policy_ip_peers",
     "ui_https_only", "ui_internet_facing_guarded", "ui_internet_facing_exposure", "no_template_placeholders",

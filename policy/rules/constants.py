@@ -108,8 +108,8 @@ EKS_SUPPORT_ENDS = {
 }
 EKS_STANDARD_HOURLY, EKS_EXTENDED_HOURLY = 0.10, 0.60
 # Airflow's release calendar (airflow_eks/support/airflow_calendar.py RELEASES and YANKED_RELEASES,
-# with its sources): every final 3.x release on PyPI -> its upload day (UTC), and the yanked ones.
-# Airflow patches only its latest minor (releasing_security_patches.rst in apache/airflow).
+# with its sources): every final 3.x release -> its day (UTC) in Airflow's release notes, and the
+# yanked ones. Airflow patches only its latest minor (releasing_security_patches.rst in apache/airflow).
 AIRFLOW_RELEASES = {
     "3.0.0": "2025-04-22", "3.0.1": "2025-05-12", "3.0.2": "2025-06-10", "3.0.3": "2025-07-14",
     "3.0.4": "2025-08-08", "3.0.6": "2025-08-29",
@@ -117,5 +117,14 @@ AIRFLOW_RELEASES = {
     "3.1.5": "2025-12-12", "3.1.6": "2026-01-13", "3.1.7": "2026-02-04", "3.1.8": "2026-03-11",
     "3.2.0": "2026-04-07", "3.2.1": "2026-04-22", "3.2.2": "2026-05-29",
     "3.3.0": "2026-07-06", "3.3.1": "2026-08-12", "3.3.2": "2026-09-17",
+    "3.4.0": "2026-11-06",
 }
+# Releases the program's package registry does not serve, so its runtime tier has not run them
+# (the calendar's NOT_INSTALLABLE_HERE): said next to advice to move there.
+AIRFLOW_NOT_INSTALLABLE_HERE = ("3.4.0",)
+# Days a superseded release may still deploy (the calendar's GRACE_DAYS, where the choice is
+# argued: no longer than the shortest gap between Airflow minors, so a passing stack is at most
+# one minor behind): airflow-version-supported fails from that day, airflow-version-current
+# reports it before.
+AIRFLOW_GRACE_DAYS = 90
 AIRFLOW_YANKED = ("3.0.5", "3.1.4")

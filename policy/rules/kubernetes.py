@@ -11,7 +11,9 @@ from .airflow_values import _is_airflow, _log_bucket, _values
 from .base import Resource, rule
 from .constants import (
     ADVISORY,
+    AIRFLOW_GRACE_DAYS,
     AIRFLOW_NAMESPACE,
+    AIRFLOW_NOT_INSTALLABLE_HERE,
     AIRFLOW_RELEASES,
     AIRFLOW_YANKED,
     CHART_DEFAULT_PASSWORD,
@@ -218,33 +220,74 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))
 
 
-def airflow_support_findings(version: Any, day: dt.date) -> list[str]:
-    """Why `version` is not the newest patch of the one minor Airflow patches on `day` (empty if it is)."""
+def _airflow_judgement(version: Any, day: dt.date) -> tuple[str, dt.date | None] | None:
+    """Why `version` is not the newest patch of the one minor Airflow patches on `day`, and the
+    first day of no grace (None: it has none, it fails at once); None when it is current."""
     if not version:
-        return ["airflowVersion is unset, so the chart runs its own default Airflow, whose support nobody "
-                "reviewed; set airflowVersion."]
+        return ("airflowVersion is unset, so the chart runs its own default Airflow, whose support nobody "
+                "reviewed; set airflowVersion.", None)
     version = str(version)
     out_by_day = sorted((v for v, d in AIRFLOW_RELEASES.items() if dt.date.fromisoformat(d) <= day), key=_version_key)
     newest = out_by_day[-1] if out_by_day else None
-    move = f" Move to {newest} (docs/operations/upgrades.md)." if newest and newest != version else ""
+    move = ""
+    if newest and newest != version:
+        unproven = (" (not yet validated by this program's runtime tier, whose package registry does not serve "
+                    "it)") if newest in AIRFLOW_NOT_INSTALLABLE_HERE else ""
+        move = f" Move to {newest}{unproven} (docs/operations/upgrades.md)."
     if version in AIRFLOW_YANKED:
-        return [f"Airflow {version} was yanked from PyPI.{move}"]
+        return f"Airflow {version} was yanked from PyPI.{move}", None
     if version not in out_by_day:
-        return [f"Airflow {version} is not a release in this pack's calendar on {day} (AIRFLOW_RELEASES: final "
-                "releases on PyPI), so its support cannot be checked; use a listed release or add the new one "
-                f"with its PyPI date.{move}"]
+        return (f"Airflow {version} is not a release in this pack's calendar on {day} (AIRFLOW_RELEASES: final "
+                "releases in Airflow's release notes), so its support cannot be checked; use a listed release or add "
+                f"the new one with its release day.{move}", None)
+    superseded = min((dt.date.fromisoformat(d) for v, d in AIRFLOW_RELEASES.items()
+                      if _version_key(v) > _version_key(version)), default=None)
+    if superseded is None or superseded > day:
+        return None
+    grace_ends = superseded + dt.timedelta(days=AIRFLOW_GRACE_DAYS)
     minor, patched = _minor(version), _minor(newest)
     if minor != patched:
         since = min(d for v, d in AIRFLOW_RELEASES.items() if _minor(v) == patched)
-        return [f"Airflow {minor} gets no more patches, bug or security fixes, since {patched}.0 on {since} (Airflow "
-                f"patches only its latest minor).{move}"]
-    if version != newest:
-        return [f"Airflow {version} lacks the fixes of {newest}, the newest patch of {minor}.{move}"]
-    return []
+        return (f"Airflow {minor} gets no more patches, bug or security fixes, since {patched}.0 on {since} (Airflow "
+                f"patches only its latest minor).{move}", grace_ends)
+    return f"Airflow {version} lacks the fixes of {newest}, the newest patch of {minor}.{move}", grace_ends
 
 
-@_airflow_rule("airflow-version-supported", "The Airflow release is the newest patch of the one minor Airflow "
-               "still patches on the day of the preview (bug and security fixes reach only that line).",
+def airflow_support_findings(version: Any, day: dt.date) -> list[str]:
+    """What fails `version` on `day`: yanked, unknown, unreleased, unset, or superseded for longer
+    than the grace (empty otherwise, including within the grace)."""
+    judged = _airflow_judgement(version, day)
+    if judged is None:
+        return []
+    message, grace_ends = judged
+    if grace_ends is None:
+        return [message]
+    if day < grace_ends:
+        return []
+    return [f"{message} Its {AIRFLOW_GRACE_DAYS}-day grace is over since {grace_ends}."]
+
+
+def airflow_currency_findings(version: Any, day: dt.date) -> list[str]:
+    """What is superseded but within the grace on `day`, with the day the grace ends (what
+    airflow_support_findings leaves out)."""
+    judged = _airflow_judgement(version, day)
+    if judged is None or judged[1] is None or day >= judged[1]:
+        return []
+    message, grace_ends = judged
+    return [f"{message} airflow-version-supported allows it for a {AIRFLOW_GRACE_DAYS}-day grace, until "
+            f"{grace_ends - dt.timedelta(days=1)}, and fails it from {grace_ends}."]
+
+
+@_airflow_rule("airflow-version-supported", "The Airflow release is a listed final release, not yanked, and the newest "
+               f"patch of the one minor Airflow still patches on the day of the preview, or superseded less than "
+               f"{AIRFLOW_GRACE_DAYS} days before (the grace to validate and roll out its successor).",
                config=AS_OF_CONFIG)
 def airflow_version_supported(values: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
     return airflow_support_findings(values.get("airflowVersion"), _judged_on(cfg["asOf"]))
+
+
+@_airflow_rule("airflow-version-current", "The Airflow release is the newest patch of the one minor Airflow still "
+               "patches on the day of the preview; reports a superseded release within airflow-version-supported's "
+               "grace, with the day it ends.", level=ADVISORY, config=AS_OF_CONFIG)
+def airflow_version_current(values: Mapping[str, Any], cfg: Mapping[str, Any]) -> list[str]:
+    return airflow_currency_findings(values.get("airflowVersion"), _judged_on(cfg["asOf"]))

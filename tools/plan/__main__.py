@@ -9,7 +9,8 @@ STACK (default dev) runs Pulumi.<STACK>.yaml under the test mocks; a PLAN.json s
 --json is read instead. --diff compares BASE.json (e.g. the base branch's plan) with it.
 --date prices the EKS control plane for that day (default: today): standard or extended
 support, after the upgrades EKS makes by itself; the Airflow release is judged on it too
-(`airflowSupport`: patched or not, the release to move to). Golden plans are computed for a fixed day
+(`airflowSupport`: patched or not, the release to move to and whether the package registry here
+serves it, the day the policy's grace ends). Golden plans are computed for a fixed day
 (harness.REFERENCE_DAY), so they do not change with the calendar.
 With a workload (--task-hours and --concurrency; the task size defaults to the stack's task
 requests) the plan also prices that workload on this stack and compares it with Amazon MWAA,

@@ -25,9 +25,13 @@ def status(entries: list[dict], day: dt.date) -> dict | None:
 
 
 def summary(facts: dict) -> str:
-    """The plan's sentence about the Airflow release on the plan's day."""
+    """The plan's sentence about the Airflow release on the plan's day: that it is current (and
+    whether the runtime tier can have run it), or the `pulumi up` warning for that day, which names
+    the release to move to, whether it is proven here, and the grace."""
     version, minor, day = facts["version"], facts["minor"], facts["date"]
     if facts["status"] == cal.CURRENT:
-        return (f"Airflow {version} is current on {day}: {minor} is the minor Airflow patches (released "
-                f"{facts['released']}) and {version} its newest patch.")
+        current = (f"Airflow {version} is current on {day}: {minor} is the minor Airflow patches (released "
+                   f"{facts['released']}) and {version} its newest patch.")
+        caveat = cal.unproven(version)
+        return f"{current} {caveat}." if caveat else current
     return f"{cal.warning(cal.support(version, dt.date.fromisoformat(day)))}"
