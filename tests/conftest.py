@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from airflow_eks.offline import harness
 from tests import charts
+
+# Property tests are judged on their examples, not their speed: on a loaded CI machine (or one
+# core of several pytest-xdist workers) an example can take longer than Hypothesis' 200 ms
+# deadline, which failed test_subnets there although every example held.
+settings.register_profile("airflow-eks", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("airflow-eks")
 
 # Skips that a make target would have prevented, counted at the end of the run with that target
 # (a skip's reason names it). In CI these fail instead (charts.unavailable).
