@@ -51,9 +51,6 @@ unit: install ## the offline test suite only, on PYTEST_WORKERS processes (defau
 
 test: lint unit ## lint + the whole offline suite (what CI runs)
 
-# promtool and amtool check the alert rules and the alert manager definition for real
-# (tests/test_alert_rules.py); those tests skip where they are missing, unless
-# PROMETHEUS_TOOLS_REQUIRED is set, as .ci/run does after this target.
 # The documentation site (mkdocs.yml, docs/): strict, so a broken link or anchor, a missing
 # page or README snippet fails. NO_MKDOCS_2_WARNING silences mkdocs-material's banner about
 # MkDocs 2.0, which is not a warning about this site.
@@ -67,6 +64,9 @@ docs: install ## build the docs site with --strict into build/site (git-ignored)
 charts: install ## fetch the pinned upstream charts the tests render into build/charts (sha256-verified)
 	$(PY) -m tools.charts $(CHARTS_ARGS)
 
+# promtool and amtool check the alert rules and the alert manager definition for real
+# (tests/test_alert_rules.py); those tests skip where they are missing, unless
+# PROMETHEUS_TOOLS_REQUIRED is set, as .ci/run does after this target.
 .PHONY: test-packages
 test-packages: ## promtool and amtool from Debian, when missing (root)
 	@./tools/install-debian-packages prometheus=promtool prometheus-alertmanager=amtool

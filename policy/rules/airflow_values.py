@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .base import Resource
-from .constants import AIRFLOW_CHART, HELM_RELEASE
+from .constants import AIRFLOW_CHART, AIRFLOW_NAMESPACE, HELM_RELEASE
 from .helpers import _map, _of_type, _path
 
 
@@ -21,6 +21,17 @@ def _values(props: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 def _airflow_values(resources: Sequence[Resource]) -> list[Mapping[str, Any]]:
     return [v for r in _of_type(resources, HELM_RELEASE) if (v := _values(r.props)) is not None]
+
+
+# The option of the rules that check Airflow's namespace.
+NAMESPACE_CONFIG = {"namespace": {"type": "string", "default": AIRFLOW_NAMESPACE,
+                                   "description": "Namespace used when the Airflow release names none."}}
+
+
+def _airflow_namespaces(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> Iterator[tuple[Resource, str]]:
+    """Each Airflow release with the namespace it installs into."""
+    for release in (r for r in _of_type(resources, HELM_RELEASE) if _is_airflow(r.props)):
+        yield release, str(release.props.get("namespace") or cfg["namespace"])
 
 
 def _log_bucket(values: Mapping[str, Any]) -> str | None:

@@ -7,12 +7,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .airflow_values import _is_airflow, _log_bucket, _values
+from .airflow_values import NAMESPACE_CONFIG, _airflow_namespaces, _log_bucket, _values
 from .base import Resource, rule
 from .constants import (
     ADVISORY,
     AIRFLOW_GRACE_DAYS,
-    AIRFLOW_NAMESPACE,
     AIRFLOW_NOT_INSTALLABLE_HERE,
     AIRFLOW_RELEASES,
     AIRFLOW_YANKED,
@@ -196,14 +195,10 @@ def _limits_containers(limit_range: Resource) -> bool:
 
 
 @rule("task-pods-limit-range", "The Airflow namespace has a LimitRange giving every container default "
-      "CPU and memory limits.",
-      config={"namespace": {"type": "string", "default": AIRFLOW_NAMESPACE,
-                            "description": "Namespace used when the Airflow release names none."}})
+      "CPU and memory limits.", config=NAMESPACE_CONFIG)
 def task_pods_limit_range(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> list[tuple[str, str]]:
-    releases = [r for r in _of_type(resources, HELM_RELEASE) if _is_airflow(r.props)]
     found = []
-    for release in releases:
-        namespace = str(release.props.get("namespace") or cfg["namespace"])
+    for release, namespace in _airflow_namespaces(resources, cfg):
         if not any(str(_path(lr.props, "metadata.namespace")) == namespace and _limits_containers(lr)
                    for lr in _of_type(resources, LIMIT_RANGE)):
             found.append((f"namespace {namespace} needs a LimitRange with default cpu and memory limits for "

@@ -13,11 +13,10 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .airflow_values import _is_airflow, _values
+from .airflow_values import NAMESPACE_CONFIG, _airflow_namespaces, _values
 from .aws_eks import _node_groups
 from .base import Resource, rule
 from .constants import (
-    AIRFLOW_NAMESPACE,
     CLUSTER_AUTOSCALER_CHART,
     EKS_ADDON,
     EKS_CLUSTER,
@@ -126,16 +125,6 @@ def _denies_by_default(policy: Resource) -> bool:
     spec = _map(policy.props.get("spec"))
     return (not _map(spec.get("podSelector")) and "Ingress" in [str(t) for t in _items(spec.get("policyTypes"))]
             and not _items(spec.get("ingress")))
-
-
-NAMESPACE_CONFIG = {"namespace": {"type": "string", "default": AIRFLOW_NAMESPACE,
-                                   "description": "Namespace used when the Airflow release names none."}}
-
-
-def _airflow_namespaces(resources: Sequence[Resource], cfg: Mapping[str, Any]) -> Iterator[tuple[Resource, str]]:
-    """Each Airflow release with the namespace it installs into."""
-    for release in (r for r in _of_type(resources, HELM_RELEASE) if _is_airflow(r.props)):
-        yield release, str(release.props.get("namespace") or cfg["namespace"])
 
 
 @rule("airflow-default-deny", "Airflow's namespace has a NetworkPolicy denying ingress to every pod, so a pod "

@@ -131,6 +131,11 @@ def node_disk_gb(group: dict, entries: list[dict], prices: dict) -> float:
     return float(lookup(group["inputs"], "diskSize") or prices["node_disk_default_gb"])
 
 
+def spot_hourly(price: dict, prices: dict) -> float:
+    """An EC2 price table row's spot price: on-demand less its spot savings (else the default)."""
+    return price["hourly"] * (1 - price.get("spot_savings", prices["spot_default_savings"]))
+
+
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
@@ -175,10 +180,7 @@ class _Estimator:
         if price is None:
             self.warnings.append(f"no price for EC2 {instance_type} in the price table: priced at $0")
             return 0.0
-        if capacity != "SPOT":
-            return price["hourly"]
-        savings = price.get("spot_savings", self.p["spot_default_savings"])
-        return price["hourly"] * (1 - savings)
+        return spot_hourly(price, self.p) if capacity == "SPOT" else price["hourly"]
 
     def node_groups(self, entries: list[dict]) -> None:
         for e in _of(entries, NODE_GROUP_TYPES):

@@ -40,7 +40,6 @@ SERVERLESS = "Amazon MWAA Serverless"
 COMPOSER = "Cloud Composer 3"
 AUTOSCALER_CHART = "cluster-autoscaler"
 GIB = 2**30
-MIB = 2**20
 
 
 def load_assumptions(path: Path = ASSUMPTIONS) -> dict:
@@ -212,12 +211,14 @@ def pods_per_node(instance: dict, w: Workload, model: dict) -> int:
                       math.floor(free["freeMemoryMiB"] / (w.memory_gib * 1024)), free["freePods"]))
 
 
-def spot_hourly(instance: dict, prices: dict) -> float:
-    return instance["hourly"] * (1 - instance.get("spot_savings", prices["spot_default_savings"]))
-
-
 def _days(prices: dict) -> float:
     return prices["hours_per_month"] / 24
+
+
+def _windows(w: Workload, prices: dict, model: dict) -> tuple[float, float]:
+    """(windows a month, hours each) of the daily-window model."""
+    days = _days(prices) * model["windows_per_day"]
+    return (days, w.task_hours / (w.concurrency * days)) if w.task_hours else (0.0, 0.0)
 
 
 def db_class_for(concurrency: int, current: str | None, prices: dict, model: dict) -> tuple[bool, str | None]:
@@ -252,20 +253,19 @@ def this_stack(plan: dict, w: Workload, prices: dict, model: dict, sh: Shape | N
         result.update(monthly=None, fits=False, podsPerNode=0)
         return result
     nodes = math.ceil(w.concurrency / per_node)
-    days = _days(prices) * model["windows_per_day"]
-    window = w.task_hours / (w.concurrency * days) if w.task_hours else 0.0
+    days, window = _windows(w, prices, model)  # none without task-hours
     life = (model["node_boot_minutes"] + max(window * 60, sh.scale_down_delay_after_add_minutes)
             + sh.scale_down_unneeded_minutes) / 60
     life = min(life, 24 / model["windows_per_day"])
-    node_hours = nodes * days * life if w.task_hours else 0.0
-    hourly = spot_hourly(instance, prices)
+    node_hours = nodes * days * life
+    hourly = cost.spot_hourly(instance, prices)
     items.append({"key": "task-nodes", "monthly": node_hours * hourly,
                   "label": f"task nodes: {nodes} x {kind} {sh.spot_capacity} ({per_node} tasks each), "
                            f"{node_hours:,.0f} node-hours"})
     disk_monthly = node_hours * sh.spot_disk_gb * prices["ebs_gp3_gb_month"] / month
     items.append({"key": "task-node-disks", "monthly": disk_monthly,
                   "label": f"their root volumes: {sh.spot_disk_gb:g} GB gp3 each"})
-    launches = nodes * days if w.task_hours else 0.0
+    launches = nodes * days
     image_gb = model["image"]["pull_gb"]
     if sh.nat_gateways:
         items.append({"key": "nat-image-pulls", "monthly": launches * image_gb * prices["nat_gateway_per_gb"],
@@ -321,7 +321,7 @@ def assumptions(plan: dict, w: Workload, prices: dict, model: dict, sh: Shape | 
     if sh.spot_types and sh.spot_types[0] in prices["ec2"]:
         kind = sh.spot_types[0]
         cap = node_capacity(prices["ec2"][kind], model)
-        allowed = sorted(spot_hourly(prices["ec2"][t], prices) for t in sh.spot_types if t in prices["ec2"])
+        allowed = sorted(cost.spot_hourly(prices["ec2"][t], prices) for t in sh.spot_types if t in prices["ec2"])
         others = ", ".join(sh.spot_types[1:])
         lines.append(
             f"a task pod requests {w.task_cpu} CPU / {w.task_memory} (the stack's default: "
@@ -353,17 +353,16 @@ def _entry(name: str, monthly: float | None, notes: list[str], sources: list[str
             "sources": urls, "fits": monthly is not None}
 
 
-def _windows(w: Workload, prices: dict, model: dict) -> tuple[float, float]:
-    """(windows a month, hours each) of the daily-window model."""
-    days = _days(prices) * model["windows_per_day"]
-    return (days, w.task_hours / (w.concurrency * days)) if w.task_hours else (0.0, 0.0)
+def _mwaa_tasks_per_worker(c: dict, w: Workload) -> int:
+    """Tasks of `w`'s size one worker of MWAA class `c` runs at once."""
+    return min(c["tasks_per_worker"], math.floor(c["worker_vcpu"] / w.cpu),
+               math.floor(c["worker_memory_gib"] / w.memory_gib))
 
 
 def mwaa(w: Workload, prices: dict, model: dict) -> dict:
     sources = ["AWS-MWAA-CLASS", "AWS-MWAA-SCALING"]
     for name, c in prices["mwaa"].items():
-        per_worker = min(c["tasks_per_worker"], math.floor(c["worker_vcpu"] / w.cpu),
-                         math.floor(c["worker_memory_gib"] / w.memory_gib))
+        per_worker = _mwaa_tasks_per_worker(c, w)
         if per_worker < 1 or w.concurrency > per_worker * prices["mwaa_max_workers"]:
             continue
         workers = math.ceil(w.concurrency / per_worker)
@@ -376,8 +375,7 @@ def mwaa(w: Workload, prices: dict, model: dict) -> dict:
                  "never scales to zero; needs a VPC with NAT gateways or endpoints (not included)"]
         return _entry(MWAA, monthly, notes, c["sources"] + sources, prices)
     for name, c in prices["mwaa_unpriced"].items():
-        per_worker = min(c["tasks_per_worker"], math.floor(c["worker_vcpu"] / w.cpu),
-                         math.floor(c["worker_memory_gib"] / w.memory_gib))
+        per_worker = _mwaa_tasks_per_worker(c, w)
         if per_worker >= 1 and w.concurrency <= per_worker * prices["mwaa_max_workers"]:
             return _entry(MWAA, None, [f"needs {name} ({per_worker} tasks per worker): no us-east-1 price was "
                                        "confirmed, so no number"], sources, prices)
