@@ -67,7 +67,6 @@ TMP_PATH = "/tmp"  # noqa: S108 - a mount path in the pod, an emptyDir of its ow
 AIRFLOW_HOME = "/opt/airflow"  # the image's AIRFLOW_HOME and the chart's airflowHome
 AIRFLOW_LOGS_PATH = f"{AIRFLOW_HOME}/logs"  # the chart's `airflow_logs` helper
 AIRFLOW_TMP_VOLUME = "tmp"
-AIRFLOW_LOGS_VOLUME = "logs"  # the chart's own name, where it mounts one
 GIT_SYNC_TMP_VOLUME = "git-sync-tmp"
 
 
