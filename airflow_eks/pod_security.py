@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from airflow_eks import names
+from airflow_eks import names, secret_data
 
 RUNTIME_DEFAULT_SECCOMP = {"type": "RuntimeDefault"}
 
@@ -67,7 +67,6 @@ TMP_PATH = "/tmp"  # noqa: S108 - a mount path in the pod, an emptyDir of its ow
 AIRFLOW_HOME = "/opt/airflow"  # the image's AIRFLOW_HOME and the chart's airflowHome
 AIRFLOW_LOGS_PATH = f"{AIRFLOW_HOME}/logs"  # the chart's `airflow_logs` helper
 AIRFLOW_TMP_VOLUME = "tmp"
-AIRFLOW_LOGS_VOLUME = "logs"  # the chart's own name, where it mounts one
 GIT_SYNC_TMP_VOLUME = "git-sync-tmp"
 
 
@@ -151,7 +150,7 @@ AIRFLOW_PODS = {"tier": "airflow", "release": names.AIRFLOW_RELEASE}
 # whatever else a DAG sets (runtime tier: runtime/tests/test_task_pod_labels.py).
 TASK_POD_LABEL = "kubernetes_executor"
 API_SERVER_PORT = 8080  # the chart's ports.apiServer
-PGBOUNCER_PORT = 6543  # the chart's ports.pgbouncer
+PGBOUNCER_PORT = secret_data.PGBOUNCER_PORT  # pgbouncer.ini's listen_port (the chart's ports.pgbouncer)
 STATSD_INGEST_PORT = 9125  # the chart's ports.statsdIngest
 STATSD_SCRAPE_PORT = 9102  # the chart's ports.statsdScrape
 PGBOUNCER_SCRAPE_PORT = 9127  # the chart's ports.pgbouncerScrape

@@ -102,10 +102,11 @@ class Network(pulumi.ComponentResource):
         ]
         # With one NAT gateway every AZ routes through it; otherwise each AZ keeps its egress
         # in-zone (no cross-AZ data charges, no shared point of failure).
+        private_table = [private_routes[az.index if nat_count > 1 else 0] for az in plan]
         self.private_egress = [
             aws.ec2.RouteTableAssociation(
                 f"{name}-private-{az.index}", subnet_id=subnet.id,
-                route_table_id=private_routes[az.index if nat_count > 1 else 0].id, opts=self._child)
+                route_table_id=private_table[az.index].id, opts=self._child)
             for az, subnet in zip(plan, private, strict=True)
         ]
 
@@ -128,7 +129,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-isolated-rt", vpc_id=vpc.id, routes=[], tags={"Name": f"{name}-isolated"},
             opts=self._child) if collectors else None
         for az, subnet in load_balancers:
-            table = public_routes if scheme == "internet-facing" else private_routes[az.index if nat_count > 1 else 0]
+            table = public_routes if scheme == "internet-facing" else private_table[az.index]
             aws.ec2.RouteTableAssociation(f"{name}-{subnets.LOAD_BALANCER}-{az.index}", subnet_id=subnet.id,
                                           route_table_id=table.id, opts=self._child)
         for az, subnet in collectors:
