@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from packaging.requirements import Requirement
 
 from airflow_eks import pod_security
+from airflow_eks.offline import loader
 
-ROOT = Path(__file__).resolve().parent.parent
-IMAGE = ROOT / "image"
+IMAGE = loader.ROOT / "image"
 DOCKERFILE = IMAGE / "Dockerfile"
 
 
@@ -59,7 +58,7 @@ def test_hadolint_would_catch_a_root_user_and_a_pip_cache(tmp_path):
 
 
 def test_the_image_builds_on_the_airflow_version_the_stack_deploys():
-    default = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["airflowVersion"]["default"]
+    default = loader.project_file()["config"]["airflowVersion"]["default"]
     steps = instructions()
     assert steps[0] == ("ARG", f"AIRFLOW_VERSION={default}")
     assert steps[1] == ("FROM", "apache/airflow:${AIRFLOW_VERSION}")

@@ -28,7 +28,6 @@ NODE_ROLE = "arn:aws:iam::123456789012:role/airflow-node-role-1234567"
 PUSH_ROLE = "arn:aws:iam::123456789012:role/airflow-image-push"
 REPOSITORY = "aws:ecr/repository:Repository"
 CACHE_RULE = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 PINNED = f"{ECR_HOST}/prod/airflow@{IMAGE_DIGEST}"
 
 
@@ -380,8 +379,7 @@ def test_the_workflow_pushes_where_the_program_creates_the_repository(programs):
     [repo] = programs["prod"].find(REPOSITORY)
     args = dict(line.split("=", 1) for line in _build_args("prod"))
     assert args["repository"] == repo.get("name")
-    [airflow] = [r for r in programs["prod"].find(RELEASE) if r.get("chart") == "airflow"]
-    assert args["airflow_version"] == airflow.get("values.airflowVersion")
+    assert args["airflow_version"] == manifests.releases(programs["prod"])["airflow"].get("values.airflowVersion")
 
 
 def _build_args(stack: str) -> list[str]:
@@ -395,17 +393,6 @@ def _build_args(stack: str) -> list[str]:
 
 
 # --- Airflow by digest: what Kubernetes runs -------------------------------------------------------
-def _airflow_release(run: harness.Run):
-    [release] = [r for r in run.find(RELEASE) if r.get("chart") == "airflow"]
-    return release
-
-
-def _airflow_objects(run: harness.Run) -> list[dict]:
-    release = _airflow_release(run)
-    return charts.render(charts.airflow_chart_dir(), release.plain_inputs["values"],
-                         release=release.get("name"), namespace=release.get("namespace"))
-
-
 def _airflow_containers(objects: list[dict]) -> list[tuple[str, dict]]:
     """Every container of every pod the chart renders (workloads and Jobs), with its owner."""
     found = []
@@ -421,7 +408,7 @@ def _airflow_images(run: harness.Run, objects: list[dict]) -> list[tuple[str, st
     """(where, image) of every container that is not one of the chart's sidecars: StatsD and
     git-sync by their repositories in the values, PgBouncer and its exporter by their tags
     (their images are apache/airflow's on Docker Hub, under airflow-pgbouncer tags)."""
-    values = _airflow_release(run).plain_inputs["values"]
+    values = manifests.releases(run)["airflow"].plain_inputs["values"]
     other = {values["images"][key]["repository"] for key in ("statsd", "gitSync")}
 
     def sidecar(image: str) -> bool:
@@ -432,7 +419,7 @@ def _airflow_images(run: harness.Run, objects: list[dict]) -> list[tuple[str, st
 
 
 def test_prod_by_digest_pins_the_chart_values_and_shows_the_image(prod_pinned):
-    values = _airflow_release(prod_pinned).plain_inputs["values"]
+    values = manifests.releases(prod_pinned)["airflow"].plain_inputs["values"]
     assert values["images"]["airflow"]["digest"] == values["defaultAirflowDigest"] == IMAGE_DIGEST
     # The stack's own repository, where the image workflow pushed it, not the cache.
     assert values["defaultAirflowRepository"] == f"{ECR_HOST}/prod/airflow"
@@ -441,7 +428,7 @@ def test_prod_by_digest_pins_the_chart_values_and_shows_the_image(prod_pinned):
 
 
 def test_every_airflow_pod_job_and_task_pod_runs_the_digest(prod_pinned):
-    objects = _airflow_objects(prod_pinned)
+    objects = manifests.release_objects(prod_pinned, "airflow")
     airflow = _airflow_images(prod_pinned, objects)
     owners = {where.split("/")[1] for where, _ in airflow}
     # Components, their init containers and the migration Job (prod has no create-user Job: SSO).
@@ -464,7 +451,7 @@ def test_every_airflow_pod_job_and_task_pod_runs_the_digest(prod_pinned):
 
 def test_without_a_digest_the_same_pods_run_the_tag(programs):
     """The control: the same checks find the tag when no digest is set (prod's bootstrap)."""
-    objects = _airflow_objects(programs["prod"])
+    objects = manifests.release_objects(programs["prod"], "airflow")
     mirror = f"{ECR_HOST}/prod/docker.io/apache/airflow"
     airflow = {image for _, image in _airflow_images(programs["prod"], objects)}
     assert airflow == {f"{mirror}:{DEFAULT_AIRFLOW}"}
@@ -475,7 +462,7 @@ def test_without_a_digest_the_same_pods_run_the_tag(programs):
 def test_rolling_back_is_setting_the_previous_digest():
     previous = "sha256:" + "0a" * 32
     run = harness.run_program("prod", overrides={"airflowImageDigest": previous})
-    values = _airflow_release(run).plain_inputs["values"]
+    values = manifests.releases(run)["airflow"].plain_inputs["values"]
     assert values["images"]["airflow"]["digest"] == previous
     assert run.outputs["airflowImage"][0] == f"{ECR_HOST}/prod/airflow@{previous}"
 

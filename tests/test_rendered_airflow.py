@@ -4,15 +4,11 @@ Kubernetes will be asked to run, not only what the values say."""
 from __future__ import annotations
 
 from airflow_eks import helm_values
-from tests import charts
-
-RELEASE = "kubernetes:helm.sh/v3:Release"
+from tests import charts, manifests
 
 
 def airflow_objects(run) -> list[dict]:
-    release = next(r for r in run.find(RELEASE) if r.get("chart") == "airflow")
-    return charts.render(charts.airflow_chart_dir(), release.plain_inputs["values"],
-                         release=release.get("name"), namespace=release.get("namespace"))
+    return manifests.release_objects(run, "airflow")
 
 
 def test_the_chart_renders_the_components_the_program_configures(program):

@@ -25,6 +25,7 @@ from airflow_eks.offline import harness, loader, mocks
 from airflow_eks.restore import fernet, lookups, sources
 from airflow_eks.restore import settings as restore
 from policy import rules
+from tests import manifests
 from tests.conftest import IMAGE_DIGEST
 from tests.test_policy_program import AIRFLOW_GRACE, PLACEHOLDERS, pack_config
 from tools.plan import build, deploy_time, render
@@ -345,7 +346,7 @@ def test_no_bucket_is_created_and_every_setting_and_policy_names_the_adopted_buc
     assert {airflow_iam.bucket_arn(LOGS), airflow_iam.bucket_arn(DATA)} <= named
     assert not [r for r in named if ":s3:::" in r and LOGS not in r and DATA not in r]
     # Airflow's remote logging writes to the adopted logs bucket.
-    release = next(r for r in restored.find("kubernetes:helm.sh/v3:Release") if r.get("chart") == "airflow")
+    release = manifests.releases(restored)["airflow"]
     assert release.get("values.config.logging.remote_base_log_folder").startswith(f"s3://{LOGS}/")
     assert restored.outputs["logsBucketName"][0] == LOGS and restored.outputs["dataBucketName"][0] == DATA
 
