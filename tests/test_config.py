@@ -16,10 +16,7 @@ KNOWN_HOSTS = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UO
 
 
 def load(stack: str = "dev", overrides=None, secrets=None) -> config.Settings:
-    try:
-        return harness.run(config.load, stack=stack, overrides=overrides, secrets=secrets).value
-    except harness.ProgramError as failed:
-        raise failed.error from None
+    return harness.value(config.load, stack=stack, overrides=overrides, secrets=secrets)
 
 
 def test_dev_stack_is_small_cheap_and_disposable():

@@ -38,10 +38,7 @@ SHAPE = re.compile(r"Invalid configuration (?P<key>[\w-]+:\w+) = (?P<shown>.+): 
 
 
 def load(overrides: dict, secrets: dict | None = None) -> config.Settings:
-    try:
-        return harness.run(config.load, overrides=overrides, secrets=secrets).value
-    except harness.ProgramError as failed:
-        raise failed.error from None
+    return harness.value(config.load, overrides=overrides, secrets=secrets)
 
 
 @functools.cache

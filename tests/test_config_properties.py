@@ -32,10 +32,7 @@ raw_values = st.one_of(scalars, st.lists(st.text(max_size=12), max_size=4).map(j
 
 
 def _load(key: str, value: str):
-    try:
-        return harness.run(config.load, overrides={key: value})
-    except harness.ProgramError as failed:
-        raise failed.error from None
+    return harness.value(config.load, overrides={key: value})
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -199,11 +199,8 @@ def fake_lookups(facts: sources.SnapshotFacts = FACTS, *, missing: bool = False,
 
 
 def load(stack: str = "prod", overrides=None, secrets=None, lookup: lookups.Lookups | None = None) -> config.Settings:
-    try:
-        return harness.run(lambda: config.load(lookups=lookup or fake_lookups()), stack=stack,
-                           overrides=overrides, secrets=secrets).value
-    except harness.ProgramError as failed:
-        raise failed.error from None
+    return harness.value(lambda: config.load(lookups=lookup or fake_lookups()), stack=stack,
+                         overrides=overrides, secrets=secrets)
 
 
 def test_without_the_keys_nothing_is_restored_or_looked_up():

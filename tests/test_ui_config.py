@@ -21,10 +21,7 @@ SSO = {"uiHostname": "airflow.example.com", "uiCertificateArn": CERT, "ssoIssuer
 
 
 def load(overrides=None, secrets=None, stack="dev") -> config.Settings:
-    try:
-        return harness.run(config.load, stack=stack, overrides=overrides, secrets=secrets).value
-    except harness.ProgramError as failed:
-        raise failed.error from None
+    return harness.value(config.load, stack=stack, overrides=overrides, secrets=secrets)
 
 
 def with_sso(**changes):

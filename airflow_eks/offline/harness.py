@@ -110,6 +110,14 @@ def run(
     return Run(value=result.get("value"), mocks=engine, outputs=outputs)
 
 
+def value(build: Callable[[], Any], **kw: Any) -> Any:
+    """`run(build, **kw)`'s value; the program's own error (e.g. pulumi.RunError) if it raised."""
+    try:
+        return run(build, **kw).value
+    except ProgramError as failed:
+        raise failed.error from None
+
+
 def run_program(stack: str = "dev", **kw: Any) -> Run:
     return run(lambda: runpy.run_path(str(MAIN), run_name="__main__"), stack=stack, **kw)
 
