@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from airflow_eks import names, pod_security, statsd_mapping
+from airflow_eks import names, pod_security
 
 # The AMP collector's floor (AMP user guide); above 2 minutes the rules' 10-minute windows hold
 # too few samples for rate() and the dashboards turn into dots.
@@ -193,8 +193,3 @@ def series_estimate(w: Workload = Workload()) -> dict[str, int]:
 
 def samples_per_month(series: int, interval_seconds: int, hours: float = 730) -> float:
     return series * hours * 3600 / interval_seconds
-
-
-def statsd_series_names() -> set[str]:
-    """Every Prometheus name the StatsD job can expose."""
-    return {name for rule in statsd_mapping.RULES for name in statsd_mapping.series_names(rule)}
