@@ -30,8 +30,8 @@ INTERVAL_SECONDS = (30, 120)
 TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 API_SERVER = "kubernetes.default.svc:443"
 
-STATSD_PORT = 9102      # chart ports.statsdScrape, Service port name statsd-scrape
-PGBOUNCER_PORT = 9127   # chart ports.pgbouncerScrape, Service port name pgb-metrics
+STATSD_PORT = pod_security.STATSD_SCRAPE_PORT        # Service port name statsd-scrape
+PGBOUNCER_PORT = pod_security.PGBOUNCER_SCRAPE_PORT  # Service port name pgb-metrics
 AUTOSCALER_PORT = 8085  # cluster-autoscaler chart service.servicePort, port name http
 # The `component` labels of the StatsD exporters' Services: the chart's, for Airflow's
 # components, and the task pods' own.
