@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from airflow_eks import names, pod_security, statsd_mapping
+from airflow_eks import names, pod_security
 
 # The AMP collector's floor (AMP user guide); above 2 minutes the rules' 10-minute windows hold
 # too few samples for rate() and the dashboards turn into dots.
@@ -30,8 +30,8 @@ INTERVAL_SECONDS = (30, 120)
 TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 API_SERVER = "kubernetes.default.svc:443"
 
-STATSD_PORT = 9102      # chart ports.statsdScrape, Service port name statsd-scrape
-PGBOUNCER_PORT = 9127   # chart ports.pgbouncerScrape, Service port name pgb-metrics
+STATSD_PORT = pod_security.STATSD_SCRAPE_PORT        # Service port name statsd-scrape
+PGBOUNCER_PORT = pod_security.PGBOUNCER_SCRAPE_PORT  # Service port name pgb-metrics
 AUTOSCALER_PORT = 8085  # cluster-autoscaler chart service.servicePort, port name http
 # The `component` labels of the StatsD exporters' Services: the chart's, for Airflow's
 # components, and the task pods' own.
@@ -193,8 +193,3 @@ def series_estimate(w: Workload = Workload()) -> dict[str, int]:
 
 def samples_per_month(series: int, interval_seconds: int, hours: float = 730) -> float:
     return series * hours * 3600 / interval_seconds
-
-
-def statsd_series_names() -> set[str]:
-    """Every Prometheus name the StatsD job can expose."""
-    return {name for rule in statsd_mapping.RULES for name in statsd_mapping.series_names(rule)}

@@ -157,12 +157,12 @@ def _pattern(rule: Rule) -> re.Pattern:
     return re.compile("^" + segment.join(re.escape(part) for part in rule.match.split("*")) + "$")
 
 
-def match(statsd_name: str, rules: tuple[Rule, ...] = RULES) -> tuple[Rule, dict[str, str]] | None:
-    """The rule of `rules` that maps a StatsD name and the labels it gets, or None if it is
-    dropped. Globs first, then regexes in order, as statsd_exporter's mapper does for these
-    rules (tests/test_metric_names.py checks it against the port of statsd_exporter's mapper
-    on every name the pinned Airflow was seen sending)."""
-    for rule in sorted(rules, key=lambda r: r.regex):  # stable: globs, then regexes, each in order
+def match(statsd_name: str) -> tuple[Rule, dict[str, str]] | None:
+    """The rule that maps a StatsD name and the labels it gets, or None if it is dropped.
+    Globs first, then regexes in order, as statsd_exporter's mapper does for these rules
+    (tests/test_metric_names.py checks it against the port of statsd_exporter's mapper on
+    every name the pinned Airflow was seen sending)."""
+    for rule in sorted(RULES, key=lambda r: r.regex):  # stable: globs, then regexes, each in order
         found = _pattern(rule).match(statsd_name)
         if found:
             return rule, {key: _expand(value, found) for key, value in rule.labels}
@@ -172,9 +172,3 @@ def match(statsd_name: str, rules: tuple[Rule, ...] = RULES) -> tuple[Rule, dict
 def _expand(template: str, found: re.Match) -> str:
     return re.sub(r"\$(\d+)", lambda m: found.group(int(m.group(1))), template)
 
-
-def series_names(rule: Rule) -> tuple[str, ...]:
-    """The Prometheus names one mapped metric is exposed as."""
-    if rule.kind == "timer":
-        return (rule.name, f"{rule.name}_sum", f"{rule.name}_count")
-    return (rule.name,)

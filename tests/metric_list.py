@@ -83,10 +83,6 @@ def template(name: str, identifiers: dict[str, list[str]]) -> str:
     return ".".join(segments)
 
 
-def templates(capture: str, identifiers: dict[str, list[str]]) -> set[str]:
-    return {template(name, identifiers) for _kind, name in parse_capture(capture)}
-
-
 def entries(capture: str, identifiers: dict[str, list[str]]) -> set[tuple[str, str]]:
     return {(kind, template(name, identifiers)) for kind, name in parse_capture(capture)}
 

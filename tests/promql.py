@@ -64,6 +64,20 @@ def check_rules(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True, check=False)
 
 
+def run_rule_tests(directory: Path, rules_yaml: str, test: dict) -> subprocess.CompletedProcess:
+    """`promtool test rules` on one test (input series at a 1-minute interval, the alerts or
+    expression values expected, evaluated every minute) against `rules_yaml`, both files
+    written into `directory`."""
+    import yaml
+
+    (directory / "rules.yaml").write_text(rules_yaml)
+    (directory / "tests.yaml").write_text(yaml.safe_dump(
+        {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [{"interval": "1m", **test}]},
+        sort_keys=False))
+    return subprocess.run([promtool(), "test", "rules", "tests.yaml"], cwd=directory, capture_output=True, text=True,
+                          check=False)
+
+
 # --- scaling the rules' durations for the runtime tier ---------------------------------------
 
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000,

@@ -12,7 +12,7 @@ import yaml
 
 from airflow_eks import alert_rules, alerting, helm_values, scrape
 from tests import promql
-from tests.promql import amtool, check_rules, promtool
+from tests.promql import amtool, check_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = alert_rules.rules(system_min_nodes=2)
@@ -100,17 +100,11 @@ def test_rules_select_the_collector_s_job_names():
 
 def _unit_test(tmp_path: Path, series: list[dict], checks: list[tuple[str, str, list[dict]]],
                exprs: list[dict] | None = None) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(alert_rules.rules_yaml(system_min_nodes=2))
-    tests = tmp_path / "tests.yaml"
-    test: dict = {"interval": "1m", "input_series": series,
+    test: dict = {"input_series": series,
                   "alert_rule_test": [{"eval_time": t, "alertname": a, "exp_alerts": f} for t, a, f in checks]}
     if exprs:
         test["promql_expr_test"] = exprs
-    tests.write_text(yaml.safe_dump({"rule_files": [rules.name], "evaluation_interval": "1m", "tests": [test]},
-                                    sort_keys=False))
-    result = subprocess.run([promtool(), "test", "rules", tests.name], cwd=tmp_path, capture_output=True,
-                            text=True, check=False)
+    result = promql.run_rule_tests(tmp_path, alert_rules.rules_yaml(system_min_nodes=2), test)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -4,11 +4,9 @@ every query against the data source variable (metric names: tests/test_metric_na
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from airflow_eks import scrape
 from tests import promql
@@ -135,13 +133,7 @@ def test_every_cluster_only_query_has_a_promtool_case():
 @pytest.mark.parametrize("expr", list(CLUSTER_PANEL_CASES))
 def test_cluster_panel_query_answers_on_exporter_shaped_series(expr, tmp_path):
     series, eval_time, expected = CLUSTER_PANEL_CASES[expr]
-    (tmp_path / "rules.yaml").write_text("groups: []\n")
-    (tmp_path / "tests.yaml").write_text(yaml.safe_dump({
-        "rule_files": ["rules.yaml"], "evaluation_interval": "1m",
-        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [{
-            "expr": expr, "eval_time": eval_time,
-            "exp_samples": [{"labels": labels, "value": value} for labels, value in expected]}]}],
-    }, sort_keys=False))
-    result = subprocess.run([promql.promtool(), "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True,
-                            text=True, check=False)
+    result = promql.run_rule_tests(tmp_path, "groups: []\n", {"input_series": series, "promql_expr_test": [{
+        "expr": expr, "eval_time": eval_time,
+        "exp_samples": [{"labels": labels, "value": value} for labels, value in expected]}]})
     assert result.returncode == 0, result.stdout + result.stderr
