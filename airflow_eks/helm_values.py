@@ -58,8 +58,7 @@ PGBOUNCER_POD_LABELS = {"tier": "airflow", "component": "pgbouncer", "release": 
 # Ours, next to the chart's own `checksum/pgbouncer-config-secret` (a duplicate key would break
 # the rendered YAML).
 PGBOUNCER_INI_CHECKSUM_ANNOTATION = "checksum/pgbouncer-ini"
-# Ours too; the chart renders its own checksum/statsd-config only with extraMappings or podAnnotations.
-STATSD_MAPPING_CHECKSUM_ANNOTATION = "checksum/statsd-mappings"
+STATSD_MAPPING_CHECKSUM_ANNOTATION = statsd_mapping.CHECKSUM_ANNOTATION
 # Pods that read a Secret only at start (env from secretKeyRef, a subPath mount: neither is
 # refreshed in a running pod) carry its generation ID (secret_data.Generations), never the
 # secret or a digest of it, so a rotated credential rolls them. The API server reads the SSO

@@ -143,6 +143,11 @@ def task_override_mappings() -> list[dict]:
     return [rule.as_mapping() for rule in task_rules()] + [dict(DROP_REST)]
 
 
+# The pod annotation both StatsD exporters carry with their mapping's checksum (ours: the chart
+# renders its own checksum/statsd-config only with extraMappings or podAnnotations).
+CHECKSUM_ANNOTATION = "checksum/statsd-mappings"
+
+
 def mappings_sha256() -> str:
     """Pod annotation: statsd_exporter reads its mapping at start only, and the chart's own
     checksum annotation is not rendered for overrideMappings alone."""

@@ -31,7 +31,7 @@ INGEST_PORT_NAME = "statsd-ingest"
 SCRAPE_PORT_NAME = "statsd-scrape"  # the name the scrape job keeps, as on the chart's Service
 MAPPING_FILE = "mappings.yml"
 CONFIG_DIR = "/etc/statsd-exporter"
-MAPPING_CHECKSUM_ANNOTATION = "checksum/statsd-mappings"
+MAPPING_CHECKSUM_ANNOTATION = statsd_mapping.CHECKSUM_ANNOTATION
 
 
 def mapping_yaml() -> str:
