@@ -549,10 +549,10 @@ def _image_mirror(r: Reader, airflow_repository: str) -> str:
 def _image_registry(r: Reader, stack: str, image_mirror: str) -> ImageRegistrySettings:
     """Everything but the account (looked up last, in load): the keys that only mean something
     with the registry are refused without it, so a stack never carries one that does nothing."""
+    credentials = r.secret("dockerHubCredentials", registry.docker_hub_credentials)
     enabled = r.boolean("imageRegistry")
     keep = r.integer("imageRegistryKeepImages", 1, 1000)
     push_role = r.raw("imageRegistryPushRoleArn")
-    credentials = r.secret("dockerHubCredentials")
     if not enabled:
         if push_role:
             raise invalid(r.key("imageRegistryPushRoleArn"), push_role, "empty unless imageRegistry is true")
@@ -580,15 +580,6 @@ def _check_registry_upstreams(r: Reader, settings: ImageRegistrySettings, upstre
                              "imageRegistry is true: ECR caches Docker Hub (the PgBouncer images) only with "
                              "credentials; set it with `pulumi config set --secret dockerHubCredentials "
                              "<username>:<access token>`")
-
-
-def _docker_hub_credentials(r: Reader) -> None:
-    value = r.secret("dockerHubCredentials")
-    if value is not None:
-        try:
-            registry.docker_hub_credentials(value)
-        except ValueError as exc:
-            raise invalid_secret(r.key("dockerHubCredentials"), str(exc)) from None
 
 
 def _network(r: Reader, available_zones: Callable[[], Sequence[str]]) -> NetworkSettings:
@@ -632,7 +623,6 @@ def load(available_zones: Callable[[], Sequence[str]] = zones.available_in_regio
     )
     airflow = _airflow(r, day)
     image_mirror = _image_mirror(r, airflow.image_repository)
-    _docker_hub_credentials(r)
     image_registry = _image_registry(r, stack, image_mirror)
     # An internal ALB without uiAllowedCidrs admits the VPC (vpcCidr itself is checked below).
     ui = ui_config.load(r, region=region, vpc_cidr=r.raw("vpcCidr"))

@@ -179,13 +179,14 @@ class Reader:
             self.check(name, item, check)
         return tuple(items)
 
-    def secret(self, name: str) -> str | None:
+    def secret(self, name: str, check: Callable[[str], Any] | None = None) -> str | None:
         """Raw value of a secret key, for validation only; callers wrap it in Output.secret.
 
         A value set without `--secret` sits in plain text in the stack file (and in git):
         refused, never shown, so it is rotated and set again as a Pulumi secret. The Pulumi CLI
         refuses it too for keys Pulumi.yaml declares `secret: true`; this check gives the
-        offline plan (and any other runner) the same answer."""
+        offline plan (and any other runner) the same answer. `check` raises ValueError with what
+        is allowed, never quoting the value; the error shows it as [secret]."""
         value = self.cfg.get(name)
         if value in (None, ""):
             return None
@@ -193,6 +194,11 @@ class Reader:
             raise invalid_secret(self.key(name), f"a secret, set with `pulumi config set --secret {name} <value>`; "
                                  "this value is in plain text in the stack file: remove it with `pulumi config rm "
                                  f"{name}`, rotate it, and set the new one as a secret")
+        if check is not None:
+            try:
+                check(value)
+            except ValueError as exc:
+                raise invalid_secret(self.key(name), str(exc)) from None
         return value
 
 

@@ -100,16 +100,6 @@ def monthly(hourly: float) -> float:
     return round(hourly * HOURS_PER_MONTH, 2)
 
 
-def in_standard_support(day: dt.date) -> tuple[str, ...]:
-    """Minors a new cluster can be created on that day without extended support."""
-    return tuple(m for m, s in CALENDAR.items() if s.phase(day) == STANDARD_SUPPORT)
-
-
-def offered(day: dt.date) -> tuple[str, ...]:
-    """Minors EKS offers on that day, in standard or extended support."""
-    return tuple(m for m, s in CALENDAR.items() if s.phase(day) in (STANDARD_SUPPORT, EXTENDED_SUPPORT))
-
-
 @dataclass(frozen=True)
 class ControlPlane:
     """What a cluster created on `minor` with `support_type` runs on `day`; its phase sets the rate."""

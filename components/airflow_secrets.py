@@ -24,9 +24,9 @@ import pulumi_random as random
 
 from airflow_eks import secret_data as data
 from airflow_eks.config import GitSyncSettings
+from airflow_eks.restore import fernet as fernet_keys
 from airflow_eks.secret_data import NO_GENERATIONS, SECRET_NAMES, Generations
 
-FERNET_KEY_BYTES = 32  # Fernet's key size; anything else is rejected at Airflow start-up
 API_SECRET_KEY_BYTES = 32
 # HS512 wants at least 64 bytes of key (the chart moved to longer keys for it, #65082).
 JWT_SECRET_BYTES = 64
@@ -87,7 +87,7 @@ class AirflowSecrets(pulumi.ComponentResource):
 
         # Generated even when fernetKey is set, so the stack's own key stays the same whatever
         # the configuration does (removing fernetKey falls back to it, never to a new one).
-        fernet = random.RandomBytes(f"{name}-fernet-key", length=FERNET_KEY_BYTES, opts=self._child)
+        fernet = random.RandomBytes(f"{name}-fernet-key", length=fernet_keys.KEY_BYTES, opts=self._child)
         generated = fernet.base64.apply(data.urlsafe_base64)
         self.fernet_key = pulumi.Output.secret(args.fernet_key if args.fernet_key is not None else generated)
         self._secret("fernet-key", SECRET_NAMES.fernet, {data.FERNET_KEY: self.fernet_key})

@@ -56,10 +56,6 @@ SLOT_TAGS = tuple(slot_tag(i) for i in range(1, HISTORY + 1))
 TAGS = (NEXT_TAG, *SLOT_TAGS)
 
 
-def is_deployment_tag(tag: str) -> bool:
-    return tag.startswith(TAG_PREFIX)
-
-
 def record(slots: Mapping[str, str], deployed: str) -> list[tuple[str, str]]:
     """The tag moves, in order, that record a deploy of `deployed`: (tag, digest) pairs, each one
     a PutImage of that digest's manifest under that tag. `slots` maps the tags in TAGS that exist

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 
-ALGORITHM = "sha256"
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from airflow_eks import formats
-from airflow_eks.config_reader import Reader, invalid, invalid_secret
+from airflow_eks.config_reader import Reader, invalid
 from airflow_eks.restore import fernet, lookups, sources
 
 SNAPSHOT_KEY = "dbRestoreSnapshotId"
@@ -82,14 +82,8 @@ def _bucket_in_region(r: Reader, key: str, name: str, *, region: str, lookup: lo
 
 
 def _fernet_key(r: Reader) -> pulumi.Output[str] | None:
-    value = r.secret(FERNET_KEY)
-    if value is None:
-        return None
-    try:
-        fernet.keys(value)
-    except ValueError as error:
-        raise invalid_secret(r.key(FERNET_KEY), str(error)) from None
-    return pulumi.Output.secret(value)
+    value = r.secret(FERNET_KEY, fernet.keys)
+    return pulumi.Output.secret(value) if value is not None else None
 
 
 @dataclass(frozen=True)

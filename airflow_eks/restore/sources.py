@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from airflow_eks import rds
 
-ENGINE = rds.ENGINE
 # Partition of each region family (botocore data/partitions.json, regionRegex): the first match
 # wins, so the specific families come before the generic `aws`.
 _PARTITIONS = (
@@ -151,7 +150,7 @@ def snapshot_problems(facts: SnapshotFacts, *, engine_version: str, allocated_st
     guarantees would lose) when restoring `facts`; empty when the restore can go ahead."""
     problems: dict[str, str] = {}
     snapshot = []
-    if facts.engine != ENGINE:
+    if facts.engine != rds.ENGINE:
         snapshot.append(f"a snapshot of an RDS for PostgreSQL instance (this one's engine is {facts.engine})")
     if facts.snapshot_type == "automated":
         snapshot.append("a manual or final snapshot (this one is automated: copy it to a manual one first)")
@@ -165,7 +164,7 @@ def snapshot_problems(facts: SnapshotFacts, *, engine_version: str, allocated_st
                         "alias/aws/rds)")
     if snapshot:
         problems["dbRestoreSnapshotId"] = "; ".join(snapshot)
-    if facts.engine == ENGINE:
+    if facts.engine == rds.ENGINE:
         version = engine_version_problem(engine_version, facts.engine_version)
         if version:
             problems["dbEngineVersion"] = version
