@@ -127,6 +127,12 @@ def test_engine_version_against_the_snapshots(configured, snapshot, problem):
     assert found is None if problem is None else problem in found
 
 
+def test_the_downgrade_refusal_offers_no_bare_major_which_a_restore_refuses():
+    found = sources.engine_version_problem("16.4", "16.8")
+    assert found.startswith("16.8 or later") and ", or 16 " not in found
+    assert sources.engine_version_problem("16", "16.8") is not None
+
+
 @pytest.mark.parametrize(("change", "key", "allowed"), [
     ({"encrypted": False}, "dbRestoreSnapshotId", "an encrypted snapshot"),
     ({"engine": "mysql"}, "dbRestoreSnapshotId", "RDS for PostgreSQL"),

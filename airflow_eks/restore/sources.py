@@ -139,8 +139,8 @@ def engine_version_problem(configured: str, snapshot_version: str) -> str | None
         return (f"a major.minor version, the snapshot's {snapshot_version} or a later minor: right after the "
                 f"restore the instance is moved to dbEngineVersion, and RDS finds no upgrade path to a bare major")
     if snap_minor is not None and minor < snap_minor:
-        return (f"{snap_major}.{snap_minor} or later, or {snap_major} (the snapshot is PostgreSQL {snapshot_version}, "
-                f"and RDS never downgrades)")
+        return (f"{snap_major}.{snap_minor} or later (the snapshot is PostgreSQL {snapshot_version}, and RDS "
+                f"never downgrades)")
     return None
 
 
