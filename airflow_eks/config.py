@@ -71,16 +71,6 @@ class NetworkSettings:
         return len(self.availability_zones)
 
     @property
-    def private_cidrs(self) -> tuple[str, ...]:
-        """Nodes, pods and the database (subnets.plan)."""
-        return tuple(str(s.private) for s in subnets.plan(self.vpc_cidr, self.az_count))
-
-    @property
-    def public_cidrs(self) -> tuple[str, ...]:
-        """NAT gateways only."""
-        return tuple(str(s.public) for s in subnets.plan(self.vpc_cidr, self.az_count))
-
-    @property
     def load_balancer_cidrs(self) -> tuple[str, ...]:
         """The UI's ALB, whichever its scheme; no pod ever has an address there."""
         return subnets.load_balancer_cidrs(self.vpc_cidr, self.az_count)
