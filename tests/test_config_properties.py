@@ -7,7 +7,7 @@ import json
 import re
 
 import pulumi
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from airflow_eks import config
@@ -35,7 +35,7 @@ def _load(key: str, value: str):
     return harness.value(config.load, overrides={key: value})
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150)
 @given(key=st.sampled_from(KEYS), value=raw_values)
 def test_any_value_for_any_key_is_accepted_or_a_run_error_of_the_one_shape(key, value):
     try:
@@ -49,7 +49,7 @@ def test_any_value_for_any_key_is_accepted_or_a_run_error_of_the_one_shape(key, 
             assert "u:p@" not in str(err)  # credentials in a URL are never echoed, whichever key
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60)
 @given(key=st.sampled_from(STRING_DEFAULTS), pad=st.sampled_from([" ", "\n", "\t", "\r\n"]),
        where=st.sampled_from(["before", "after"]))
 def test_a_valid_value_with_stray_whitespace_is_refused(key, pad, where):
@@ -64,7 +64,7 @@ def test_a_valid_value_with_stray_whitespace_is_refused(key, pad, where):
         raise AssertionError(f"{key} accepted {padded!r}")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40)
 @given(key=st.sampled_from(KEYS), value=raw_values)
 def test_a_refused_configuration_registers_no_resource(key, value):
     try:

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_eks.image import deployments, registry
@@ -220,7 +220,7 @@ def _simulate(events, policy: dict, *, counted: bool, lifecycle_during_records: 
 
 
 @BOTH_READINGS
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150)
 @given(events=EVENTS, during=st.booleans())
 def test_no_push_wait_or_rollback_ever_expires_the_running_digest_or_the_last_deploys(counted, events, during):
     """Whatever is pushed, however long it waits and whatever is rolled back to, the digest prod

@@ -290,7 +290,7 @@ def test_the_comparison_has_the_four_options_each_with_a_source(stack):
 
 
 # -- monotonic in task-hours --------------------------------------------------------------------
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(stack=st.sampled_from(["dev", "prod"]), concurrency=st.integers(1, 60),
        size=st.sampled_from([("250m", "512Mi"), ("100m", "256Mi"), ("500m", "1Gi"), ("1", "2Gi")]),
        minutes=st.sampled_from([0.5, 1, 5, 30, 59]), a=st.floats(0, 1), b=st.floats(0, 1))
