@@ -18,7 +18,7 @@ import pytest
 
 from airflow_eks import helm_values, secret_data
 from airflow_eks.secret_data import SECRET_NAMES
-from tests import charts
+from tests import charts, metric_list
 
 from . import airflow_env, api, monitoring, program, services
 
@@ -122,8 +122,8 @@ def statsd_exporter(gen, tmp_path_factory) -> monitoring.StatsdExporter:
     Airflow process of the session's stack (and the migration); every line it receives is kept
     in build/runtime/statsd/capture-airflow-<version>.txt."""
     configmap = charts.one(gen.objects, "ConfigMap", f"{gen.release}-statsd")
-    monitoring.STATSD_DIR.mkdir(parents=True, exist_ok=True)
-    capture = monitoring.STATSD_DIR / f"capture-airflow-{monitoring.airflow_version()}.txt"
+    metric_list.STATSD_DIR.mkdir(parents=True, exist_ok=True)
+    capture = metric_list.STATSD_DIR / f"capture-airflow-{services.AIRFLOW_VERSION}.txt"
     capture.write_text("")
     exporter = monitoring.StatsdExporter(tmp_path_factory.mktemp("statsd"), configmap["data"]["mappings.yml"], capture)
     yield exporter

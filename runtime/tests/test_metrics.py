@@ -315,8 +315,8 @@ def test_the_checked_in_metric_list_is_what_this_airflow_sends(monitor, provoked
     found = identifiers(stack, metadata_url)
     metric_list.IDENTIFIERS.write_text(json.dumps(found, indent=1, sort_keys=True))
     listed = metric_list.load()
-    assert listed.version == monitoring.airflow_version(), (
-        f"tests/data lists Airflow {listed.version}'s metrics; this is {monitoring.airflow_version()}: "
+    assert listed.version == services.AIRFLOW_VERSION, (
+        f"tests/data lists Airflow {listed.version}'s metrics; this is {services.AIRFLOW_VERSION}: "
         "run `make airflow-metrics`")
     mapper = MetricMapper(statsd_exporter.mappings.read_text())
     missing = {(kind, name) for kind, name in metric_list.parse_capture(statsd_exporter.capture.read_text())
