@@ -185,6 +185,16 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
     return bucket, prefix
 
 
+def moto_aws_env(gen: program.Generated, moto: services.Moto) -> dict[str, str]:
+    """The pods' AWS environment on `moto` (CHANGES aws), with the remote logs bucket the
+    program's airflow.cfg names created there."""
+    region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
+    aws_env = services.fake_aws_env(moto.url, region)
+    bucket, _ = remote_log_folder(gen.airflow_cfg())
+    services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
+    return aws_env
+
+
 # The sample DAGs the session's Airflow serves (dags/): the smoke test's, the restore test's and
 # the metrics test's. Every DAG file is there from the start: the DAG processor lists new files
 # only every [dag_processor] refresh_interval (5 minutes), and re-parses known ones far sooner.
@@ -232,11 +242,8 @@ def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
     base = tmp_path_factory.mktemp("stack")
     moto = services.Moto(base)
     try:
-        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-        aws_env = services.fake_aws_env(moto.url, region)
-        bucket, _ = remote_log_folder(gen.airflow_cfg())
-        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
-        with airflow_components(gen, database, base, moto, aws_env, statsd_port=statsd_exporter.udp_port) as started:
+        with airflow_components(gen, database, base, moto, moto_aws_env(gen, moto),
+                                statsd_port=statsd_exporter.udp_port) as started:
             yield started
     finally:
         moto.stop()

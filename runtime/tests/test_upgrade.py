@@ -50,7 +50,7 @@ from airflow_eks.secret_data import SECRET_NAMES
 from tests import charts
 
 from . import airflow_env, api, program, services
-from .conftest import Database, Stack, airflow_components, parse_users, pgbouncer_files, remote_log_folder
+from .conftest import Database, Stack, airflow_components, moto_aws_env, parse_users, pgbouncer_files
 
 REPEATS = int(os.environ.get("UPGRADE_REPEATS", "3"))
 BACKOFF_LIMIT = 6  # Kubernetes' default; chart 1.19.0's Job template sets none
@@ -213,10 +213,7 @@ def old_data(gen, database, tmp_path_factory):
                                          timeout=900)
         assert migrate.returncode == 0, migrate.stderr[-3000:]
         moto = services.Moto(base)
-        region = gen_old.env(gen_old.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-        aws_env = services.fake_aws_env(moto.url, region)
-        bucket, _ = remote_log_folder(gen_old.airflow_cfg())
-        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
+        aws_env = moto_aws_env(gen_old, moto)
         upgrade_db = Database(postgres, bouncer, port, user, password, template, local_ini)
         with airflow_components(gen_old, upgrade_db, base / "old", moto, aws_env, components=airflow_env.COMPONENTS[:3],
                                 dags=(f"{DAG}.py",), venv=services.OLD_AIRFLOW_VENV) as old:
