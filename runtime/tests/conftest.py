@@ -7,6 +7,7 @@ Each is started here, waited for with a bound, and stopped at the end of the ses
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import shutil
 import signal
@@ -79,6 +80,33 @@ class Database:
     """The pgbouncer.ini PgBouncer runs with (the program's, with CHANGES applied)."""
 
 
+def program_database(gen: program.Generated) -> str:
+    """The database pgbouncer.ini's alias points at (RDS's database)."""
+    ini, _ = pgbouncer_files(gen)
+    return next(part.split("=", 1)[1] for part in ini.split() if part.startswith("dbname="))
+
+
+@contextlib.contextmanager
+def pgbouncer(gen: program.Generated, postgres: services.Postgres, dbname: str | None = None) -> Iterator[Database]:
+    """PgBouncer with the program's pgbouncer.ini and users.txt (CHANGES pgbouncer-listen,
+    rds-address) in front of `postgres`, its database alias on `dbname` (default: the program's)."""
+    ini, users = pgbouncer_files(gen)
+    user, password = parse_users(users)
+    dbname = dbname or program_database(gen)
+    folder = services.owned_dir("airflow-eks-runtime-pgbouncer-")
+    port = services.free_port()
+    local_ini = airflow_env.local_pgbouncer_ini(ini, pg_port=postgres.port, listen_port=port,
+                                                auth_file=folder / "users.txt")
+    local_ini = re.sub(r"(?<= dbname=)\S+", dbname, local_ini, count=1)
+    bouncer = services.PgBouncer(folder, local_ini, users)
+    try:
+        bouncer.start(port)
+        yield Database(postgres, bouncer, port, user, password, dbname, local_ini)
+    finally:
+        bouncer.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def metadata_database(gen: program.Generated,
                       restore: Callable[[services.Postgres, str], None] | None = None) -> Iterator[Database]:
@@ -86,28 +114,20 @@ def metadata_database(gen: program.Generated,
     program's password, and its database), behind PgBouncer with the program's files.
     `restore(postgres, dbname)` fills the database before PgBouncer starts, as an RDS restore
     from a snapshot would."""
-    ini, users = pgbouncer_files(gen)
-    user, password = parse_users(users)
-    dbname = next(part.split("=", 1)[1] for part in ini.split() if part.startswith("dbname="))
+    user, password = parse_users(pgbouncer_files(gen)[1])
+    dbname = program_database(gen)
     pg = services.Postgres(services.owned_dir("airflow-eks-runtime-pg-"))
-    bouncer_dir = services.owned_dir("airflow-eks-runtime-pgbouncer-")
-    port = services.free_port()
-    local_ini = airflow_env.local_pgbouncer_ini(ini, pg_port=pg.port, listen_port=port,
-                                                auth_file=bouncer_dir / "users.txt")
-    bouncer = services.PgBouncer(bouncer_dir, local_ini, users)
     try:
         pg.start()
         pg.sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}'")
         pg.sql(f'CREATE DATABASE "{dbname}" OWNER "{user}"')
         if restore is not None:
             restore(pg, dbname)
-        bouncer.start(port)
-        yield Database(pg, bouncer, port, user, password, dbname, local_ini)
+        with pgbouncer(gen, pg) as db:
+            yield db
     finally:
-        bouncer.stop()
         pg.stop()
-        for path in (pg.dir, bouncer_dir):
-            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(pg.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
