@@ -12,8 +12,6 @@ No database: neither reads it.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from tools.plan import workload
@@ -52,10 +50,9 @@ def test_one_task_log_costs_the_s3_requests_the_model_prices(gen, tmp_path_facto
         bucket, prefix = remote_log_folder(gen.airflow_cfg())
         moto.start_recording()
         home = airflow_env.AirflowHome(base / "airflow", gen, pgbouncer_port=1, extra_env=aws)
-        result = subprocess.run([str(services.AIRFLOW_VENV / "bin" / "python"), "-c", UPLOAD_ONE_LOG,
-                                 f"s3://{bucket}/{prefix}", str(base / "logs")],
-                                env=home.env("Deployment", "scheduler"), capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0 and "RESULT uploaded" in result.stdout, result.stderr[-3000:]
+        result = services.airflow_python(UPLOAD_ONE_LOG, f"s3://{bucket}/{prefix}", str(base / "logs"),
+                                         env=home.env("Deployment", "scheduler"))
+        assert "RESULT uploaded" in result, result
         # Every request of the upload (the key's "=" arrive percent-encoded in the raw URL).
         requests = [(r["method"], r["url"]) for r in moto.recorded()]
     finally:
