@@ -165,7 +165,6 @@ class OldData:
     database: Database
     """The test's PgBouncer on the session's PostgreSQL (conftest.pgbouncer), moved by point_at."""
     template: str
-    gen_old: program.Generated
     moto: services.Moto
     aws_env: dict[str, str]
     old: Stack
@@ -218,7 +217,7 @@ def old_data(gen, database, tmp_path_factory):
                 point_at(upgrade_db, "upgrade_parking")
                 api.poll(lambda: postgres.sql(f"select count(*) from pg_stat_activity where datname = '{template}'"),
                          lambda n: n == "0", timeout=60, what=f"connections to {template} closed")
-                yield OldData(upgrade_db, template, gen_old, moto, aws_env, old, admin, run["dag_run_id"], before,
+                yield OldData(upgrade_db, template, moto, aws_env, old, admin, run["dag_run_id"], before,
                               permissions)
     finally:
         if moto:
