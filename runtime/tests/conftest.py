@@ -7,6 +7,7 @@ Each is started here, waited for with a bound, and stopped at the end of the ses
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import shutil
 import signal
@@ -18,7 +19,7 @@ import pytest
 
 from airflow_eks import helm_values, secret_data
 from airflow_eks.secret_data import SECRET_NAMES
-from tests import charts
+from tests import charts, metric_list
 
 from . import airflow_env, api, monitoring, program, services
 
@@ -79,6 +80,33 @@ class Database:
     """The pgbouncer.ini PgBouncer runs with (the program's, with CHANGES applied)."""
 
 
+def program_database(gen: program.Generated) -> str:
+    """The database pgbouncer.ini's alias points at (RDS's database)."""
+    ini, _ = pgbouncer_files(gen)
+    return next(part.split("=", 1)[1] for part in ini.split() if part.startswith("dbname="))
+
+
+@contextlib.contextmanager
+def pgbouncer(gen: program.Generated, postgres: services.Postgres, dbname: str | None = None) -> Iterator[Database]:
+    """PgBouncer with the program's pgbouncer.ini and users.txt (CHANGES pgbouncer-listen,
+    rds-address) in front of `postgres`, its database alias on `dbname` (default: the program's)."""
+    ini, users = pgbouncer_files(gen)
+    user, password = parse_users(users)
+    dbname = dbname or program_database(gen)
+    folder = services.owned_dir("airflow-eks-runtime-pgbouncer-")
+    port = services.free_port()
+    local_ini = airflow_env.local_pgbouncer_ini(ini, pg_port=postgres.port, listen_port=port,
+                                                auth_file=folder / "users.txt")
+    local_ini = re.sub(r"(?<= dbname=)\S+", dbname, local_ini, count=1)
+    bouncer = services.PgBouncer(folder, local_ini, users)
+    try:
+        bouncer.start(port)
+        yield Database(postgres, bouncer, port, user, password, dbname, local_ini)
+    finally:
+        bouncer.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def metadata_database(gen: program.Generated,
                       restore: Callable[[services.Postgres, str], None] | None = None) -> Iterator[Database]:
@@ -86,28 +114,20 @@ def metadata_database(gen: program.Generated,
     program's password, and its database), behind PgBouncer with the program's files.
     `restore(postgres, dbname)` fills the database before PgBouncer starts, as an RDS restore
     from a snapshot would."""
-    ini, users = pgbouncer_files(gen)
-    user, password = parse_users(users)
-    dbname = next(part.split("=", 1)[1] for part in ini.split() if part.startswith("dbname="))
+    user, password = parse_users(pgbouncer_files(gen)[1])
+    dbname = program_database(gen)
     pg = services.Postgres(services.owned_dir("airflow-eks-runtime-pg-"))
-    bouncer_dir = services.owned_dir("airflow-eks-runtime-pgbouncer-")
-    port = services.free_port()
-    local_ini = airflow_env.local_pgbouncer_ini(ini, pg_port=pg.port, listen_port=port,
-                                                auth_file=bouncer_dir / "users.txt")
-    bouncer = services.PgBouncer(bouncer_dir, local_ini, users)
     try:
         pg.start()
         pg.sql(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password.replace(chr(39), chr(39) * 2)}'")
         pg.sql(f'CREATE DATABASE "{dbname}" OWNER "{user}"')
         if restore is not None:
             restore(pg, dbname)
-        bouncer.start(port)
-        yield Database(pg, bouncer, port, user, password, dbname, local_ini)
+        with pgbouncer(gen, pg) as db:
+            yield db
     finally:
-        bouncer.stop()
         pg.stop()
-        for path in (pg.dir, bouncer_dir):
-            shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(pg.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -122,8 +142,8 @@ def statsd_exporter(gen, tmp_path_factory) -> monitoring.StatsdExporter:
     Airflow process of the session's stack (and the migration); every line it receives is kept
     in build/runtime/statsd/capture-airflow-<version>.txt."""
     configmap = charts.one(gen.objects, "ConfigMap", f"{gen.release}-statsd")
-    monitoring.STATSD_DIR.mkdir(parents=True, exist_ok=True)
-    capture = monitoring.STATSD_DIR / f"capture-airflow-{monitoring.airflow_version()}.txt"
+    metric_list.STATSD_DIR.mkdir(parents=True, exist_ok=True)
+    capture = metric_list.STATSD_DIR / f"capture-airflow-{services.AIRFLOW_VERSION}.txt"
     capture.write_text("")
     exporter = monitoring.StatsdExporter(tmp_path_factory.mktemp("statsd"), configmap["data"]["mappings.yml"], capture)
     yield exporter
@@ -185,6 +205,16 @@ def remote_log_folder(cfg: str) -> tuple[str, str]:
     return bucket, prefix
 
 
+def moto_aws_env(gen: program.Generated, moto: services.Moto) -> dict[str, str]:
+    """The pods' AWS environment on `moto` (CHANGES aws), with the remote logs bucket the
+    program's airflow.cfg names created there."""
+    region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
+    aws_env = services.fake_aws_env(moto.url, region)
+    bucket, _ = remote_log_folder(gen.airflow_cfg())
+    services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
+    return aws_env
+
+
 # The sample DAGs the session's Airflow serves (dags/): the smoke test's, the restore test's and
 # the metrics test's. Every DAG file is there from the start: the DAG processor lists new files
 # only every [dag_processor] refresh_interval (5 minutes), and re-parses known ones far sooner.
@@ -232,11 +262,8 @@ def stack(gen, database, migrated, statsd_exporter, tmp_path_factory) -> Stack:
     base = tmp_path_factory.mktemp("stack")
     moto = services.Moto(base)
     try:
-        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-        aws_env = services.fake_aws_env(moto.url, region)
-        bucket, _ = remote_log_folder(gen.airflow_cfg())
-        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
-        with airflow_components(gen, database, base, moto, aws_env, statsd_port=statsd_exporter.udp_port) as started:
+        with airflow_components(gen, database, base, moto, moto_aws_env(gen, moto),
+                                statsd_port=statsd_exporter.udp_port) as started:
             yield started
     finally:
         moto.stop()

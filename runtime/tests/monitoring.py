@@ -49,22 +49,12 @@ LOOKBACK_DELTA_SECONDS = 300  # Prometheus' and AMP's query lookback
 RUNTIME_JOBS = (scrape.JOB_STATSD, scrape.JOB_PGBOUNCER)
 """The collector's jobs whose targets exist here; the others (kubelet, cAdvisor, API server,
 autoscaler) need a cluster."""
-STATSD_DIR = services.ROOT / "build" / "runtime" / "statsd"
-"""Capture of every StatsD line the tier's Airflow sent, per Airflow version (build artifact)."""
 
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((services.LOOPBACK, 0))
         return s.getsockname()[1]
-
-
-def airflow_version() -> str:
-    """The version of the Airflow the tier installed (build/runtime/venv-airflow)."""
-    out = subprocess.run([str(services.AIRFLOW_VENV / "bin" / "python"), "-c",
-                          "from importlib.metadata import version; print(version('apache-airflow'))"],
-                         capture_output=True, text=True, check=True, timeout=60)
-    return out.stdout.strip()
 
 
 class StatsdExporter:

@@ -325,9 +325,10 @@ def tools_python(code: str, *, env: dict[str, str], timeout: float = 60) -> str:
     return out.stdout
 
 
-def airflow_python(code: str, *, env: dict[str, str], timeout: float = 120) -> str:
-    """Run a snippet with the tier's Airflow (what the installed Airflow itself answers)."""
-    out = subprocess.run([str(AIRFLOW_VENV / "bin" / "python"), "-c", code], capture_output=True, text=True,
+def airflow_python(code: str, *args: str, env: dict[str, str], timeout: float = 120) -> str:
+    """Run a snippet (with `args` as sys.argv[1:]) with the tier's Airflow (what the installed
+    Airflow itself answers): its stdout."""
+    out = subprocess.run([str(AIRFLOW_VENV / "bin" / "python"), "-c", code, *args], capture_output=True, text=True,
                          env=env, timeout=timeout)
     if out.returncode:
         raise AssertionError(out.stderr)

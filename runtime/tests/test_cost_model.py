@@ -12,14 +12,12 @@ No database: neither reads it.
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from tools.plan import workload
 
 from . import airflow_env, program, services
-from .conftest import remote_log_folder
+from .conftest import moto_aws_env, remote_log_folder
 
 MODEL = workload.load_assumptions()
 
@@ -48,16 +46,13 @@ def test_one_task_log_costs_the_s3_requests_the_model_prices(gen, tmp_path_facto
     base = tmp_path_factory.mktemp("cost-logs")
     moto = services.Moto(base, record=True)
     try:
-        region = gen.env(gen.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-        aws = services.fake_aws_env(moto.url, region)
+        aws = moto_aws_env(gen, moto)
         bucket, prefix = remote_log_folder(gen.airflow_cfg())
-        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws)
         moto.start_recording()
         home = airflow_env.AirflowHome(base / "airflow", gen, pgbouncer_port=1, extra_env=aws)
-        result = subprocess.run([str(services.AIRFLOW_VENV / "bin" / "python"), "-c", UPLOAD_ONE_LOG,
-                                 f"s3://{bucket}/{prefix}", str(base / "logs")],
-                                env=home.env("Deployment", "scheduler"), capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0 and "RESULT uploaded" in result.stdout, result.stderr[-3000:]
+        result = services.airflow_python(UPLOAD_ONE_LOG, f"s3://{bucket}/{prefix}", str(base / "logs"),
+                                         env=home.env("Deployment", "scheduler"))
+        assert "RESULT uploaded" in result, result
         # Every request of the upload (the key's "=" arrive percent-encoded in the raw URL).
         requests = [(r["method"], r["url"]) for r in moto.recorded()]
     finally:

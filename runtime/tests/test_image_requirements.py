@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from airflow_eks.offline import loader
+
 from . import services
 from .conftest import write_dags
 
@@ -30,6 +32,7 @@ CONSTRAINTS = ROOT / "runtime" / "constraints-airflow.txt"
 DAG = "image_requirements"
 MARKER = "image-requirements-marker-5c1e"  # printed by dags/image_requirements.py
 TIER_PYTHON = services.AIRFLOW_VENV / "bin" / "python"
+DEFAULT_AIRFLOW = loader.project_file()["config"]["airflowVersion"]["default"]
 
 
 def python_info(python: Path, code: str) -> str:
@@ -51,10 +54,9 @@ def overlay(tmp_path_factory) -> Path:
     site = python_info(venv / "bin" / "python", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     tier_site = python_info(TIER_PYTHON, "import sysconfig; print(sysconfig.get_paths()['purelib'])")
     (Path(site) / "runtime_tier_airflow.pth").write_text(tier_site + "\n")
-    version = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["airflowVersion"]["default"]
     install = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"apache-airflow=={version}", "-r", str(REQUIREMENTS), "--constraint", str(CONSTRAINTS)],
+         f"apache-airflow=={DEFAULT_AIRFLOW}", "-r", str(REQUIREMENTS), "--constraint", str(CONSTRAINTS)],
         capture_output=True, text=True, timeout=600, check=False)
     assert install.returncode == 0, install.stdout + install.stderr
     assert freeze(TIER_PYTHON) == before, "installing the image's requirements changed the tier's virtualenv"
@@ -62,8 +64,7 @@ def overlay(tmp_path_factory) -> Path:
 
 
 def test_the_tier_runs_the_airflow_the_program_deploys():
-    version = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]["airflowVersion"]["default"]
-    assert python_info(TIER_PYTHON, "import airflow; print(airflow.__version__)") == version
+    assert python_info(TIER_PYTHON, "import airflow; print(airflow.__version__)") == DEFAULT_AIRFLOW
 
 
 def test_the_requirements_are_what_the_tiers_airflow_lacks():

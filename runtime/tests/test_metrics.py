@@ -120,20 +120,12 @@ class Monitor:
         return fired[alert]
 
 
-def trigger(stack, token: str, dag_id: str) -> str:
-    return api.trigger_dag(stack.api, token, dag_id)
-
-
-def finished(url: str, token: str) -> dict:
-    return api.wait_run(url, token, timeout=240)
-
-
 # --- 1. healthy ------------------------------------------------------------------------------
 
 def test_healthy_airflow_fires_no_alert(monitor, stack, admin_token):
     prometheus = monitor.prometheus
     start, wall = time.monotonic(), time.time()
-    run = trigger(stack, admin_token, HEALTHY_DAG)
+    run = api.trigger_dag(stack.api, admin_token, HEALTHY_DAG)
     seen: set[str] = set()
     # Watch for the longest `for` after the run, plus two evaluations: anything pending at
     # the run's start has had the time to fire.
@@ -179,27 +171,25 @@ def provoked_first(monitor, stack, admin_token):
     monitor.pgbouncer.stop()
     broken = Path(airflow_env.cfg_get(stack.home.cfg, "core", "dags_folder")) / "metrics_import.py"
     broken.write_text(MISSING_IMPORT + broken.read_text())
-    failures = trigger(stack, admin_token, "metrics_failures")
-    assert finished(failures, admin_token)["state"] == "failed"
+    failures = api.trigger_dag(stack.api, admin_token, "metrics_failures")
+    assert api.wait_run(failures, admin_token, timeout=240)["state"] == "failed"
     failed_at = time.time()
     workers = monitoring.local_executor_workers(stack.processes["scheduler"])
     assert workers, "no LocalExecutor worker found"
     monitoring.signal_all(workers, signal.SIGSTOP)
-    queued = trigger(stack, admin_token, "metrics_queued")
+    queued = api.trigger_dag(stack.api, admin_token, "metrics_queued")
     yield {"start": start, "workers": workers, "queued": queued, "failed_at": failed_at}
     monitoring.signal_all(workers, signal.SIGCONT)
 
 
 @pytest.fixture(scope="module")
-def provoked_then(monitor, stack, database, gen, provoked_first):
+def provoked_then(monitor, stack, database, metadata_url, provoked_first):
     """The workers resume; then the scheduler stops and PgBouncer's pool is exhausted."""
     monitoring.signal_all(provoked_first["workers"], signal.SIGCONT)
     monitor.pgbouncer.start()
     start = time.time()
     stack.processes["scheduler"].stop()
-    url = airflow_env.libpq_url(airflow_env.local_url(gen.secret(SECRET_NAMES.metadata, secret_data.CONNECTION_KEY),
-                                                      database.pgbouncer_port))
-    exhaustion = monitoring.PoolExhaustion(url, holders=secret_data.PGBOUNCER_POOL_SIZE, waiters=3, seconds=90,
+    exhaustion = monitoring.PoolExhaustion(metadata_url, holders=secret_data.PGBOUNCER_POOL_SIZE, waiters=3, seconds=90,
                                            postgres=database.postgres)
     try:
         yield {"start": start, "release": exhaustion.stop}
@@ -315,8 +305,8 @@ def test_the_checked_in_metric_list_is_what_this_airflow_sends(monitor, provoked
     found = identifiers(stack, metadata_url)
     metric_list.IDENTIFIERS.write_text(json.dumps(found, indent=1, sort_keys=True))
     listed = metric_list.load()
-    assert listed.version == monitoring.airflow_version(), (
-        f"tests/data lists Airflow {listed.version}'s metrics; this is {monitoring.airflow_version()}: "
+    assert listed.version == services.AIRFLOW_VERSION, (
+        f"tests/data lists Airflow {listed.version}'s metrics; this is {services.AIRFLOW_VERSION}: "
         "run `make airflow-metrics`")
     mapper = MetricMapper(statsd_exporter.mappings.read_text())
     missing = {(kind, name) for kind, name in metric_list.parse_capture(statsd_exporter.capture.read_text())

@@ -12,7 +12,6 @@ pod is built, not submitted).
 from __future__ import annotations
 
 import json
-import subprocess
 
 from airflow_eks import names, pod_security
 
@@ -42,10 +41,8 @@ def test_the_executors_task_pod_keeps_the_templates_hardening(gen, tmp_path):
     [template] = [m["mountPath"] for m in scheduler["volumeMounts"] if m.get("subPath") == "pod_template_file.yaml"]
     local_template = home.roots(scheduler)[airflow_env.CHART_AIRFLOW_HOME] / template.removeprefix(
         f"{airflow_env.CHART_AIRFLOW_HOME}/")
-    done = subprocess.run([str(services.AIRFLOW.parent / "python"), "-c", BUILD, str(local_template)], env=env,
-                          capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    pod = json.loads(done.stdout.strip().splitlines()[-1])
+    done = services.airflow_python(BUILD, str(local_template), env=env, timeout=180)
+    pod = json.loads(done.strip().splitlines()[-1])
     spec = pod["spec"]
     assert spec["automountServiceAccountToken"] is False  # dev: tasksMayLaunchPods off
     assert spec["serviceAccountName"] == names.SERVICE_ACCOUNTS.worker

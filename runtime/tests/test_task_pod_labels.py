@@ -12,7 +12,6 @@ components' StatsD ingest and let both reach the task pods' own exporter.
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -60,10 +59,8 @@ def executor_labels(template: dict) -> dict[str, dict]:
         path.write_text(yaml.safe_dump(template))
         # Its own AIRFLOW_HOME: the mutation hook's import reads Airflow's settings.
         env = {"PATH": "/usr/bin:/bin", "AIRFLOW_HOME": tmp}
-        result = subprocess.run([str(services.AIRFLOW_VENV / "bin" / "python"), "-c", BUILD, str(path)],
-                                capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.split("RESULT", 1)[1])
+        result = services.airflow_python(BUILD, str(path), env=env, timeout=300)
+    return json.loads(result.split("RESULT", 1)[1])
 
 
 def test_task_pods_the_executor_builds_reach_their_own_statsd_only(prod):

@@ -35,7 +35,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -50,7 +49,7 @@ from airflow_eks.secret_data import SECRET_NAMES
 from tests import charts
 
 from . import airflow_env, api, program, services
-from .conftest import Database, Stack, airflow_components, parse_users, pgbouncer_files, remote_log_folder
+from .conftest import Database, Stack, airflow_components, moto_aws_env, pgbouncer
 
 REPEATS = int(os.environ.get("UPGRADE_REPEATS", "3"))
 BACKOFF_LIMIT = 6  # Kubernetes' default; chart 1.19.0's Job template sets none
@@ -80,28 +79,18 @@ PERMISSIONS = ("select r.name, p.name, v.name from ab_permission_view_role pvr j
 HEADS = {"core": "select version_num from alembic_version", "fab": "select version_num from alembic_version_fab"}
 
 
-# ---- a PgBouncer of the test's own, repointed by a reload ---------------------------------
-@dataclass
-class Bouncer:
-    process: services.PgBouncer
-    port: int
-    ini: str
-    """The program's pgbouncer.ini (CHANGES applied), its database pointed at `dbname`."""
-    user: str
-    password: str
-    dbname: str
-
-    def point_at(self, dbname: str, postgres: services.Postgres) -> None:
-        """RELOAD with the database alias on `dbname`: PgBouncer closes server connections to the
-        old database as they are released and opens new ones to the new; clients stay connected."""
-        self.ini = re.sub(r"(?<= dbname=)\S+", dbname, self.ini, count=1)
-        self.process.ini.write_text(self.ini)
-        os.kill(self.process.process.proc.pid, signal.SIGHUP)
-        self.dbname = dbname
-        url = (f"postgresql://{quote(self.user, safe='')}:{quote(self.password, safe='')}@127.0.0.1:{self.port}/"
-               f"{secret_data.PGBOUNCER_DATABASE}")
-        api.poll(lambda: services.psql(url, "select current_database()").stdout.strip(), lambda d: d == dbname,
-                 timeout=30, interval=0.5, what=f"PgBouncer serving {dbname}")
+# ---- the test's PgBouncer, repointed by a reload -------------------------------------------
+def point_at(bouncer: Database, dbname: str) -> None:
+    """RELOAD with the database alias on `dbname`: PgBouncer closes server connections to the
+    old database as they are released and opens new ones to the new; clients stay connected."""
+    bouncer.ini = re.sub(r"(?<= dbname=)\S+", dbname, bouncer.ini, count=1)
+    bouncer.pgbouncer.ini.write_text(bouncer.ini)
+    os.kill(bouncer.pgbouncer.process.proc.pid, signal.SIGHUP)
+    bouncer.database = dbname
+    url = (f"postgresql://{quote(bouncer.user, safe='')}:{quote(bouncer.password, safe='')}@127.0.0.1:"
+           f"{bouncer.pgbouncer_port}/{secret_data.PGBOUNCER_DATABASE}")
+    api.poll(lambda: services.psql(url, "select current_database()").stdout.strip(), lambda d: d == dbname,
+             timeout=30, interval=0.5, what=f"PgBouncer serving {dbname}")
 
 
 def rows(postgres: services.Postgres, dbname: str, query: str) -> list[str]:
@@ -173,11 +162,9 @@ def lock_waits(postgres: services.Postgres, dbname: str) -> list[str]:
 # ---- the old stack and its data ------------------------------------------------------------
 @dataclass
 class OldData:
-    bouncer: Bouncer
     database: Database
-    """The test's PgBouncer (on the session's PostgreSQL) as conftest.airflow_components takes it."""
+    """The test's PgBouncer on the session's PostgreSQL (conftest.pgbouncer), moved by point_at."""
     template: str
-    gen_old: program.Generated
     moto: services.Moto
     aws_env: dict[str, str]
     old: Stack
@@ -191,64 +178,50 @@ class OldData:
 def old_data(gen, database, tmp_path_factory):
     postgres = database.postgres
     gen_old = program.generated("dev", airflowVersion=services.UPGRADE_FROM)
-    ini, users = pgbouncer_files(gen_old)
-    user, password = parse_users(users)
     template = "upgrade_template"
-    postgres.sql(f'CREATE DATABASE "{template}" OWNER "{user}"')
-    bouncer_dir = services.owned_dir("airflow-eks-runtime-upgrade-pgbouncer-")
-    port = services.free_port()
-    local_ini = airflow_env.local_pgbouncer_ini(ini, pg_port=postgres.port, listen_port=port,
-                                                auth_file=bouncer_dir / "users.txt")
-    local_ini = re.sub(r"(?<= dbname=)\S+", template, local_ini, count=1)
     base = tmp_path_factory.mktemp("upgrade")
-    bouncer = services.PgBouncer(bouncer_dir, local_ini, users)
     moto = None
     try:
-        bouncer.start(port)
-        pgb = Bouncer(bouncer, port, local_ini, user, password, template)
-        # The old release's migration Job creates the schema, as on the stack's first deploy.
-        old_home = airflow_env.AirflowHome(base / "old-migrate", gen_old, pgbouncer_port=port,
-                                           venv=services.OLD_AIRFLOW_VENV)
-        migrate = old_home.run_container(gen_old.container("Job", "run-airflow-migrations", "run-airflow-migrations"),
-                                         timeout=900)
-        assert migrate.returncode == 0, migrate.stderr[-3000:]
-        moto = services.Moto(base)
-        region = gen_old.env(gen_old.container("Deployment", "scheduler", "scheduler"))["AWS_DEFAULT_REGION"]
-        aws_env = services.fake_aws_env(moto.url, region)
-        bucket, _ = remote_log_folder(gen_old.airflow_cfg())
-        services.tools_python(f"import boto3; boto3.client('s3').create_bucket(Bucket={bucket!r})", env=aws_env)
-        upgrade_db = Database(postgres, bouncer, port, user, password, template, local_ini)
-        with airflow_components(gen_old, upgrade_db, base / "old", moto, aws_env, components=airflow_env.COMPONENTS[:3],
-                                dags=(f"{DAG}.py",), venv=services.OLD_AIRFLOW_VENV) as old:
-            # The chart's create-user Job container makes the admin with the Secret's password.
-            create_user = next(c for c in charts.pod_spec(gen_old.workload("Job", "create-user"))["containers"])
-            created = old.home.run_container(create_user, timeout=300)
-            assert created.returncode == 0, created.stderr[-3000:]
-            admin = (helm_values.ADMIN_USERNAME, gen_old.secret(SECRET_NAMES.admin, secret_data.ADMIN_PASSWORD_KEY))
-            status, body = api.token(old.api, *admin)
-            assert status == 201, (status, body)
-            token = body["access_token"]
-            run = api.run_dag(old.api, token, DAG)
-            assert run["state"] == "success", services.tail(old.processes["scheduler"].log, 60)
-            populate(old.api, token)
-            # Only the API server stays, as the component that writes FAB's tables on sign-in.
-            for component in ("scheduler", "dag-processor"):
-                old.processes[component].stop()
-            wait_for_s3_log(old)
-            before = snapshot(postgres, template)
-            permissions = rows(postgres, template, PERMISSIONS)
-            # A template must have no connection: park PgBouncer on an empty database.
-            postgres.sql(f'CREATE DATABASE "upgrade_parking" OWNER "{user}"')
-            pgb.point_at("upgrade_parking", postgres)
-            api.poll(lambda: postgres.sql(f"select count(*) from pg_stat_activity where datname = '{template}'"),
-                     lambda n: n == "0", timeout=60, what=f"connections to {template} closed")
-            yield OldData(pgb, upgrade_db, template, gen_old, moto, aws_env, old, admin, run["dag_run_id"], before,
-                          permissions)
+        with pgbouncer(gen_old, postgres, template) as upgrade_db:
+            postgres.sql(f'CREATE DATABASE "{template}" OWNER "{upgrade_db.user}"')
+            # The old release's migration Job creates the schema, as on the stack's first deploy.
+            old_home = airflow_env.AirflowHome(base / "old-migrate", gen_old, pgbouncer_port=upgrade_db.pgbouncer_port,
+                                               venv=services.OLD_AIRFLOW_VENV)
+            migrate = old_home.run_container(
+                gen_old.container("Job", "run-airflow-migrations", "run-airflow-migrations"), timeout=900)
+            assert migrate.returncode == 0, migrate.stderr[-3000:]
+            moto = services.Moto(base)
+            aws_env = moto_aws_env(gen_old, moto)
+            with airflow_components(gen_old, upgrade_db, base / "old", moto, aws_env,
+                                    components=airflow_env.COMPONENTS[:3], dags=(f"{DAG}.py",),
+                                    venv=services.OLD_AIRFLOW_VENV) as old:
+                # The chart's create-user Job container makes the admin with the Secret's password.
+                create_user = next(c for c in charts.pod_spec(gen_old.workload("Job", "create-user"))["containers"])
+                created = old.home.run_container(create_user, timeout=300)
+                assert created.returncode == 0, created.stderr[-3000:]
+                admin = (helm_values.ADMIN_USERNAME, gen_old.secret(SECRET_NAMES.admin, secret_data.ADMIN_PASSWORD_KEY))
+                status, body = api.token(old.api, *admin)
+                assert status == 201, (status, body)
+                token = body["access_token"]
+                run = api.run_dag(old.api, token, DAG)
+                assert run["state"] == "success", services.tail(old.processes["scheduler"].log, 60)
+                populate(old.api, token)
+                # Only the API server stays, as the component that writes FAB's tables on sign-in.
+                for component in ("scheduler", "dag-processor"):
+                    old.processes[component].stop()
+                wait_for_s3_log(old)
+                before = snapshot(postgres, template)
+                permissions = rows(postgres, template, PERMISSIONS)
+                # A template must have no connection: park PgBouncer on an empty database.
+                postgres.sql(f'CREATE DATABASE "upgrade_parking" OWNER "{upgrade_db.user}"')
+                point_at(upgrade_db, "upgrade_parking")
+                api.poll(lambda: postgres.sql(f"select count(*) from pg_stat_activity where datname = '{template}'"),
+                         lambda n: n == "0", timeout=60, what=f"connections to {template} closed")
+                yield OldData(upgrade_db, template, moto, aws_env, old, admin, run["dag_run_id"], before,
+                              permissions)
     finally:
         if moto:
             moto.stop()
-        bouncer.stop()
-        shutil.rmtree(bouncer_dir, ignore_errors=True)
 
 
 def populate(base: str, token: str) -> None:
@@ -287,8 +260,8 @@ def repetition(old_data: OldData, postgres: services.Postgres, name: str, home: 
     """A copy of the template, PgBouncer on it, sign-ins seen on it, then the Job container run up
     to `attempts` times as Kubernetes would."""
     # Owned by the program's user, as RDS's database is (PostgreSQL 15+: public's CREATE is the owner's).
-    postgres.sql(f'CREATE DATABASE "{name}" TEMPLATE "{old_data.template}" OWNER "{old_data.bouncer.user}"')
-    old_data.bouncer.point_at(name, postgres)
+    postgres.sql(f'CREATE DATABASE "{name}" TEMPLATE "{old_data.template}" OWNER "{old_data.database.user}"')
+    point_at(old_data.database, name)
     if restart:
         # A guarded migration before ended its sessions, and Airflow 3.1.8's API server does not
         # recover from that (every later request: PendingRollbackError): a new process on the new
@@ -338,7 +311,7 @@ def upgraded(old_data, gen, database, migrated, tmp_path_factory):
     job = gen.container("Job", "run-airflow-migrations", "run-airflow-migrations")
     assert job["args"] == helm_values.migration_args()  # the program's bounded retries
     new_home = airflow_env.AirflowHome(tmp_path_factory.mktemp("upgrade-migrate"), gen,
-                                       pgbouncer_port=old_data.bouncer.port)
+                                       pgbouncer_port=old_data.database.pgbouncer_port)
     sign_ins = SignIns(old_data.old.api)
     try:
         # The control: the same container with the chart's own command, a bare `airflow db
@@ -416,7 +389,7 @@ def new_stack(old_data, upgraded, gen, tmp_path_factory):
 def test_upgrade_keeps_every_row_and_the_new_release_serves_the_old_run_and_runs_a_new_one(
         old_data, upgraded, new_stack, database):
     _, repetitions, _ = upgraded
-    upgraded_db = old_data.bouncer.dbname
+    upgraded_db = old_data.database.database
     assert upgraded_db == repetitions[-1].database
     after = snapshot(database.postgres, upgraded_db)
     assert after == old_data.before
@@ -443,9 +416,8 @@ def test_upgrade_keeps_every_row_and_the_new_release_serves_the_old_run_and_runs
     # The connection's password decrypts with the same Fernet key.
     probe = ("from airflow.models import Connection; c = Connection.get_connection_from_secrets('warehouse'); "
              "print('RESULT' + str(c.password == 'warehouse-secret'))")
-    out = subprocess.run([str(services.AIRFLOW_VENV / "bin" / "python"), "-c", probe],
-                         env=new_stack.home.env("Deployment", "scheduler"), capture_output=True, text=True, timeout=120)
-    assert out.stdout.split("RESULT", 1)[-1].strip() == "True", out.stderr[-3000:]
+    out = services.airflow_python(probe, env=new_stack.home.env("Deployment", "scheduler"))
+    assert out.split("RESULT", 1)[-1].strip() == "True", out
     # The custom user signs in to the new release and keeps the custom role.
     status, _ = api.token(new, USER, PASSWORD)
     assert status == 201
