@@ -60,8 +60,7 @@ def test_the_metric_list_is_the_pinned_airflows():
     default airflowVersion. A version change without `make airflow-metrics` fails here."""
     listed = metric_list.load()
     assert listed.version == runtime_airflow_version()
-    project = yaml.safe_load((loader.ROOT / "Pulumi.yaml").read_text())
-    assert listed.version == str(project["config"]["airflowVersion"]["default"])
+    assert listed.version == str(loader.project_file()["config"]["airflowVersion"]["default"])
     names = listed.templates
     assert len(names) > 40
     for expected in ("scheduler_heartbeat", "dag_processing.import_errors", "ti.finish.<dag_id>.<task_id>.failed",
