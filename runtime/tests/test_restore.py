@@ -125,7 +125,8 @@ def test_restore_a_dumped_database_and_the_kept_logs_bucket_with_the_carried_ove
 
     try:
         with metadata_database(restored_gen, restore=restore_dump) as restored_db:
-            # What the chart runs first on `pulumi up`: the migration Job, on the restored schema.
+            # What the chart runs first on `pulumi up`: the migration Job's `airflow db migrate`, in
+            # the Job's environment, on the restored schema (its guard is test_upgrade.py's subject).
             # Beside it (they only read), the probes: the key the program's Secret holds, and the
             # negative control, another key (what a new stack generates without fernetKey: 32
             # random bytes in URL-safe base64, as Fernet.generate_key makes them).
